@@ -1,0 +1,235 @@
+//! `key = value` lists: `attrs(..)` in `#[traced]`, and the `event!` / `attr!` macros.
+//!
+//! A key is a dotted path of identifiers (`user.id`, keywords allowed: `exception.type`)
+//! or a string literal (`"http.request.method"`). A value is an expression, recorded as
+//! an attribute value; `%expr` records its `Display` form and `?expr` its `Debug` form.
+//! `name` alone is short for `name = name` (also `%name`, `?name`).
+
+use crate::ctx::Ctx;
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::ext::IdentExt;
+use syn::parse::{Parse, ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Expr, Ident, LitStr, Token};
+
+/// How a value is turned into an attribute.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Sigil {
+    /// `expr`: through `AttrValue`.
+    Value,
+    /// `%expr`: `Display`.
+    Display,
+    /// `?expr`: `Debug`.
+    Debug,
+}
+
+pub(crate) struct Field {
+    pub(crate) key: String,
+    pub(crate) key_span: Span,
+    pub(crate) sigil: Sigil,
+    pub(crate) value: Expr,
+}
+
+impl Parse for Field {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let sigil = parse_sigil(input)?;
+        let (key, key_span, shorthand) = if input.peek(LitStr) {
+            let lit: LitStr = input.parse()?;
+            if lit.value().is_empty() {
+                return Err(syn::Error::new(lit.span(), "an attribute key cannot be empty"));
+            }
+            (lit.value(), lit.span(), None)
+        } else {
+            let first = Ident::parse_any(input).map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "expected an attribute: `key = value`, `\"dotted.key\" = value`, or a variable name",
+                )
+            })?;
+            let mut key = unraw(&first);
+            let mut span = first.span();
+            let mut parts = 1;
+            while input.peek(Token![.]) {
+                let dot: Token![.] = input.parse()?;
+                let part = Ident::parse_any(input)?;
+                key.push('.');
+                key.push_str(&unraw(&part));
+                span = span.join(part.span()).unwrap_or_else(|| dot.span());
+                parts += 1;
+            }
+            let shorthand = (parts == 1).then_some(first);
+            (key, span, shorthand)
+        };
+        if input.peek(Token![=]) {
+            if sigil != Sigil::Value {
+                return Err(syn::Error::new(
+                    key_span,
+                    "put `%` or `?` before the value, not the key: `key = %value`",
+                ));
+            }
+            input.parse::<Token![=]>()?;
+            let sigil = parse_sigil(input)?;
+            let value: Expr = input.parse()?;
+            return Ok(Field {
+                key,
+                key_span,
+                sigil,
+                value,
+            });
+        }
+        match shorthand {
+            Some(ident) => Ok(Field {
+                key,
+                key_span,
+                sigil,
+                value: syn::parse_quote_spanned!(ident.span()=> #ident),
+            }),
+            None => Err(syn::Error::new(
+                key_span,
+                format!("expected `= value` after `{key}`: a dotted key needs a value"),
+            )),
+        }
+    }
+}
+
+fn parse_sigil(input: ParseStream<'_>) -> syn::Result<Sigil> {
+    if input.peek(Token![%]) {
+        input.parse::<Token![%]>()?;
+        Ok(Sigil::Display)
+    } else if input.peek(Token![?]) {
+        input.parse::<Token![?]>()?;
+        Ok(Sigil::Debug)
+    } else {
+        Ok(Sigil::Value)
+    }
+}
+
+pub(crate) fn unraw(ident: &Ident) -> String {
+    let s = ident.to_string();
+    s.strip_prefix("r#").map(str::to_owned).unwrap_or(s)
+}
+
+/// Parses `a = 1, b.c = %x, ...` (a trailing comma is allowed).
+pub(crate) fn parse_list(tokens: TokenStream) -> syn::Result<Vec<Field>> {
+    let list = Punctuated::<Field, Token![,]>::parse_terminated.parse2(tokens)?;
+    Ok(list.into_iter().collect())
+}
+
+/// Reports keys given twice.
+pub(crate) fn check_duplicates<'a>(ctx: &mut Ctx, fields: impl IntoIterator<Item = &'a Field>) {
+    let mut seen = std::collections::HashSet::new();
+    for f in fields {
+        if !seen.insert(f.key.as_str()) {
+            ctx.error_at(
+                f.key_span,
+                format!("attribute `{}` is given twice; keep one", f.key),
+            );
+        }
+    }
+}
+
+/// The statements that add `fields` to an `Attrs` named `sink`.
+pub(crate) fn adds(sink: &Ident, fields: &[Field]) -> TokenStream {
+    let adds = fields.iter().map(|f| {
+        let key = &f.key;
+        let value = &f.value;
+        let span = value.span();
+        let value = match f.sigil {
+            Sigil::Value => quote_spanned!(span=> &(#value)),
+            Sigil::Display => {
+                quote_spanned!(span=> ::traced::__private::DisplayValue(&(#value)))
+            }
+            Sigil::Debug => quote_spanned!(span=> ::traced::__private::DebugValue(&(#value))),
+        };
+        quote_spanned!(span=> #sink.add(#key, #value);)
+    });
+    quote!(#(#adds)*)
+}
+
+/// With instrumentation compiled out: the values are type-checked and borrowed
+/// (so no variable becomes unused) but never evaluated.
+pub(crate) fn inert(fields: &[Field]) -> TokenStream {
+    let values = fields.iter().map(|f| &f.value);
+    quote! {
+        #[allow(unreachable_code, clippy::diverging_sub_expression)]
+        if false {
+            #( let _ = &(#values); )*
+        }
+    }
+}
+
+struct EventInput {
+    name: Expr,
+    fields: Vec<Field>,
+}
+
+impl Parse for EventInput {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        if input.is_empty() {
+            return Err(input.error(
+                "expected an event name: `traced::event!(\"cache.miss\", key = value)`",
+            ));
+        }
+        let name: Expr = input.parse()?;
+        let fields = if input.is_empty() {
+            Vec::new()
+        } else {
+            input.parse::<Token![,]>()?;
+            Punctuated::<Field, Token![,]>::parse_terminated(input)?
+                .into_iter()
+                .collect()
+        };
+        Ok(EventInput { name, fields })
+    }
+}
+
+pub(crate) fn expand_event(input: TokenStream) -> TokenStream {
+    let input = match syn::parse2::<EventInput>(input) {
+        Ok(i) => i,
+        Err(e) => return e.to_compile_error(),
+    };
+    let mut ctx = Ctx::default();
+    check_duplicates(&mut ctx, &input.fields);
+    if ctx.has_errors() {
+        return ctx.into_compile_errors();
+    }
+    let name = &input.name;
+    if !cfg!(feature = "enabled") {
+        let inert = inert(&input.fields);
+        return quote!({ let _ = &(#name); #inert });
+    }
+    let sink = Ident::new("__traced_attrs", Span::mixed_site());
+    let adds = adds(&sink, &input.fields);
+    quote! {
+        ::traced::__private::event(#name, |#sink: &mut ::traced::__private::Attrs| { #adds })
+    }
+}
+
+pub(crate) fn expand_attr(input: TokenStream) -> TokenStream {
+    let fields = match parse_list(input) {
+        Ok(f) => f,
+        Err(e) => return e.to_compile_error(),
+    };
+    let mut ctx = Ctx::default();
+    if fields.is_empty() {
+        ctx.error_at(
+            Span::call_site(),
+            "expected at least one attribute: `traced::attr!(key = value)`",
+        );
+    }
+    check_duplicates(&mut ctx, &fields);
+    if ctx.has_errors() {
+        return ctx.into_compile_errors();
+    }
+    if !cfg!(feature = "enabled") {
+        let inert = inert(&fields);
+        return quote!({ #inert });
+    }
+    let sink = Ident::new("__traced_attrs", Span::mixed_site());
+    let adds = adds(&sink, &fields);
+    quote! {
+        ::traced::__private::attrs(|#sink: &mut ::traced::__private::Attrs| { #adds })
+    }
+}

@@ -1,0 +1,29 @@
+//! Procedural macros of the [`traced`](https://docs.rs/traced) crate.
+//!
+//! Use them through `traced`: `#[traced::traced]`, `traced::event!`, `traced::attr!`.
+//! The generated code calls only `::traced::__private`, so the `traced` crate must be
+//! a direct dependency under that name.
+
+mod ctx;
+mod fields;
+mod traced;
+
+use proc_macro::TokenStream;
+
+/// Instruments a function with an OpenTelemetry span. See the `traced` crate's docs.
+#[proc_macro_attribute]
+pub fn traced(args: TokenStream, item: TokenStream) -> TokenStream {
+    traced::expand(args.into(), item.into()).into()
+}
+
+/// Adds an event to the current span: `event!("cache.miss", key = k)`.
+#[proc_macro]
+pub fn event(input: TokenStream) -> TokenStream {
+    fields::expand_event(input.into()).into()
+}
+
+/// Sets attributes on the current span: `attr!(cart.items = n)`.
+#[proc_macro]
+pub fn attr(input: TokenStream) -> TokenStream {
+    fields::expand_attr(input.into()).into()
+}

@@ -1,0 +1,206 @@
+//! Code generation for `#[traced]`. Every path is absolute (`::traced::__private`,
+//! `::core`) and every local is hygienic, so nothing in the user's scope changes it.
+
+use super::item::{self, Shape};
+use super::parse::{Format, Options};
+use crate::fields::{self, unraw};
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::ItemFn;
+
+fn local(name: &str) -> syn::Ident {
+    syn::Ident::new(name, Span::mixed_site())
+}
+
+pub(crate) fn function(opts: &Options, func: ItemFn) -> TokenStream {
+    let ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = func.clone();
+    let shape = item::shape(&func);
+    let span = local("__traced_span");
+    let enter = local("__traced_enter");
+    let ret = local("__traced_ret");
+    let fut = local("__traced_fut");
+
+    let site = call_site(opts, &func);
+    let start = start(opts, &func, &span);
+    let annot = item::return_type(&func)
+        .filter(|ty| item::nameable(ty))
+        .map(|ty| quote!(: #ty));
+
+    let body = match shape {
+        Shape::Sync if opts.err.is_none() && opts.ret.is_none() => quote! {
+            #site
+            #start
+            let #enter = #span.enter();
+            #block
+        },
+        Shape::Sync => {
+            let records = records(opts, &span, &ret);
+            quote! {
+                #site
+                #start
+                let #enter = #span.enter();
+                #[allow(clippy::redundant_closure_call)]
+                let #ret #annot = (move || #block)();
+                #records
+                ::core::mem::drop(#enter);
+                #ret
+            }
+        }
+        Shape::Async => {
+            let finish = finish(opts);
+            quote! {
+                #site
+                #start
+                let #ret #annot = ::traced::__private::instrument(
+                    async move #block,
+                    #span,
+                    #finish,
+                ).await;
+                #ret
+            }
+        }
+        Shape::FutureImpl | Shape::FutureBoxed => {
+            let finish = finish(opts);
+            let wrapped = quote!(::traced::__private::instrument(#fut, #span, #finish));
+            let wrapped = if shape == Shape::FutureBoxed {
+                quote!(::std::boxed::Box::pin(#wrapped))
+            } else {
+                wrapped
+            };
+            quote! {
+                #site
+                #start
+                let #enter = #span.enter();
+                #[allow(clippy::redundant_closure_call)]
+                let #fut = (move || #block)();
+                ::core::mem::drop(#enter);
+                #wrapped
+            }
+        }
+    };
+    quote! {
+        #(#attrs)*
+        #vis #sig {
+            #body
+        }
+    }
+}
+
+/// The static that describes the function, built at compile time.
+fn call_site(opts: &Options, func: &ItemFn) -> TokenStream {
+    let ident = &func.sig.ident;
+    let fn_name = unraw(ident);
+    let name = opts
+        .name
+        .as_ref()
+        .map(syn::LitStr::value)
+        .unwrap_or_else(|| fn_name.clone());
+    let kind = opts
+        .kind
+        .clone()
+        .unwrap_or_else(|| format_ident!("Internal"));
+    quote_spanned! {ident.span()=>
+        static __TRACED_SITE: ::traced::__private::CallSite = ::traced::__private::CallSite {
+            name: #name,
+            kind: ::traced::__private::Kind::#kind,
+            function: ::core::concat!(::core::module_path!(), "::", #fn_name),
+            file: ::core::file!(),
+            line: ::core::line!(),
+        };
+    }
+}
+
+/// `let __traced_span = start(..)`: parent, links and the attributes recorded at entry.
+fn start(opts: &Options, func: &ItemFn, span: &syn::Ident) -> TokenStream {
+    let parent = if opts.root.is_some() {
+        quote!(::traced::__private::Parent::Root)
+    } else if let Some(p) = &opts.parent {
+        quote_spanned!(syn::spanned::Spanned::span(p)=> ::traced::__private::IntoParent::into_parent(#p))
+    } else {
+        quote!(::traced::__private::Parent::Current)
+    };
+    let links = if opts.links.is_empty() {
+        quote!(::std::vec::Vec::new())
+    } else {
+        let list = local("__traced_links");
+        let pushes = opts.links.iter().map(|l| {
+            quote_spanned!(syn::spanned::Spanned::span(l)=> ::traced::__private::push_link(&mut #list, #l);)
+        });
+        quote!({
+            let mut #list = ::std::vec::Vec::new();
+            #(#pushes)*
+            #list
+        })
+    };
+    let sink = local("__traced_attrs");
+    let arg_fields: Vec<fields::Field> = opts
+        .args
+        .iter()
+        .map(|a| fields::Field {
+            key: unraw(a),
+            key_span: a.span(),
+            sigil: fields::Sigil::Value,
+            value: syn::parse_quote_spanned!(a.span()=> #a),
+        })
+        .collect();
+    let adds = fields::adds(&sink, &arg_fields);
+    let attr_adds = fields::adds(&sink, &opts.attrs);
+    let fill = if arg_fields.is_empty() && opts.attrs.is_empty() {
+        quote!(|_: &mut ::traced::__private::Attrs| {})
+    } else {
+        quote!(|#sink: &mut ::traced::__private::Attrs| { #adds #attr_adds })
+    };
+    let _ = func;
+    quote! {
+        let #span = ::traced::__private::start(&__TRACED_SITE, #parent, #links, #fill);
+    }
+}
+
+/// `err` / `ret` for a value in hand (sync functions).
+fn records(opts: &Options, span: &syn::Ident, ret: &syn::Ident) -> TokenStream {
+    let mut out = TokenStream::new();
+    if let Some((at, format)) = opts.err {
+        let f = match format {
+            Format::Display => quote_spanned!(at=> ::traced::__private::record_err),
+            Format::Debug => quote_spanned!(at=> ::traced::__private::record_err_debug),
+        };
+        out.extend(quote_spanned!(at=> #f(&#span, &#ret);));
+    }
+    if let Some((at, _)) = opts.ret {
+        let f = ret_fn(opts);
+        out.extend(quote_spanned!(at=> #f(&#span, &#ret);));
+    }
+    out
+}
+
+fn ret_fn(opts: &Options) -> TokenStream {
+    let (at, format) = opts.ret.expect("ret is set");
+    match (opts.err.is_some(), format) {
+        (false, Format::Debug) => quote_spanned!(at=> ::traced::__private::record_ret),
+        (false, Format::Display) => quote_spanned!(at=> ::traced::__private::record_ret_display),
+        (true, Format::Debug) => quote_spanned!(at=> ::traced::__private::record_ret_ok),
+        (true, Format::Display) => {
+            quote_spanned!(at=> ::traced::__private::record_ret_ok_display)
+        }
+    }
+}
+
+/// `err` / `ret` for a future's output: a pair of functions the future calls.
+fn finish(opts: &Options) -> TokenStream {
+    let err = match opts.err {
+        Some((at, Format::Display)) => quote_spanned!(at=> ::traced::__private::record_err),
+        Some((at, Format::Debug)) => quote_spanned!(at=> ::traced::__private::record_err_debug),
+        None => quote!(::traced::__private::nothing),
+    };
+    let ret = if opts.ret.is_some() {
+        ret_fn(opts)
+    } else {
+        quote!(::traced::__private::nothing)
+    };
+    quote!((#err, #ret))
+}

@@ -1,0 +1,366 @@
+//! The standard `OTEL_*` environment, read once per `init` and checked.
+//!
+//! An invalid value never fails the program: it is reported once on stderr with the
+//! variable's name, what was expected, and the default used instead.
+
+use std::time::Duration;
+
+/// Where spans go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TracesExporter {
+    /// The human-readable waterfall on stderr.
+    Console,
+    /// OTLP to a collector (`OTEL_EXPORTER_OTLP_*`).
+    Otlp,
+}
+
+/// The OTLP transport.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// OTLP/gRPC (default port 4317).
+    Grpc,
+    /// OTLP/HTTP with protobuf bodies (default port 4318), the spec's default.
+    HttpProtobuf,
+}
+
+/// The sampler named by `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum SamplerChoice {
+    AlwaysOn,
+    AlwaysOff,
+    Ratio(f64),
+    ParentBasedAlwaysOn,
+    ParentBasedAlwaysOff,
+    ParentBasedRatio(f64),
+}
+
+/// Everything `init` takes from the environment.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Env {
+    pub(crate) sdk_disabled: bool,
+    /// `None`: the variable is unset (the default applies).
+    pub(crate) traces_exporters: Option<Vec<TracesExporter>>,
+    pub(crate) otlp_endpoint_set: bool,
+    pub(crate) protocol: Protocol,
+    pub(crate) otlp_timeout: Duration,
+    pub(crate) sampler: SamplerChoice,
+    pub(crate) bsp_schedule_delay: Duration,
+    pub(crate) bsp_export_timeout: Duration,
+    pub(crate) bsp_max_queue_size: usize,
+    pub(crate) bsp_max_export_batch_size: usize,
+    /// `service.name` as the environment gives it, if it does.
+    pub(crate) service_name: Option<String>,
+    /// One line per invalid value.
+    pub(crate) warnings: Vec<String>,
+}
+
+impl Env {
+    /// Reads the process environment.
+    pub(crate) fn from_process() -> Self {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads through `lookup`, which returns a variable's value if it is set.
+    pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let mut r = Reader {
+            lookup: &lookup,
+            warnings: Vec::new(),
+        };
+        let sdk_disabled = r.bool("OTEL_SDK_DISABLED", false);
+        let traces_exporters = r.exporters();
+        let otlp_endpoint_set = r.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some()
+            || r.get("OTEL_EXPORTER_OTLP_ENDPOINT").is_some();
+        let protocol = r.protocol();
+        let otlp_timeout = match r.get("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT") {
+            Some(_) => r.millis("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", 10_000),
+            None => r.millis("OTEL_EXPORTER_OTLP_TIMEOUT", 10_000),
+        };
+        let sampler = r.sampler();
+        let bsp_schedule_delay = r.millis("OTEL_BSP_SCHEDULE_DELAY", 5_000);
+        let bsp_export_timeout = r.millis("OTEL_BSP_EXPORT_TIMEOUT", 30_000);
+        let bsp_max_queue_size = r.positive("OTEL_BSP_MAX_QUEUE_SIZE", 2048);
+        let mut bsp_max_export_batch_size = r.positive("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512);
+        if bsp_max_export_batch_size > bsp_max_queue_size {
+            r.warnings.push(format!(
+                "OTEL_BSP_MAX_EXPORT_BATCH_SIZE={bsp_max_export_batch_size} is larger than \
+                 OTEL_BSP_MAX_QUEUE_SIZE={bsp_max_queue_size}; using {bsp_max_queue_size}"
+            ));
+            bsp_max_export_batch_size = bsp_max_queue_size;
+        }
+        let service_name = r.get("OTEL_SERVICE_NAME").or_else(|| {
+            r.get("OTEL_RESOURCE_ATTRIBUTES").and_then(|attrs| {
+                attrs.split(',').find_map(|pair| {
+                    let (k, v) = pair.split_once('=')?;
+                    (k.trim() == "service.name" && !v.trim().is_empty())
+                        .then(|| v.trim().to_owned())
+                })
+            })
+        });
+        Env {
+            sdk_disabled,
+            traces_exporters,
+            otlp_endpoint_set,
+            protocol,
+            otlp_timeout,
+            sampler,
+            bsp_schedule_delay,
+            bsp_export_timeout,
+            bsp_max_queue_size,
+            bsp_max_export_batch_size,
+            service_name,
+            warnings: r.warnings,
+        }
+    }
+}
+
+struct Reader<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    warnings: Vec<String>,
+}
+
+impl Reader<'_> {
+    /// A set, non-blank value, trimmed.
+    fn get(&self, name: &str) -> Option<String> {
+        (self.lookup)(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn invalid(&mut self, name: &str, value: &str, expected: &str, default: impl std::fmt::Display) {
+        self.warnings.push(format!(
+            "{name}={value:?} is not valid (expected {expected}); using {default}"
+        ));
+    }
+
+    fn bool(&mut self, name: &str, default: bool) -> bool {
+        let Some(v) = self.get(name) else {
+            return default;
+        };
+        match v.to_ascii_lowercase().as_str() {
+            "true" => true,
+            "false" => false,
+            _ => {
+                self.invalid(name, &v, "true or false", default);
+                default
+            }
+        }
+    }
+
+    fn millis(&mut self, name: &str, default: u64) -> Duration {
+        let Some(v) = self.get(name) else {
+            return Duration::from_millis(default);
+        };
+        match v.parse::<u64>() {
+            Ok(ms) => Duration::from_millis(ms),
+            Err(_) => {
+                self.invalid(name, &v, "a whole number of milliseconds", format!("{default}ms"));
+                Duration::from_millis(default)
+            }
+        }
+    }
+
+    fn positive(&mut self, name: &str, default: usize) -> usize {
+        let Some(v) = self.get(name) else {
+            return default;
+        };
+        match v.parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                self.invalid(name, &v, "a whole number above 0", default);
+                default
+            }
+        }
+    }
+
+    fn exporters(&mut self) -> Option<Vec<TracesExporter>> {
+        const NAME: &str = "OTEL_TRACES_EXPORTER";
+        let v = self.get(NAME)?;
+        let mut out = Vec::new();
+        for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match item.to_ascii_lowercase().as_str() {
+                "otlp" => out.push(TracesExporter::Otlp),
+                "console" => out.push(TracesExporter::Console),
+                "none" => {}
+                _ => self.invalid(NAME, item, "otlp, console or none", "no exporter for it"),
+            }
+        }
+        out.dedup();
+        Some(out)
+    }
+
+    fn protocol(&mut self) -> Protocol {
+        let (name, v) = match self.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") {
+            Some(v) => ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", v),
+            None => match self.get("OTEL_EXPORTER_OTLP_PROTOCOL") {
+                Some(v) => ("OTEL_EXPORTER_OTLP_PROTOCOL", v),
+                None => return Protocol::HttpProtobuf,
+            },
+        };
+        match v.as_str() {
+            "grpc" => Protocol::Grpc,
+            "http/protobuf" => Protocol::HttpProtobuf,
+            _ => {
+                self.invalid(name, &v, "grpc or http/protobuf", "http/protobuf");
+                Protocol::HttpProtobuf
+            }
+        }
+    }
+
+    fn sampler(&mut self) -> SamplerChoice {
+        const NAME: &str = "OTEL_TRACES_SAMPLER";
+        const ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
+        let default = SamplerChoice::ParentBasedAlwaysOn;
+        let Some(v) = self.get(NAME) else {
+            return default;
+        };
+        let mut ratio = || -> f64 {
+            let Some(arg) = self.get(ARG) else {
+                return 1.0;
+            };
+            match arg.parse::<f64>() {
+                Ok(r) if (0.0..=1.0).contains(&r) => r,
+                _ => {
+                    self.invalid(ARG, &arg, "a number from 0 to 1", "1.0");
+                    1.0
+                }
+            }
+        };
+        match v.to_ascii_lowercase().as_str() {
+            "always_on" => SamplerChoice::AlwaysOn,
+            "always_off" => SamplerChoice::AlwaysOff,
+            "traceidratio" => SamplerChoice::Ratio(ratio()),
+            "parentbased_always_on" => SamplerChoice::ParentBasedAlwaysOn,
+            "parentbased_always_off" => SamplerChoice::ParentBasedAlwaysOff,
+            "parentbased_traceidratio" => SamplerChoice::ParentBasedRatio(ratio()),
+            _ => {
+                self.invalid(
+                    NAME,
+                    &v,
+                    "always_on, always_off, traceidratio, parentbased_always_on, \
+                     parentbased_always_off or parentbased_traceidratio",
+                    "parentbased_always_on",
+                );
+                default
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Env::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_when_nothing_is_set() {
+        let e = env(&[]);
+        assert!(!e.sdk_disabled);
+        assert_eq!(e.traces_exporters, None);
+        assert_eq!(e.protocol, Protocol::HttpProtobuf);
+        assert_eq!(e.otlp_timeout, Duration::from_secs(10));
+        assert_eq!(e.sampler, SamplerChoice::ParentBasedAlwaysOn);
+        assert_eq!(e.bsp_schedule_delay, Duration::from_secs(5));
+        assert_eq!(e.bsp_max_queue_size, 2048);
+        assert_eq!(e.bsp_max_export_batch_size, 512);
+        assert!(e.warnings.is_empty());
+    }
+
+    #[test]
+    fn valid_values_are_taken() {
+        let e = env(&[
+            ("OTEL_SDK_DISABLED", "TRUE"),
+            ("OTEL_TRACES_EXPORTER", "otlp, console"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "250"),
+            ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "100"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "10"),
+        ]);
+        assert!(e.sdk_disabled);
+        assert_eq!(
+            e.traces_exporters,
+            Some(vec![TracesExporter::Otlp, TracesExporter::Console])
+        );
+        assert_eq!(e.protocol, Protocol::Grpc);
+        assert_eq!(e.otlp_timeout, Duration::from_millis(250));
+        assert_eq!(e.sampler, SamplerChoice::ParentBasedRatio(0.25));
+        assert_eq!(e.bsp_max_queue_size, 100);
+        assert_eq!(e.bsp_max_export_batch_size, 10);
+        assert!(e.warnings.is_empty(), "{:?}", e.warnings);
+    }
+
+    #[test]
+    fn signal_specific_variables_win() {
+        let e = env(&[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "1"),
+            ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "2"),
+        ]);
+        assert_eq!(e.protocol, Protocol::HttpProtobuf);
+        assert_eq!(e.otlp_timeout, Duration::from_millis(2));
+    }
+
+    #[test]
+    fn invalid_values_warn_with_the_name_and_the_default() {
+        let e = env(&[
+            ("OTEL_SDK_DISABLED", "yes"),
+            ("OTEL_TRACES_SAMPLER", "traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "1.5"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "soon"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/xml"),
+            ("OTEL_TRACES_EXPORTER", "zipkin"),
+        ]);
+        assert!(!e.sdk_disabled);
+        assert_eq!(e.sampler, SamplerChoice::Ratio(1.0));
+        assert_eq!(e.bsp_schedule_delay, Duration::from_secs(5));
+        assert_eq!(e.protocol, Protocol::HttpProtobuf);
+        assert_eq!(e.traces_exporters, Some(vec![]));
+        let all = e.warnings.join("\n");
+        for needle in [
+            "OTEL_SDK_DISABLED=\"yes\"",
+            "OTEL_TRACES_SAMPLER_ARG=\"1.5\"",
+            "using 1.0",
+            "OTEL_BSP_SCHEDULE_DELAY=\"soon\"",
+            "using 5000ms",
+            "OTEL_EXPORTER_OTLP_PROTOCOL=\"http/xml\"",
+            "OTEL_TRACES_EXPORTER=\"zipkin\"",
+        ] {
+            assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
+        }
+        assert_eq!(e.warnings.len(), 5);
+    }
+
+    #[test]
+    fn batch_larger_than_queue_is_clamped() {
+        let e = env(&[
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "8"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "64"),
+        ]);
+        assert_eq!(e.bsp_max_export_batch_size, 8);
+        assert_eq!(e.warnings.len(), 1);
+    }
+
+    #[test]
+    fn service_name_from_either_variable() {
+        assert_eq!(env(&[("OTEL_SERVICE_NAME", "cart")]).service_name.as_deref(), Some("cart"));
+        assert_eq!(
+            env(&[("OTEL_RESOURCE_ATTRIBUTES", "a=b,service.name=shop")])
+                .service_name
+                .as_deref(),
+            Some("shop")
+        );
+        assert_eq!(env(&[]).service_name, None);
+    }
+}

@@ -1,0 +1,1469 @@
+//! A human-readable "waterfall" exporter that prints finished traces to the console.
+//!
+//! [`ConsoleExporter`] holds spans back until the local root of their trace has
+//! ended, then prints the whole trace as a tree: one line per span with its
+//! duration and a bar on a time axis shared by the trace, followed by the span's
+//! source location, attributes, events and links.
+//!
+//! ```text
+//! trace 4bf92f3577b34da6a3ce929d0e0e4736 · shop-api · 12.4ms
+//! GET /orders/{id} server      12.4ms  ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━  ✓
+//! │ http.request.method="GET" url.path="/orders/42" http.route="/orders/{id}"
+//! │ http.response.status_code=200 client.address="203.0.113.7"
+//! ├─ load_order                9.65ms  ━━━━━━━━━━━━━━━━━━━━━━━━━━
+//! │  │ at src/orders.rs:42
+//! │  │ order.id=42 cache.hit=false
+//! │  ├─ SELECT orders client   4.56ms   ━━━━━━━━━━━━                     ✗ ERROR: connection reset by peer
+//! │  │    db.system.name="postgresql"
+//! │  │    db.query.text="SELECT id, customer_id, status, total_cents, created_at, updated_at FROM orders…"
+//! │  │    server.address="db.internal" server.port=5432
+//! │  │    • exception +4.55ms exception.type="std::io::Error" exception.message="connection reset by peer"
+//! │  └─ SELECT orders client   4.55ms               ━━━━━━━━━━━━
+//! │       db.system.name="postgresql" retry.attempt=2
+//! ├─ render_response           2.40ms                           ━━━━━━━
+//! │    template="order.html" content.encodings=["gzip","br"]
+//! │    ↪ link 0af7651916cd43dd8448eb211c80319c:b7ad6b7169203331 link.reason="batched render"
+//! └─ audit.publish producer     850ns                                 ━
+//! ```
+
+use std::borrow::Cow;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::fmt::{self, Write as _};
+use std::io::{IsTerminal, Write};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
+use opentelemetry::{Array, Key, KeyValue, Value};
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::Resource;
+
+/// Most traces held back at once while waiting for their local root.
+const MAX_PENDING_TRACES: usize = 1024;
+/// Most spans held back at once while waiting for their local root.
+const MAX_PENDING_SPANS: usize = 10_000;
+/// How many printed spans are remembered, to recognise children that end late.
+const MAX_PRINTED_SPANS: usize = 4096;
+
+/// Columns of the time axis every bar is drawn on.
+const BAR_WIDTH: usize = 32;
+/// Columns of the right-aligned duration column.
+const DURATION_WIDTH: usize = 7;
+/// Longest span name shown before it is cut with `…`.
+const MAX_NAME_CHARS: usize = 48;
+/// Longest attribute value or status description shown before it is cut with `…`.
+const MAX_VALUE_CHARS: usize = 80;
+/// Detail lines (attributes, events, links) wrap beyond this many columns.
+const WRAP_WIDTH: usize = 100;
+/// Deeper spans are drawn at this depth so that pathological trees stay printable.
+const MAX_INDENT_DEPTH: usize = 24;
+
+/// A [`SpanExporter`] that prints each finished trace to a terminal as a tree
+/// with a waterfall of its spans' timings.
+///
+/// Spans reach an exporter in the order they end, children before their
+/// parents, and possibly spread over several batches. The exporter holds them
+/// back per trace until the trace's local root ends (a span without a parent,
+/// or whose parent lives in another process), then prints the root together
+/// with everything below it. A span whose parent was already printed is printed
+/// on its own as soon as it ends. [`force_flush`](SpanExporter::force_flush)
+/// and [`shutdown`](SpanExporter::shutdown) print whatever is still held back,
+/// marking spans whose parent never arrived.
+///
+/// At most 1024 traces and 10 000 spans are held back; beyond that the oldest
+/// trace is printed as it is, so memory stays bounded.
+///
+/// Output is deterministic for the same spans: apart from durations and
+/// offsets computed from span timestamps, no clock time is printed.
+///
+/// # Examples
+///
+/// ```
+/// use opentelemetry::trace::{Tracer, TracerProvider as _};
+/// use opentelemetry_sdk::trace::SdkTracerProvider;
+/// use traced_runtime::export::console::ConsoleExporter;
+///
+/// let provider = SdkTracerProvider::builder()
+///     .with_simple_exporter(ConsoleExporter::new())
+///     .build();
+/// provider.tracer("example").in_span("checkout", |_cx| {
+///     // Work measured by the span; the trace is printed to stderr when it ends.
+/// });
+/// provider.shutdown()?;
+/// # Ok::<(), opentelemetry_sdk::error::OTelSdkError>(())
+/// ```
+pub struct ConsoleExporter {
+    state: Mutex<State>,
+    color: bool,
+    service_name: Option<String>,
+}
+
+impl ConsoleExporter {
+    /// Creates an exporter that writes to standard error.
+    ///
+    /// Output is coloured when standard error is a terminal and the `NO_COLOR`
+    /// environment variable is unset or empty.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use opentelemetry_sdk::trace::SdkTracerProvider;
+    /// use traced_runtime::export::console::ConsoleExporter;
+    ///
+    /// let provider = SdkTracerProvider::builder()
+    ///     .with_simple_exporter(ConsoleExporter::new())
+    ///     .build();
+    /// # drop(provider);
+    /// ```
+    pub fn new() -> Self {
+        let stderr = std::io::stderr();
+        let color = stderr.is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
+        Self::with_writer(stderr, color)
+    }
+
+    /// Creates an exporter that writes to `writer`, with ANSI colours if `color`
+    /// is true and no escape sequences at all otherwise.
+    ///
+    /// Each export writes its finished traces with a single `write_all`
+    /// followed by `flush`; a failed write is reported as an error of the
+    /// export, flush or shutdown that caused it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::IsTerminal;
+    /// use traced_runtime::export::console::ConsoleExporter;
+    ///
+    /// let stdout = std::io::stdout();
+    /// let color = stdout.is_terminal();
+    /// let exporter = ConsoleExporter::with_writer(stdout, color);
+    /// # drop(exporter);
+    /// ```
+    pub fn with_writer<W: Write + Send + 'static>(writer: W, color: bool) -> Self {
+        Self {
+            state: Mutex::new(State {
+                writer: Box::new(writer),
+                pending: Pending::default(),
+                printed: Printed::default(),
+                is_shutdown: false,
+            }),
+            color,
+            service_name: None,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Nothing panics while the lock is held unless the writer itself does;
+        // the buffered spans are still consistent then, so carry on.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Renders `spans`, all of one trace, into `out` and remembers them as printed.
+    fn print(&self, out: &mut String, printed: &mut Printed, spans: Vec<SpanData>) {
+        let renderer = Renderer {
+            color: self.color,
+            service_name: self.service_name.as_deref(),
+        };
+        renderer.trace(out, &spans, |span| ParentNote::for_top(span, printed));
+        for span in &spans {
+            printed.insert(span);
+        }
+    }
+
+    /// Prints every trace still held back, oldest first.
+    fn flush_pending(&self, state: &mut State) -> OTelSdkResult {
+        let mut out = String::new();
+        while let Some(spans) = state.pending.pop_oldest() {
+            self.print(&mut out, &mut state.printed, spans);
+        }
+        state.write(&out)
+    }
+}
+
+/// Same as [`ConsoleExporter::new`].
+///
+/// # Examples
+///
+/// ```
+/// use traced_runtime::export::console::ConsoleExporter;
+///
+/// let exporter = ConsoleExporter::default();
+/// # drop(exporter);
+/// ```
+impl Default for ConsoleExporter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for ConsoleExporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConsoleExporter")
+            .field("color", &self.color)
+            .field("service_name", &self.service_name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Prints traces once their local root has ended; see [`ConsoleExporter`].
+///
+/// # Examples
+///
+/// A span whose parent has not ended yet is held back until a flush:
+///
+/// ```
+/// use opentelemetry::trace::{Span as _, TraceContextExt as _, Tracer, TracerProvider as _};
+/// use opentelemetry::Context;
+/// use opentelemetry_sdk::trace::SdkTracerProvider;
+/// use traced_runtime::export::console::ConsoleExporter;
+///
+/// let provider = SdkTracerProvider::builder()
+///     .with_simple_exporter(ConsoleExporter::with_writer(std::io::stdout(), false))
+///     .build();
+/// let tracer = provider.tracer("example");
+///
+/// let parent = tracer.start("parent");
+/// let cx = Context::current_with_span(parent);
+/// tracer.start_with_context("child", &cx).end(); // held back
+/// provider.force_flush()?; // prints `child`, marked "(parent … not seen)"
+/// cx.span().end(); // prints `parent`
+/// # Ok::<(), opentelemetry_sdk::error::OTelSdkError>(())
+/// ```
+impl SpanExporter for ConsoleExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        if state.is_shutdown {
+            return Err(OTelSdkError::AlreadyShutdown);
+        }
+
+        // Hold everything back first, so that a root sees all its descendants
+        // from the same batch whatever their order in it.
+        let mut out = String::new();
+        let mut tops = Vec::new();
+        for span in batch {
+            if ParentNote::for_top(&span, &state.printed).is_some_and(ParentNote::waits) {
+                state.pending.push(span);
+                while let Some(evicted) = state.pending.pop_over_limit() {
+                    self.print(&mut out, &mut state.printed, evicted);
+                }
+            } else {
+                tops.push(span);
+            }
+        }
+        for top in tops {
+            let mut spans = state.pending.take_subtree(&top);
+            spans.push(top);
+            self.print(&mut out, &mut state.printed, spans);
+        }
+        state.write(&out)
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        let mut state = self.lock();
+        if state.is_shutdown {
+            return Err(OTelSdkError::AlreadyShutdown);
+        }
+        state.is_shutdown = true;
+        self.flush_pending(&mut state)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        let mut state = self.lock();
+        self.flush_pending(&mut state)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.service_name = resource
+            .get(&Key::from_static_str("service.name"))
+            .map(|name| one_line(&name.to_string(), MAX_VALUE_CHARS));
+    }
+}
+
+struct State {
+    writer: Box<dyn Write + Send>,
+    pending: Pending,
+    printed: Printed,
+    is_shutdown: bool,
+}
+
+impl State {
+    fn write(&mut self, text: &str) -> OTelSdkResult {
+        if text.is_empty() {
+            return Ok(());
+        }
+        self.writer
+            .write_all(text.as_bytes())
+            .and_then(|()| self.writer.flush())
+            .map_err(|err| {
+                OTelSdkError::InternalFailure(format!("console exporter failed to write: {err}"))
+            })
+    }
+}
+
+/// Spans held back until their local root ends, grouped by trace.
+#[derive(Default)]
+struct Pending {
+    traces: HashMap<TraceId, PendingTrace>,
+    /// Arrival order of the traces in `traces`, to evict the oldest first.
+    arrival: BTreeMap<u64, TraceId>,
+    next_seq: u64,
+    span_count: usize,
+}
+
+struct PendingTrace {
+    seq: u64,
+    spans: Vec<SpanData>,
+}
+
+impl Pending {
+    fn push(&mut self, span: SpanData) {
+        let trace_id = span.span_context.trace_id();
+        let trace = match self.traces.entry(trace_id) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => {
+                let seq = self.next_seq;
+                self.next_seq += 1;
+                self.arrival.insert(seq, trace_id);
+                entry.insert(PendingTrace {
+                    seq,
+                    spans: Vec::new(),
+                })
+            }
+        };
+        trace.spans.push(span);
+        self.span_count += 1;
+    }
+
+    /// Removes the oldest trace if more is held back than allowed.
+    fn pop_over_limit(&mut self) -> Option<Vec<SpanData>> {
+        if self.traces.len() > MAX_PENDING_TRACES || self.span_count > MAX_PENDING_SPANS {
+            self.pop_oldest()
+        } else {
+            None
+        }
+    }
+
+    fn pop_oldest(&mut self) -> Option<Vec<SpanData>> {
+        while let Some((_, trace_id)) = self.arrival.pop_first() {
+            if let Some(trace) = self.traces.remove(&trace_id) {
+                self.span_count -= trace.spans.len();
+                return Some(trace.spans);
+            }
+        }
+        None
+    }
+
+    /// Removes and returns the held-back descendants of `root`. Other spans of
+    /// the same trace stay: a trace may enter this process more than once.
+    fn take_subtree(&mut self, root: &SpanData) -> Vec<SpanData> {
+        let trace_id = root.span_context.trace_id();
+        let Some(trace) = self.traces.get_mut(&trace_id) else {
+            return Vec::new();
+        };
+
+        let mut children: HashMap<SpanId, Vec<usize>> = HashMap::new();
+        for (i, span) in trace.spans.iter().enumerate() {
+            children.entry(span.parent_span_id).or_default().push(i);
+        }
+        let mut in_subtree = vec![false; trace.spans.len()];
+        let mut to_visit = vec![root.span_context.span_id()];
+        while let Some(id) = to_visit.pop() {
+            for &i in children.get(&id).map_or(&[][..], Vec::as_slice) {
+                if !std::mem::replace(&mut in_subtree[i], true) {
+                    to_visit.push(trace.spans[i].span_context.span_id());
+                }
+            }
+        }
+
+        let mut taken = Vec::new();
+        let mut kept = Vec::new();
+        for (span, inside) in std::mem::take(&mut trace.spans).into_iter().zip(in_subtree) {
+            if inside {
+                taken.push(span);
+            } else {
+                kept.push(span);
+            }
+        }
+        self.span_count -= taken.len();
+        if kept.is_empty() {
+            let seq = trace.seq;
+            self.traces.remove(&trace_id);
+            self.arrival.remove(&seq);
+        } else {
+            trace.spans = kept;
+        }
+        taken
+    }
+}
+
+/// The most recently printed spans, so that a child ending after its parent
+/// was printed is printed straight away instead of waiting for a flush.
+#[derive(Default)]
+struct Printed {
+    ids: HashSet<(TraceId, SpanId)>,
+    order: VecDeque<(TraceId, SpanId)>,
+}
+
+impl Printed {
+    fn contains(&self, trace_id: TraceId, span_id: SpanId) -> bool {
+        self.ids.contains(&(trace_id, span_id))
+    }
+
+    fn insert(&mut self, span: &SpanData) {
+        let key = (span.span_context.trace_id(), span.span_context.span_id());
+        if self.ids.insert(key) {
+            self.order.push_back(key);
+            if self.order.len() > MAX_PRINTED_SPANS {
+                if let Some(oldest) = self.order.pop_front() {
+                    self.ids.remove(&oldest);
+                }
+            }
+        }
+    }
+}
+
+/// Why a span is drawn at the top level of a tree although it has a parent.
+#[derive(Clone, Copy)]
+enum ParentNote {
+    /// The parent lives in another process.
+    Remote(SpanId),
+    /// The parent was printed before this span ended.
+    PrintedEarlier(SpanId),
+    /// The parent has not ended (yet).
+    NotSeen(SpanId),
+}
+
+impl ParentNote {
+    /// Describes the parent of `span` if it were drawn at the top of a tree.
+    fn for_top(span: &SpanData, printed: &Printed) -> Option<Self> {
+        let parent = span.parent_span_id;
+        if parent == SpanId::INVALID {
+            None
+        } else if span.parent_span_is_remote {
+            Some(Self::Remote(parent))
+        } else if printed.contains(span.span_context.trace_id(), parent) {
+            Some(Self::PrintedEarlier(parent))
+        } else {
+            Some(Self::NotSeen(parent))
+        }
+    }
+
+    /// Whether a span with this note waits for its parent.
+    fn waits(self) -> bool {
+        matches!(self, Self::NotSeen(_))
+    }
+}
+
+impl fmt::Display for ParentNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Remote(id) => write!(f, "(remote parent {id})"),
+            Self::PrintedEarlier(id) => write!(f, "(parent {id} printed earlier)"),
+            Self::NotSeen(id) => write!(f, "(parent {id} not seen)"),
+        }
+    }
+}
+
+/// An SGR parameter string; empty for unstyled text.
+#[derive(Clone, Copy)]
+struct Style(&'static str);
+
+impl Style {
+    const PLAIN: Self = Self("");
+    const BOLD: Self = Self("1");
+    const DIM: Self = Self("2");
+    const RED: Self = Self("31");
+    const BOLD_RED: Self = Self("1;31");
+    const GREEN: Self = Self("32");
+    const YELLOW: Self = Self("33");
+    const CYAN: Self = Self("36");
+}
+
+/// One output line under construction, tracking its width in columns.
+struct Line {
+    text: String,
+    width: usize,
+    color: bool,
+}
+
+impl Line {
+    fn push(&mut self, style: Style, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        if self.color && !style.0.is_empty() {
+            let _ = write!(self.text, "\x1b[{}m{text}\x1b[0m", style.0);
+        } else {
+            self.text.push_str(text);
+        }
+        self.width += text.chars().count();
+    }
+
+    fn pad_to(&mut self, column: usize) {
+        if column > self.width {
+            self.text
+                .extend(std::iter::repeat_n(' ', column - self.width));
+            self.width = column;
+        }
+    }
+
+    fn end(self, out: &mut String) {
+        out.push_str(&self.text);
+        out.push('\n');
+    }
+}
+
+/// A run of styled text; detail lines are made of these.
+type Segment = (Style, String);
+
+#[derive(Clone, Copy, PartialEq)]
+enum Branch {
+    Top,
+    Middle,
+    Last,
+}
+
+impl Branch {
+    /// Drawn before the span's name.
+    fn connector(self) -> &'static str {
+        match self {
+            Self::Top => "",
+            Self::Middle => "├─ ",
+            Self::Last => "└─ ",
+        }
+    }
+
+    /// Drawn before the lines of the span's descendants.
+    fn continuation(self) -> &'static str {
+        match self {
+            Self::Top => "",
+            Self::Middle => "│  ",
+            Self::Last => "   ",
+        }
+    }
+}
+
+/// A span placed in the tree.
+struct Row<'a> {
+    span: &'a SpanData,
+    name: String,
+    guide: String,
+    branch: Branch,
+    /// Drawn before the lines that describe the span.
+    detail_guide: String,
+    note: Option<ParentNote>,
+}
+
+impl Row<'_> {
+    fn label_width(&self) -> usize {
+        let kind = kind_label(&self.span.span_kind).map_or(0, |kind| kind.len() + 1);
+        self.guide.chars().count()
+            + self.branch.connector().chars().count()
+            + self.name.chars().count()
+            + kind
+    }
+}
+
+/// Places `spans` in a forest: children under their parents, ordered by start
+/// time; spans whose parent is absent at the top, annotated by `note`.
+fn layout<'a>(
+    spans: &'a [SpanData],
+    mut note: impl FnMut(&SpanData) -> Option<ParentNote>,
+) -> Vec<Row<'a>> {
+    let index: HashMap<SpanId, usize> = spans
+        .iter()
+        .enumerate()
+        .map(|(i, span)| (span.span_context.span_id(), i))
+        .collect();
+    let mut children = vec![Vec::new(); spans.len()];
+    for (i, span) in spans.iter().enumerate() {
+        if span.parent_span_id == SpanId::INVALID {
+            continue;
+        }
+        if let Some(&parent) = index.get(&span.parent_span_id) {
+            if parent != i {
+                children[parent].push(i);
+            }
+        }
+    }
+    let by_start = |a: &usize, b: &usize| {
+        let (a, b) = (&spans[*a], &spans[*b]);
+        (
+            a.start_time,
+            a.end_time,
+            a.span_context.span_id().to_bytes(),
+        )
+            .cmp(&(
+                b.start_time,
+                b.end_time,
+                b.span_context.span_id().to_bytes(),
+            ))
+    };
+    for siblings in &mut children {
+        siblings.sort_by(by_start);
+    }
+    let mut candidates: Vec<usize> = (0..spans.len()).collect();
+    candidates.sort_by(by_start);
+    let is_top = |i: &usize| {
+        let parent = spans[*i].parent_span_id;
+        parent == SpanId::INVALID || index.get(&parent).is_none_or(|&p| p == *i)
+    };
+    let (tops, rest): (Vec<usize>, Vec<usize>) = candidates.into_iter().partition(is_top);
+
+    let mut rows = Vec::with_capacity(spans.len());
+    let mut visited = vec![false; spans.len()];
+    // Spans in a parent cycle (malformed input) cannot be reached from a top;
+    // trying `rest` after `tops` draws them as tops too.
+    for start in tops.into_iter().chain(rest) {
+        let mut stack = vec![(start, String::new(), Branch::Top, 0)];
+        while let Some((i, guide, branch, depth)) = stack.pop() {
+            if std::mem::replace(&mut visited[i], true) {
+                continue;
+            }
+            let span = &spans[i];
+            let kids = &children[i];
+            let mut child_guide = guide.clone();
+            if depth < MAX_INDENT_DEPTH {
+                child_guide.push_str(branch.continuation());
+            }
+            let detail_guide =
+                format!("{child_guide}{}", if kids.is_empty() { "  " } else { "│ " });
+            for (k, &kid) in kids.iter().enumerate().rev() {
+                let kid_branch = if k + 1 == kids.len() {
+                    Branch::Last
+                } else {
+                    Branch::Middle
+                };
+                stack.push((kid, child_guide.clone(), kid_branch, depth + 1));
+            }
+            rows.push(Row {
+                span,
+                name: one_line(&span.name, MAX_NAME_CHARS),
+                note: if branch == Branch::Top {
+                    note(span)
+                } else {
+                    None
+                },
+                guide,
+                branch,
+                detail_guide,
+            });
+        }
+    }
+    rows
+}
+
+/// The time axis shared by the spans of one printed trace.
+struct Axis {
+    start: SystemTime,
+    total_ns: u128,
+}
+
+impl Axis {
+    /// Leading blank cells and bar cells for `span`; at least one bar cell.
+    fn cells(&self, span: &SpanData) -> (usize, usize) {
+        let offset = elapsed(self.start, span.start_time).as_nanos();
+        let length = elapsed(span.start_time, span.end_time).as_nanos();
+        let width = BAR_WIDTH as u128;
+        let first = (offset * width / self.total_ns).min(width - 1);
+        let last = ((offset + length) * width)
+            .div_ceil(self.total_ns)
+            .clamp(first + 1, width);
+        // Both are at most BAR_WIDTH, so the casts are lossless.
+        (first as usize, (last - first) as usize)
+    }
+}
+
+struct Renderer<'a> {
+    color: bool,
+    service_name: Option<&'a str>,
+}
+
+impl Renderer<'_> {
+    fn line(&self) -> Line {
+        Line {
+            text: String::new(),
+            width: 0,
+            color: self.color,
+        }
+    }
+
+    /// Renders the spans of one trace, followed by a blank line.
+    fn trace(
+        &self,
+        out: &mut String,
+        spans: &[SpanData],
+        note: impl FnMut(&SpanData) -> Option<ParentNote>,
+    ) {
+        let Some(first) = spans.first() else {
+            return;
+        };
+        let start = spans
+            .iter()
+            .map(|s| s.start_time)
+            .min()
+            .unwrap_or(first.start_time);
+        let end = spans
+            .iter()
+            .map(|s| s.end_time.max(s.start_time))
+            .max()
+            .unwrap_or(first.end_time);
+        let window = elapsed(start, end);
+        let axis = Axis {
+            start,
+            total_ns: window.as_nanos().max(1),
+        };
+        let rows = layout(spans, note);
+        let incomplete = rows
+            .iter()
+            .any(|row| matches!(row.note, Some(ParentNote::NotSeen(_))));
+
+        self.header(out, first.span_context.trace_id(), window, incomplete);
+        let label_width = rows.iter().map(Row::label_width).max().unwrap_or(0);
+        for row in &rows {
+            self.span_line(out, row, label_width, &axis);
+            self.details(out, row);
+        }
+        out.push('\n');
+    }
+
+    fn header(&self, out: &mut String, trace_id: TraceId, window: Duration, incomplete: bool) {
+        let mut line = self.line();
+        line.push(Style::DIM, "trace ");
+        line.push(Style::BOLD, &trace_id.to_string());
+        if let Some(service) = self.service_name {
+            line.push(Style::DIM, " · ");
+            line.push(Style::CYAN, service);
+        }
+        line.push(Style::DIM, " · ");
+        line.push(Style::PLAIN, &fmt_duration(window));
+        if incomplete {
+            line.push(Style::DIM, " · ");
+            line.push(Style::YELLOW, "incomplete");
+        }
+        line.end(out);
+    }
+
+    fn span_line(&self, out: &mut String, row: &Row<'_>, label_width: usize, axis: &Axis) {
+        let span = row.span;
+        let mut line = self.line();
+        line.push(Style::DIM, &row.guide);
+        line.push(Style::DIM, row.branch.connector());
+        line.push(Style::BOLD, &row.name);
+        if let Some(kind) = kind_label(&span.span_kind) {
+            line.push(Style::PLAIN, " ");
+            line.push(Style::DIM, kind);
+        }
+
+        let duration = fmt_duration(elapsed(span.start_time, span.end_time));
+        let duration_end = label_width + 2 + DURATION_WIDTH;
+        line.pad_to(duration_end.saturating_sub(duration.chars().count()));
+        line.push(Style::PLAIN, &duration);
+
+        let bar_start = duration_end + 2;
+        let (blank, bar) = axis.cells(span);
+        let is_error = matches!(span.status, Status::Error { .. });
+        line.pad_to(bar_start + blank);
+        line.push(
+            if is_error { Style::RED } else { Style::CYAN },
+            &"━".repeat(bar),
+        );
+
+        match &span.status {
+            Status::Error { description } => {
+                line.pad_to(bar_start + BAR_WIDTH + 2);
+                let mut marker = String::from("✗ ERROR");
+                if !description.is_empty() {
+                    marker.push_str(": ");
+                    marker.push_str(&one_line(description, MAX_VALUE_CHARS));
+                }
+                line.push(Style::BOLD_RED, &marker);
+            }
+            Status::Ok => {
+                line.pad_to(bar_start + BAR_WIDTH + 2);
+                line.push(Style::GREEN, "✓");
+            }
+            Status::Unset => {}
+        }
+        line.end(out);
+    }
+
+    /// Renders the lines under a span: why it is a top, where it was
+    /// recorded, its attributes, events and links.
+    fn details(&self, out: &mut String, row: &Row<'_>) {
+        let span = row.span;
+        let guide = row.detail_guide.as_str();
+        if let Some(note) = row.note {
+            self.wrapped(
+                out,
+                guide,
+                vec![(Style::DIM, note.to_string())],
+                Vec::new(),
+                0,
+            );
+        }
+
+        let mut file = None;
+        let mut line_number = None;
+        let mut attributes = Vec::new();
+        for kv in &span.attributes {
+            match kv.key.as_str() {
+                "code.file.path" | "code.filepath" => file = Some(&kv.value),
+                "code.line.number" | "code.lineno" => line_number = Some(&kv.value),
+                key if key.starts_with("code.") => {}
+                _ => attributes.push(attribute(kv)),
+            }
+        }
+        if let Some(file) = file {
+            let mut location = format!("at {}", one_line(&file.to_string(), MAX_VALUE_CHARS));
+            if let Some(number) = line_number {
+                let _ = write!(
+                    location,
+                    ":{}",
+                    one_line(&number.to_string(), MAX_VALUE_CHARS)
+                );
+            }
+            self.wrapped(out, guide, vec![(Style::DIM, location)], Vec::new(), 0);
+        }
+        if span.dropped_attributes_count > 0 {
+            attributes.push(dropped(span.dropped_attributes_count, "attributes"));
+        }
+        self.wrapped(out, guide, Vec::new(), attributes, 0);
+
+        for event in span.events.iter() {
+            let lead = vec![
+                (Style::YELLOW, "• ".to_owned()),
+                (Style::PLAIN, one_line(&event.name, MAX_NAME_CHARS)),
+                (Style::PLAIN, " ".to_owned()),
+                (Style::DIM, fmt_offset(span.start_time, event.timestamp)),
+            ];
+            let mut items: Vec<_> = event.attributes.iter().map(attribute).collect();
+            if event.dropped_attributes_count > 0 {
+                items.push(dropped(event.dropped_attributes_count, "attributes"));
+            }
+            self.wrapped(out, guide, lead, items, 2);
+        }
+        if span.events.dropped_count > 0 {
+            let lead = vec![(Style::YELLOW, "• ".to_owned())];
+            let items = vec![dropped(span.events.dropped_count, "events")];
+            self.wrapped(out, guide, lead, items, 2);
+        }
+
+        for link in span.links.iter() {
+            let context = &link.span_context;
+            let lead = vec![
+                (Style::DIM, "↪ link ".to_owned()),
+                (
+                    Style::PLAIN,
+                    format!("{}:{}", context.trace_id(), context.span_id()),
+                ),
+            ];
+            let mut items: Vec<_> = link.attributes.iter().map(attribute).collect();
+            if link.dropped_attributes_count > 0 {
+                items.push(dropped(link.dropped_attributes_count, "attributes"));
+            }
+            self.wrapped(out, guide, lead, items, 2);
+        }
+        if span.links.dropped_count > 0 {
+            let lead = vec![(Style::DIM, "↪ ".to_owned())];
+            let items = vec![dropped(span.links.dropped_count, "links")];
+            self.wrapped(out, guide, lead, items, 2);
+        }
+    }
+
+    /// Renders `lead` followed by `items` separated by spaces, starting a new
+    /// line (indented by `indent`) when an item would pass [`WRAP_WIDTH`].
+    fn wrapped(
+        &self,
+        out: &mut String,
+        guide: &str,
+        lead: Vec<Segment>,
+        items: Vec<Vec<Segment>>,
+        indent: usize,
+    ) {
+        if lead.is_empty() && items.is_empty() {
+            return;
+        }
+        let mut line = self.line();
+        line.push(Style::DIM, guide);
+        let start = line.width;
+        let mut has_content = !lead.is_empty();
+        for (style, text) in &lead {
+            line.push(*style, text);
+        }
+        for item in &items {
+            if has_content {
+                let width: usize = item.iter().map(|(_, text)| text.chars().count()).sum();
+                if line.width - start + 1 + width > WRAP_WIDTH {
+                    line.end(out);
+                    line = self.line();
+                    line.push(Style::DIM, guide);
+                    line.pad_to(start + indent);
+                } else {
+                    line.push(Style::PLAIN, " ");
+                }
+            }
+            for (style, text) in item {
+                line.push(*style, text);
+            }
+            has_content = true;
+        }
+        line.end(out);
+    }
+}
+
+fn kind_label(kind: &SpanKind) -> Option<&'static str> {
+    match kind {
+        SpanKind::Client => Some("client"),
+        SpanKind::Server => Some("server"),
+        SpanKind::Producer => Some("producer"),
+        SpanKind::Consumer => Some("consumer"),
+        SpanKind::Internal => None,
+    }
+}
+
+fn attribute(kv: &KeyValue) -> Vec<Segment> {
+    vec![
+        (
+            Style::DIM,
+            format!("{}=", one_line(kv.key.as_str(), MAX_VALUE_CHARS)),
+        ),
+        (Style::PLAIN, fmt_value(&kv.value)),
+    ]
+}
+
+fn dropped(count: u32, what: &str) -> Vec<Segment> {
+    vec![(Style::DIM, format!("(+{count} {what} dropped)"))]
+}
+
+/// Formats an attribute value: strings quoted and escaped, long values cut.
+fn fmt_value(value: &Value) -> String {
+    match value {
+        Value::String(s) => quote(s.as_str()),
+        Value::Array(Array::String(items)) => list(items.iter().map(|s| quote(s.as_str()))),
+        Value::Array(Array::Bool(items)) => list(items.iter().map(ToString::to_string)),
+        Value::Array(Array::I64(items)) => list(items.iter().map(ToString::to_string)),
+        Value::Array(Array::F64(items)) => list(items.iter().map(ToString::to_string)),
+        other => one_line(&other.to_string(), MAX_VALUE_CHARS),
+    }
+}
+
+fn quote(s: &str) -> String {
+    format!("{:?}", clip(s, MAX_VALUE_CHARS))
+}
+
+/// Joins `items` as `[a,b,c]`, leaving out the tail once it gets long.
+fn list(items: impl Iterator<Item = String>) -> String {
+    let mut out = String::from("[");
+    let mut width = 1;
+    for (i, item) in items.enumerate() {
+        let item_width = item.chars().count();
+        if i > 0 {
+            if width + 1 + item_width > MAX_VALUE_CHARS {
+                out.push_str(",…");
+                break;
+            }
+            out.push(',');
+            width += 1;
+        }
+        out.push_str(&item);
+        width += item_width;
+    }
+    out.push(']');
+    out
+}
+
+/// Cuts `s` to at most `max` characters, ending with `…` if it was cut.
+fn clip(s: &str, max: usize) -> Cow<'_, str> {
+    if s.chars().nth(max).is_none() {
+        return Cow::Borrowed(s);
+    }
+    let cut = s
+        .char_indices()
+        .nth(max.saturating_sub(1))
+        .map_or(s.len(), |(i, _)| i);
+    Cow::Owned(format!("{}…", &s[..cut]))
+}
+
+/// Cuts `s` like [`clip`] and escapes control characters, so that it stays on
+/// one line and cannot emit terminal escape sequences.
+fn one_line(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in clip(s, max).chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Time from `from` to `to`, zero if `to` is earlier.
+fn elapsed(from: SystemTime, to: SystemTime) -> Duration {
+    to.duration_since(from).unwrap_or_default()
+}
+
+/// Formats the signed offset of `to` from `from`, as in `+1.20ms`.
+fn fmt_offset(from: SystemTime, to: SystemTime) -> String {
+    match to.duration_since(from) {
+        Ok(after) => format!("+{}", fmt_duration(after)),
+        Err(err) => format!("-{}", fmt_duration(err.duration())),
+    }
+}
+
+/// Formats a duration with three significant digits: `850ns`, `12.3µs`,
+/// `4.56ms`, `1.23s`; from a minute on `2m05s`, from an hour on `1h02m`.
+fn fmt_duration(duration: Duration) -> String {
+    fn three_digits(value: f64, unit: &str) -> String {
+        if value < 9.995 {
+            format!("{value:.2}{unit}")
+        } else if value < 99.95 {
+            format!("{value:.1}{unit}")
+        } else {
+            format!("{value:.0}{unit}")
+        }
+    }
+
+    let nanos = duration.as_nanos();
+    // The thresholds sit where rounding would otherwise print `1000µs`.
+    if nanos < 1_000 {
+        format!("{nanos}ns")
+    } else if nanos < 999_500 {
+        three_digits(nanos as f64 / 1e3, "µs")
+    } else if nanos < 999_500_000 {
+        three_digits(nanos as f64 / 1e6, "ms")
+    } else if nanos < 59_950_000_000 {
+        three_digits(nanos as f64 / 1e9, "s")
+    } else {
+        let secs = (nanos + 500_000_000) / 1_000_000_000;
+        if secs < 3600 {
+            format!("{}m{:02}s", secs / 60, secs % 60)
+        } else {
+            let mins = (secs + 30) / 60;
+            format!("{}h{:02}m", mins / 60, mins % 60)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Waker};
+    use std::time::UNIX_EPOCH;
+
+    use opentelemetry::trace::{Event, Link, SpanContext, TraceFlags, TraceState};
+    use opentelemetry::InstrumentationScope;
+    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+
+    use super::*;
+
+    const TRACE: u128 = 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736;
+
+    /// A writer whose output the test can read back.
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl Buffer {
+        fn take(&self) -> String {
+            let bytes = std::mem::take(&mut *self.0.lock().unwrap());
+            String::from_utf8(bytes).unwrap()
+        }
+    }
+
+    impl Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn exporter(color: bool) -> (ConsoleExporter, Buffer) {
+        let buffer = Buffer::default();
+        let mut exporter = ConsoleExporter::with_writer(buffer.clone(), color);
+        exporter.set_resource(
+            &Resource::builder_empty()
+                .with_service_name("shop-api")
+                .build(),
+        );
+        (exporter, buffer)
+    }
+
+    /// Runs an export; the exporter never waits, so one poll completes it.
+    fn export(exporter: &ConsoleExporter, batch: Vec<SpanData>) -> OTelSdkResult {
+        let mut future = std::pin::pin!(exporter.export(batch));
+        match future
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        {
+            Poll::Ready(result) => result,
+            Poll::Pending => panic!("export should complete without waiting"),
+        }
+    }
+
+    /// A fixed instant plus `nanos`.
+    fn at(nanos: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_700_000_000) + Duration::from_nanos(nanos)
+    }
+
+    fn context(trace: u128, span: u64) -> SpanContext {
+        SpanContext::new(
+            TraceId::from(trace),
+            SpanId::from(span),
+            TraceFlags::SAMPLED,
+            false,
+            TraceState::default(),
+        )
+    }
+
+    /// An internal span without attributes; times in microseconds.
+    fn span(
+        trace: u128,
+        id: u64,
+        parent: u64,
+        name: &'static str,
+        start: u64,
+        end: u64,
+    ) -> SpanData {
+        SpanData {
+            span_context: context(trace, id),
+            parent_span_id: SpanId::from(parent),
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Internal,
+            name: name.into(),
+            start_time: at(start * 1_000),
+            end_time: at(end * 1_000),
+            attributes: Vec::new(),
+            dropped_attributes_count: 0,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status: Status::Unset,
+            instrumentation_scope: InstrumentationScope::default(),
+        }
+    }
+
+    /// An HTTP request whose first database query fails and is retried, in
+    /// the order the spans end.
+    fn realistic_trace() -> Vec<SpanData> {
+        let mut query = span(TRACE, 3, 2, "SELECT orders", 400, 4_960);
+        query.span_kind = SpanKind::Client;
+        query.attributes = vec![
+            KeyValue::new("db.system.name", "postgresql"),
+            KeyValue::new(
+                "db.query.text",
+                "SELECT id, customer_id, status, total_cents, created_at, updated_at \
+                 FROM orders WHERE id = $1 AND deleted_at IS NULL",
+            ),
+            KeyValue::new("server.address", "db.internal"),
+            KeyValue::new("server.port", 5432),
+        ];
+        query.status = Status::error("connection reset by peer");
+        query.events.events.push(Event::new(
+            "exception",
+            at(4_950_000),
+            vec![
+                KeyValue::new("exception.type", "std::io::Error"),
+                KeyValue::new("exception.message", "connection reset by peer"),
+            ],
+            0,
+        ));
+
+        let mut retry = span(TRACE, 4, 2, "SELECT orders", 5_100, 9_650);
+        retry.span_kind = SpanKind::Client;
+        retry.attributes = vec![
+            KeyValue::new("db.system.name", "postgresql"),
+            KeyValue::new("retry.attempt", 2),
+        ];
+
+        let mut load = span(TRACE, 2, 1, "load_order", 150, 9_800);
+        load.attributes = vec![
+            KeyValue::new("code.function.name", "shop::orders::load_order"),
+            KeyValue::new("code.file.path", "src/orders.rs"),
+            KeyValue::new("code.line.number", 42),
+            KeyValue::new("order.id", 42),
+            KeyValue::new("cache.hit", false),
+        ];
+
+        let mut render = span(TRACE, 5, 1, "render_response", 9_900, 12_300);
+        render.attributes = vec![
+            KeyValue::new("template", "order.html"),
+            KeyValue::new(
+                "content.encodings",
+                Value::Array(Array::String(vec!["gzip".into(), "br".into()])),
+            ),
+        ];
+        render.links.links.push(Link::new(
+            context(
+                0x0af7_6519_16cd_43dd_8448_eb21_1c80_319c,
+                0xb7ad_6b71_6920_3331,
+            ),
+            vec![KeyValue::new("link.reason", "batched render")],
+            0,
+        ));
+
+        let mut audit = span(TRACE, 6, 1, "audit.publish", 12_310, 12_310);
+        audit.span_kind = SpanKind::Producer;
+        audit.end_time += Duration::from_nanos(850);
+
+        let mut root = span(TRACE, 1, 0, "GET /orders/{id}", 0, 12_400);
+        root.span_kind = SpanKind::Server;
+        root.attributes = vec![
+            KeyValue::new("http.request.method", "GET"),
+            KeyValue::new("url.path", "/orders/42"),
+            KeyValue::new("http.route", "/orders/{id}"),
+            KeyValue::new("http.response.status_code", 200),
+            KeyValue::new("client.address", "203.0.113.7"),
+        ];
+        root.status = Status::Ok;
+
+        vec![query, retry, load, render, audit, root]
+    }
+
+    #[test]
+    fn renders_a_realistic_trace() {
+        let (exporter, buffer) = exporter(false);
+        export(&exporter, realistic_trace()).unwrap();
+        let output = buffer.take();
+        insta::assert_snapshot!("realistic_trace", output);
+    }
+
+    #[test]
+    fn spans_split_across_exports_render_as_one_tree() {
+        let (exporter, buffer) = exporter(false);
+        let mut spans = realistic_trace();
+        let rest = spans.split_off(3);
+
+        export(&exporter, spans).unwrap();
+        assert_eq!(buffer.take(), "", "nothing is printed before the root ends");
+        export(&exporter, rest).unwrap();
+        let split = buffer.take();
+
+        assert!(exporter.lock().pending.traces.is_empty());
+
+        let (whole, buffer) = self::exporter(false);
+        export(&whole, realistic_trace()).unwrap();
+        assert_eq!(split, buffer.take());
+    }
+
+    #[test]
+    fn no_escape_sequences_without_color() {
+        let (exporter, buffer) = exporter(false);
+        let mut spans = realistic_trace();
+        spans[0].name = "evil \x1b[31m name".into();
+        export(&exporter, spans).unwrap();
+        let output = buffer.take();
+        assert!(output.contains("evil \\u{1b}[31m name"), "{output}");
+        assert!(!output.contains('\x1b'));
+    }
+
+    #[test]
+    fn escape_sequences_with_color() {
+        let (exporter, buffer) = exporter(true);
+        export(&exporter, realistic_trace()).unwrap();
+        let output = buffer.take();
+        assert!(output.contains("\x1b[1mload_order\x1b[0m"), "{output}");
+        assert!(output.contains("\x1b[1;31m✗ ERROR: connection reset by peer\x1b[0m"));
+    }
+
+    #[test]
+    fn force_flush_prints_orphans() {
+        let (exporter, buffer) = exporter(false);
+        let mut spans = realistic_trace();
+        spans.pop(); // The root never ends.
+        export(&exporter, spans).unwrap();
+        assert_eq!(buffer.take(), "");
+
+        exporter.force_flush().unwrap();
+        let output = buffer.take();
+        assert!(output.contains("(parent 0000000000000001 not seen)"));
+        insta::assert_snapshot!("orphans", output);
+        assert!(exporter.lock().pending.traces.is_empty());
+
+        exporter.force_flush().unwrap();
+        assert_eq!(buffer.take(), "", "a trace is printed once");
+    }
+
+    #[test]
+    fn pending_spans_are_bounded() {
+        let (exporter, buffer) = exporter(false);
+        // Many traces, each with one span whose parent never ends.
+        let batch = (0..1500u64)
+            .map(|i| span(u128::from(i) + 1, 2, 1, "orphan", 0, 10))
+            .collect();
+        export(&exporter, batch).unwrap();
+        assert_eq!(exporter.lock().pending.traces.len(), MAX_PENDING_TRACES);
+        let output = buffer.take();
+        assert_eq!(output.matches("trace ").count(), 1500 - MAX_PENDING_TRACES);
+        assert!(output.contains("trace 00000000000000000000000000000001 "));
+
+        // Few traces with many spans each.
+        for trace in 0..30u64 {
+            let batch = (0..500u64)
+                .map(|i| span(u128::from(trace) + 10_000, i + 2, 1, "orphan", 0, 10))
+                .collect();
+            export(&exporter, batch).unwrap();
+            let state = exporter.lock();
+            assert!(state.pending.span_count <= MAX_PENDING_SPANS);
+            assert!(state.pending.traces.len() <= MAX_PENDING_TRACES);
+            let counted: usize = state.pending.traces.values().map(|t| t.spans.len()).sum();
+            assert_eq!(counted, state.pending.span_count);
+            assert_eq!(state.pending.arrival.len(), state.pending.traces.len());
+        }
+
+        exporter.shutdown().unwrap();
+        assert_eq!(exporter.lock().pending.span_count, 0);
+    }
+
+    #[test]
+    fn a_child_ending_after_its_root_is_printed_at_once() {
+        let (exporter, buffer) = exporter(false);
+        export(&exporter, vec![span(TRACE, 1, 0, "handler", 0, 100)]).unwrap();
+        buffer.take();
+
+        export(&exporter, vec![span(TRACE, 2, 1, "background", 50, 400)]).unwrap();
+        let output = buffer.take();
+        assert!(output.contains("background"), "{output}");
+        assert!(output.contains("(parent 0000000000000001 printed earlier)"));
+        assert!(!output.contains("incomplete"));
+    }
+
+    #[test]
+    fn each_local_root_takes_only_its_own_descendants() {
+        // The same trace enters this process twice through remote parents.
+        let (exporter, buffer) = exporter(false);
+        let mut first = span(TRACE, 1, 0xaa, "first request", 0, 100);
+        first.parent_span_is_remote = true;
+        let mut second = span(TRACE, 2, 0xbb, "second request", 50, 300);
+        second.parent_span_is_remote = true;
+        let first_child = span(TRACE, 3, 1, "first child", 10, 90);
+        let second_child = span(TRACE, 4, 2, "second child", 60, 200);
+
+        export(&exporter, vec![first_child, second_child, first]).unwrap();
+        let output = buffer.take();
+        assert!(output.contains("first child"));
+        assert!(output.contains("(remote parent 00000000000000aa)"));
+        assert!(!output.contains("second child"), "{output}");
+
+        export(&exporter, vec![second]).unwrap();
+        assert!(buffer.take().contains("second child"));
+    }
+
+    #[test]
+    fn shutdown_flushes_then_refuses_exports() {
+        let (exporter, buffer) = exporter(false);
+        export(&exporter, vec![span(TRACE, 2, 1, "child", 0, 10)]).unwrap();
+        exporter.shutdown().unwrap();
+        assert!(buffer.take().contains("child"));
+        assert!(matches!(
+            export(&exporter, vec![span(TRACE, 1, 0, "root", 0, 10)]),
+            Err(OTelSdkError::AlreadyShutdown)
+        ));
+        assert!(matches!(
+            exporter.shutdown(),
+            Err(OTelSdkError::AlreadyShutdown)
+        ));
+    }
+
+    #[test]
+    fn write_errors_are_returned() {
+        struct Broken;
+        impl Write for Broken {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let exporter = ConsoleExporter::with_writer(Broken, false);
+        let result = export(&exporter, vec![span(TRACE, 1, 0, "root", 0, 10)]);
+        assert!(matches!(result, Err(OTelSdkError::InternalFailure(_))));
+    }
+
+    #[test]
+    fn works_as_the_exporter_of_a_tracer_provider() {
+        use opentelemetry::trace::{TraceContextExt as _, Tracer as _, TracerProvider as _};
+        use opentelemetry_sdk::trace::SdkTracerProvider;
+
+        let buffer = Buffer::default();
+        let provider = SdkTracerProvider::builder()
+            .with_resource(Resource::builder_empty().with_service_name("demo").build())
+            .with_simple_exporter(ConsoleExporter::with_writer(buffer.clone(), false))
+            .build();
+        let tracer = provider.tracer("test");
+        tracer.in_span("outer", |cx| {
+            tracer.in_span("inner", |_| {});
+            cx.span().set_attribute(KeyValue::new("answer", 42));
+        });
+        provider.shutdown().unwrap();
+
+        let output = buffer.take();
+        let lines: Vec<&str> = output.lines().collect();
+        assert!(
+            lines[0].starts_with("trace ") && lines[0].contains(" · demo · "),
+            "{output}"
+        );
+        assert!(lines[1].starts_with("outer "), "{output}");
+        assert_eq!(lines[2], "│ answer=42");
+        assert!(lines[3].starts_with("└─ inner "), "{output}");
+    }
+
+    #[test]
+    fn durations_keep_three_significant_digits() {
+        let cases = [
+            (Duration::ZERO, "0ns"),
+            (Duration::from_nanos(850), "850ns"),
+            (Duration::from_nanos(12_345), "12.3µs"),
+            (Duration::from_nanos(999_499), "999µs"),
+            (Duration::from_nanos(999_999), "1.00ms"),
+            (Duration::from_micros(4_560), "4.56ms"),
+            (Duration::from_millis(1_234), "1.23s"),
+            (Duration::from_millis(59_990), "1m00s"),
+            (Duration::from_secs(125), "2m05s"),
+            (Duration::from_secs(3_720), "1h02m"),
+        ];
+        for (duration, expected) in cases {
+            assert_eq!(fmt_duration(duration), expected);
+        }
+    }
+
+    #[test]
+    fn bars_share_one_axis() {
+        let axis = Axis {
+            start: at(0),
+            total_ns: 1_000,
+        };
+        let cells = |start, end| {
+            let mut span = span(TRACE, 1, 0, "s", 0, 0);
+            span.start_time = at(start);
+            span.end_time = at(end);
+            axis.cells(&span)
+        };
+        assert_eq!(cells(0, 1_000), (0, BAR_WIDTH));
+        assert_eq!(cells(500, 1_000), (BAR_WIDTH / 2, BAR_WIDTH / 2));
+        assert_eq!(
+            cells(1_000, 1_000),
+            (BAR_WIDTH - 1, 1),
+            "zero length still shows"
+        );
+        assert_eq!(cells(0, 1), (0, 1));
+    }
+
+    #[test]
+    fn long_values_are_cut() {
+        let long = "x".repeat(200);
+        let shown = fmt_value(&Value::from(long));
+        assert_eq!(shown.chars().count(), MAX_VALUE_CHARS + 2);
+        assert!(shown.ends_with("x…\""));
+        assert_eq!(fmt_value(&Value::from("a \"b\"\n")), r#""a \"b\"\n""#);
+    }
+}

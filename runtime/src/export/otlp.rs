@@ -1,0 +1,95 @@
+//! OTLP export (gRPC or HTTP/protobuf) through `opentelemetry-otlp`.
+//!
+//! The network clients need a Tokio runtime. So that `init` works the same from a
+//! plain `main`, a multi-thread and a current-thread Tokio runtime, every export
+//! runs on a small runtime owned by this crate (one worker thread, started on the
+//! first OTLP `init`). The batch processor's thread only waits for the result,
+//! bounded by the export timeout: the application's own threads never block on
+//! the network.
+
+use crate::config::{Env, Protocol};
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::Resource;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio::runtime::{Handle, Runtime};
+
+fn runtime() -> Result<&'static Runtime, String> {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    if let Some(rt) = RUNTIME.get() {
+        return Ok(rt);
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("traced-export")
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the export runtime: {e}"))?;
+    Ok(RUNTIME.get_or_init(|| rt))
+}
+
+/// The OTLP span exporter configured by `env` (endpoint and headers are read by
+/// `opentelemetry-otlp` from the standard variables).
+pub(crate) fn otlp(env: &Env) -> Result<OnRuntime<opentelemetry_otlp::SpanExporter>, String> {
+    let rt = runtime()?;
+    let _enter = rt.enter();
+    let exporter = match env.protocol {
+        Protocol::Grpc => opentelemetry_otlp::SpanExporter::builder()
+            .with_tonic()
+            .with_timeout(env.otlp_timeout)
+            .build(),
+        Protocol::HttpProtobuf => opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+            .with_timeout(env.otlp_timeout)
+            .build(),
+    }
+    .map_err(|e| e.to_string())?;
+    Ok(OnRuntime {
+        inner: Arc::new(exporter),
+        handle: rt.handle().clone(),
+        // Both bound one export: the OTLP request timeout and the batch processor's.
+        timeout: env.otlp_timeout.min(env.bsp_export_timeout),
+    })
+}
+
+/// Runs another exporter's futures on the export runtime.
+#[derive(Debug)]
+pub(crate) struct OnRuntime<E> {
+    inner: Arc<E>,
+    handle: Handle,
+    timeout: Duration,
+}
+
+impl<E: SpanExporter + 'static> SpanExporter for OnRuntime<E> {
+    fn export(&self, batch: Vec<SpanData>) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        let inner = Arc::clone(&self.inner);
+        let timeout = self.timeout;
+        let task = self.handle.spawn(async move {
+            match tokio::time::timeout(timeout, inner.export(batch)).await {
+                Ok(result) => result,
+                Err(_) => Err(OTelSdkError::Timeout(timeout)),
+            }
+        });
+        async move {
+            task.await
+                .unwrap_or_else(|e| Err(OTelSdkError::InternalFailure(e.to_string())))
+        }
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.set_resource(resource);
+        }
+    }
+}

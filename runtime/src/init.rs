@@ -1,0 +1,363 @@
+//! `init()`, the [`Builder`] and the [`Guard`] that flushes on drop.
+
+use crate::config::{Env, SamplerChoice, TracesExporter};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter,
+    SpanProcessor, TracerProviderBuilder,
+};
+use opentelemetry_sdk::Resource;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// The default bound on how long dropping the [`Guard`] may take.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+type Step = Box<dyn FnOnce(TracerProviderBuilder) -> TracerProviderBuilder>;
+
+/// Which `init` is the installed one, so that an old guard never uninstalls a newer setup.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// Configures telemetry in code; whatever is not set comes from the `OTEL_*` environment.
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// let _telemetry = traced::Builder::new()
+///     .service_name("checkout")
+///     .service_version("1.4.2")
+///     .shutdown_timeout(Duration::from_secs(2))
+///     .init();
+/// ```
+#[must_use = "a Builder does nothing until `.init()`"]
+pub struct Builder {
+    service_name: Option<String>,
+    service_version: Option<String>,
+    resource: Vec<KeyValue>,
+    exporters: Option<Vec<TracesExporter>>,
+    steps: Vec<Step>,
+    sampler: Option<Sampler>,
+    shutdown_timeout: Duration,
+    read_env: bool,
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("service_name", &self.service_name)
+            .field("service_version", &self.service_version)
+            .field("resource", &self.resource)
+            .field("exporters", &self.exporters)
+            .field("processors", &self.steps.len())
+            .field("sampler", &self.sampler)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .finish()
+    }
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Builder {
+    /// A builder that takes everything from the environment.
+    pub fn new() -> Self {
+        Builder {
+            service_name: None,
+            service_version: None,
+            resource: Vec::new(),
+            exporters: None,
+            steps: Vec::new(),
+            sampler: None,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            read_env: true,
+        }
+    }
+
+    /// `service.name`, used when neither `OTEL_SERVICE_NAME` nor `OTEL_RESOURCE_ATTRIBUTES`
+    /// names the service (the environment wins, so operators can rename a deployment).
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// `service.version`.
+    pub fn service_version(mut self, version: impl Into<String>) -> Self {
+        self.service_version = Some(version.into());
+        self
+    }
+
+    /// Adds a resource attribute (for example `deployment.environment.name`).
+    pub fn resource_attribute(mut self, attribute: KeyValue) -> Self {
+        self.resource.push(attribute);
+        self
+    }
+
+    /// Chooses the exporters in code, replacing `OTEL_TRACES_EXPORTER`.
+    /// An empty list exports nothing but what processors added here export.
+    pub fn traces_exporters(mut self, exporters: impl IntoIterator<Item = TracesExporter>) -> Self {
+        self.exporters = Some(exporters.into_iter().collect());
+        self
+    }
+
+    /// Adds a span processor. When code adds processors or exporters, the console
+    /// default no longer applies: only an explicit `OTEL_TRACES_EXPORTER` adds more.
+    pub fn span_processor(mut self, processor: impl SpanProcessor + 'static) -> Self {
+        self.steps
+            .push(Box::new(move |b: TracerProviderBuilder| b.with_span_processor(processor)));
+        self
+    }
+
+    /// Adds an exporter behind a batch processor configured by `OTEL_BSP_*`.
+    pub fn batch_exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
+        let config = if self.read_env {
+            Env::from_process()
+        } else {
+            Env::from_lookup(|_| None)
+        };
+        self.steps.push(Box::new(move |b: TracerProviderBuilder| {
+            b.with_span_processor(batch(exporter, &config))
+        }));
+        self
+    }
+
+    /// Adds an exporter that receives each span synchronously when it ends.
+    /// Meant for tests and debugging: it runs on the thread that ends the span.
+    pub fn simple_exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
+        self.steps
+            .push(Box::new(move |b: TracerProviderBuilder| b.with_simple_exporter(exporter)));
+        self
+    }
+
+    /// The sampler, replacing `OTEL_TRACES_SAMPLER`.
+    pub fn sampler(mut self, sampler: Sampler) -> Self {
+        self.sampler = Some(sampler);
+        self
+    }
+
+    /// How long dropping the [`Guard`] may take to flush and shut down (default 5 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Ignores the `OTEL_*` environment: only what the code sets applies.
+    pub fn ignore_env(mut self) -> Self {
+        self.read_env = false;
+        self
+    }
+
+    /// Installs the tracer provider and the W3C propagators, and returns the guard
+    /// that flushes and shuts them down when dropped. Never panics: problems are
+    /// reported on stderr and the affected part is left out.
+    pub fn init(self) -> Guard {
+        let env = if self.read_env {
+            Env::from_process()
+        } else {
+            Env::from_lookup(|_| None)
+        };
+        for warning in &env.warnings {
+            eprintln!("traced: {warning}");
+        }
+        if env.sdk_disabled {
+            return Guard::disabled();
+        }
+        crate::panic::install_hook();
+        opentelemetry::global::set_text_map_propagator(crate::propagation::default_propagator());
+
+        let resource = self.resource(&env);
+        let mut builder = SdkTracerProvider::builder().with_resource(resource);
+        builder = builder.with_sampler(self.sampler.unwrap_or_else(|| sampler(env.sampler)));
+
+        let code_configured = !self.steps.is_empty();
+        for step in self.steps {
+            builder = step(builder);
+        }
+        let exporters = match (self.exporters, env.traces_exporters.clone()) {
+            (Some(code), _) => code,
+            (None, Some(from_env)) => from_env,
+            (None, None) if code_configured => Vec::new(),
+            (None, None) if env.otlp_endpoint_set => vec![TracesExporter::Otlp],
+            (None, None) => vec![TracesExporter::Console],
+        };
+        for exporter in exporters {
+            builder = match exporter {
+                TracesExporter::Console => builder.with_span_processor(batch(
+                    crate::export::console::ConsoleExporter::new(),
+                    &env,
+                )),
+                TracesExporter::Otlp => match crate::export::otlp(&env) {
+                    Ok(exporter) => builder.with_span_processor(batch(exporter, &env)),
+                    Err(reason) => {
+                        eprintln!("traced: OTLP span export is off: {reason}");
+                        builder
+                    }
+                },
+            };
+        }
+        let provider = builder.build();
+        let generation = GENERATION.fetch_add(1, Ordering::AcqRel) + 1;
+        crate::tracer::set(Some(provider.tracer_with_scope(crate::tracer::SCOPE.clone())));
+        opentelemetry::global::set_tracer_provider(provider.clone());
+        Guard {
+            provider: Some(provider),
+            generation,
+            timeout: self.shutdown_timeout,
+        }
+    }
+
+    fn resource(&self, env: &Env) -> Resource {
+        let mut resource = Resource::builder();
+        if env.service_name.is_none() {
+            resource = resource.with_service_name(
+                self.service_name
+                    .clone()
+                    .unwrap_or_else(default_service_name),
+            );
+        }
+        let version = self
+            .service_version
+            .clone()
+            .or_else(|| std::env::var("CARGO_PKG_VERSION").ok().filter(|v| !v.is_empty()));
+        if let Some(version) = version {
+            resource = resource.with_attribute(KeyValue::new(
+                opentelemetry_semantic_conventions::resource::SERVICE_VERSION,
+                version,
+            ));
+        }
+        resource.with_attributes(self.resource.clone()).build()
+    }
+}
+
+/// The crate being run by cargo, else the executable's file name.
+fn default_service_name() -> String {
+    std::env::var("CARGO_PKG_NAME")
+        .ok()
+        .filter(|n| !n.is_empty())
+        .or_else(|| {
+            std::env::current_exe()
+                .ok()?
+                .file_stem()?
+                .to_str()
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "unknown_service".to_owned())
+}
+
+fn sampler(choice: SamplerChoice) -> Sampler {
+    match choice {
+        SamplerChoice::AlwaysOn => Sampler::AlwaysOn,
+        SamplerChoice::AlwaysOff => Sampler::AlwaysOff,
+        SamplerChoice::Ratio(r) => Sampler::TraceIdRatioBased(r),
+        SamplerChoice::ParentBasedAlwaysOn => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+        SamplerChoice::ParentBasedAlwaysOff => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
+        SamplerChoice::ParentBasedRatio(r) => {
+            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(r)))
+        }
+    }
+}
+
+fn batch(exporter: impl SpanExporter + 'static, env: &Env) -> BatchSpanProcessor {
+    BatchSpanProcessor::builder(exporter)
+        .with_batch_config(
+            BatchConfigBuilder::default()
+                .with_scheduled_delay(env.bsp_schedule_delay)
+                .with_max_queue_size(env.bsp_max_queue_size)
+                .with_max_export_batch_size(env.bsp_max_export_batch_size)
+                .build(),
+        )
+        .build()
+}
+
+/// Installs telemetry configured by the `OTEL_*` environment; see [`Builder`].
+///
+/// With nothing configured, each finished trace prints as a waterfall on stderr.
+/// Setting `OTEL_EXPORTER_OTLP_ENDPOINT` sends OTLP to a collector instead.
+/// Keep the guard alive for the life of the program:
+///
+/// ```no_run
+/// fn main() {
+///     let _telemetry = traced::init();
+///     // ... the program ...
+/// } // the guard drops here: spans are flushed, providers shut down
+/// ```
+pub fn init() -> Guard {
+    Builder::new().init()
+}
+
+/// Keeps telemetry installed; dropping it flushes and shuts down, within the
+/// shutdown timeout, and makes every annotation a no-op again.
+#[must_use = "telemetry is shut down as soon as the guard is dropped: bind it, `let _telemetry = traced::init();`"]
+pub struct Guard {
+    provider: Option<SdkTracerProvider>,
+    generation: u64,
+    timeout: Duration,
+}
+
+impl fmt::Debug for Guard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Guard")
+            .field("active", &self.provider.is_some())
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// Why a flush or shutdown did not complete.
+pub type Error = opentelemetry_sdk::error::OTelSdkError;
+
+impl Guard {
+    fn disabled() -> Self {
+        Guard {
+            provider: None,
+            generation: 0,
+            timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+        }
+    }
+
+    /// The installed tracer provider (`None` when `OTEL_SDK_DISABLED=true`).
+    pub fn tracer_provider(&self) -> Option<&SdkTracerProvider> {
+        self.provider.as_ref()
+    }
+
+    /// Exports every finished span now.
+    pub fn flush(&self) -> Result<(), Error> {
+        match &self.provider {
+            Some(p) => p.force_flush(),
+            None => Ok(()),
+        }
+    }
+
+    /// Flushes and shuts down now, reporting the outcome (dropping does the same silently).
+    pub fn shutdown(mut self) -> Result<(), Error> {
+        self.close()
+    }
+
+    fn close(&mut self) -> Result<(), Error> {
+        let Some(provider) = self.provider.take() else {
+            return Ok(());
+        };
+        if GENERATION
+            .compare_exchange(self.generation, self.generation, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            crate::tracer::set(None);
+            opentelemetry::global::set_tracer_provider(
+                opentelemetry::trace::noop::NoopTracerProvider::new(),
+            );
+        }
+        provider.shutdown_with_timeout(self.timeout)
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Err(e) = self.close() {
+            eprintln!("traced: shutdown did not complete: {e}");
+        }
+    }
+}

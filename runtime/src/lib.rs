@@ -1,0 +1,38 @@
+//! The runtime of [`traced`](https://docs.rs/traced): the provider setup behind
+//! `traced::init()`, the exporters, and the items generated code calls.
+//!
+//! Applications use it through the `traced` crate, which re-exports what is public here.
+#![warn(missing_docs)]
+
+#[cfg(feature = "enabled")]
+mod config;
+#[cfg(feature = "enabled")]
+pub mod export;
+#[cfg(feature = "enabled")]
+mod init;
+#[cfg(feature = "enabled")]
+mod panic;
+pub mod propagation;
+#[cfg(feature = "enabled")]
+mod tracer;
+mod value;
+
+#[cfg(feature = "enabled")]
+#[doc(hidden)]
+pub mod private;
+
+#[cfg(feature = "enabled")]
+pub use config::{Protocol, TracesExporter};
+#[cfg(feature = "enabled")]
+pub use init::{init, Builder, Error, Guard, DEFAULT_SHUTDOWN_TIMEOUT};
+
+#[cfg(not(feature = "enabled"))]
+mod disabled;
+#[cfg(not(feature = "enabled"))]
+pub use disabled::*;
+
+pub use value::AttrValue;
+
+/// The OpenTelemetry SDK this runtime is built on.
+#[cfg(feature = "enabled")]
+pub use opentelemetry_sdk as sdk;

@@ -1,0 +1,204 @@
+//! OpenTelemetry spans by annotation: put `#[traced]` on a function, call
+//! [`init()`] once in `main`, and every call becomes a span, exported to the
+//! console or, with `OTEL_EXPORTER_OTLP_ENDPOINT` set, to an OpenTelemetry Collector.
+//!
+//! ```
+//! use traced::traced;
+//!
+//! #[derive(Debug)]
+//! struct NotFound;
+//! impl std::fmt::Display for NotFound {
+//!     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+//!         f.write_str("no such cart")
+//!     }
+//! }
+//!
+//! #[traced(err, attrs(cart.id = id))]
+//! fn load(id: u64) -> Result<Vec<String>, NotFound> {
+//!     traced::event!("cache.miss", key = id);
+//!     if id == 0 { return Err(NotFound) }
+//!     Ok(vec!["apple".into()])
+//! }
+//!
+//! #[traced(kind = server, name = "GET /cart")]
+//! async fn get_cart(id: u64) -> usize {
+//!     let items = load(id).unwrap_or_default();
+//!     traced::attr!(cart.items = items.len());
+//!     items.len()
+//! }
+//!
+//! fn main() {
+//!     let _telemetry = traced::init();
+//!     # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+//!     # rt.block_on(get_cart(7));
+//! }
+//! ```
+//!
+//! # `#[traced]`
+//!
+//! Works on free functions, methods (`self`, `&self`, `&mut self`, `self: Box<Self>`,
+//! `self: Pin<&mut Self>`), associated functions, generic functions, `async fn`
+//! (native, in traits, and with `#[async_trait]`), functions returning
+//! `impl Future` or `Pin<Box<dyn Future>>`, `unsafe fn` and `extern "C" fn`. The
+//! signature and the behaviour are unchanged: arguments, `return`, `?`, panics
+//! and recursion behave as without the attribute.
+//!
+//! | option | effect |
+//! |---|---|
+//! | `name = "GET /cart"` | the span name (default: the function's name) |
+//! | `kind = server` | `internal` (default), `client`, `server`, `producer`, `consumer` |
+//! | `attrs(key = expr, "dotted.key" = expr, k = %expr, k = ?expr)` | attributes evaluated at entry; `%` records `Display`, `?` records `Debug` |
+//! | `args(a, b)` | records the named arguments under their names |
+//! | `err` / `err(debug)` | on `Err`: status Error with the message and an `exception` event |
+//! | `ret` / `ret(display)` | records the return value (its `Ok` value with `err`) as `return` |
+//! | `parent = expr` | the parent: an `opentelemetry::Context` or `SpanContext` |
+//! | `links(expr, ..)` | links to other spans (`SpanContext`, `Context` or `Link`) |
+//! | `root` | starts a new trace whatever the current context |
+//!
+//! Every span carries `code.function.name`, `code.file.path` and `code.line.number`.
+//!
+//! **Arguments are never recorded unless named** in `args(..)` or `attrs(..)`: a
+//! password passed to a traced function stays out of your telemetry. Attribute
+//! expressions are evaluated only when the span is recorded (sampled in).
+//!
+//! A panic inside a traced function ends its span (and every traced caller it
+//! unwinds through) with status Error and an `exception` event carrying the panic
+//! message; the panic then goes on unchanged.
+//!
+//! An `async fn` span starts at the first poll, takes its parent from the context
+//! current then, is current during every poll, and ends when the future completes
+//! or is dropped.
+//!
+//! # In the body
+//!
+//! - [`event!`]`("name", key = value, ..)` adds an event to the current span;
+//! - [`attr!`]`(key = value, ..)` sets attributes on it;
+//! - [`status!`]`(ok)` / `status!(error, "format {}", args)` sets its status;
+//! - [`error!`]`(&err)` records an error: status Error and an `exception` event.
+//!
+//! Each does nothing (and evaluates nothing) when the current span does not record.
+//!
+//! # Features
+//!
+//! | feature | default | effect |
+//! |---|---|---|
+//! | `enabled` | yes | without it every annotation compiles to the plain function and [`init()`] does nothing |
+//! | `otlp` | yes | the OTLP exporters (gRPC and HTTP/protobuf) |
+//!
+//! # Configuration
+//!
+//! [`init()`] reads the standard `OTEL_*` environment; [`Builder`] sets the same
+//! things in code. See the README for the full table.
+#![warn(missing_docs)]
+
+pub use traced_macros::{attr, event, traced};
+
+#[cfg(feature = "enabled")]
+pub use traced_runtime::export;
+pub use traced_runtime::propagation;
+pub use traced_runtime::{
+    init, AttrValue, Builder, Error, Guard, Protocol, TracesExporter, DEFAULT_SHUTDOWN_TIMEOUT,
+};
+
+/// The OpenTelemetry API crate this version of `traced` is built on.
+pub use opentelemetry;
+/// The OpenTelemetry SDK crate this version of `traced` is built on.
+#[cfg(feature = "enabled")]
+pub use traced_runtime::sdk as opentelemetry_sdk;
+
+#[cfg(feature = "enabled")]
+#[doc(hidden)]
+pub use traced_runtime::private as __private;
+
+/// Like [`init()`], with `service.name` and `service.version` taken from the calling
+/// crate at compile time (unless `OTEL_SERVICE_NAME` or `OTEL_RESOURCE_ATTRIBUTES` set them).
+///
+/// ```no_run
+/// let _telemetry = traced::init!();
+/// ```
+#[macro_export]
+macro_rules! init {
+    () => {
+        $crate::Builder::new()
+            .service_name(::core::env!("CARGO_PKG_NAME"))
+            .service_version(::core::env!("CARGO_PKG_VERSION"))
+            .init()
+    };
+}
+
+/// Sets the status of the current span: `status!(ok)` or `status!(error, "format", args..)`.
+///
+/// ```
+/// # #[traced::traced]
+/// fn pay(amount: u64) {
+///     if amount == 0 {
+///         traced::status!(error, "amount must be positive, got {}", amount);
+///     } else {
+///         traced::status!(ok);
+///     }
+/// }
+/// # pay(0);
+/// ```
+#[cfg(feature = "enabled")]
+#[macro_export]
+macro_rules! status {
+    (ok) => {
+        $crate::__private::status_ok()
+    };
+    (error) => {
+        $crate::__private::status_error(::core::format_args!(""))
+    };
+    (error, $($fmt:tt)+) => {
+        $crate::__private::status_error(::core::format_args!($($fmt)+))
+    };
+}
+
+/// Sets the status of the current span (compiled out: the `enabled` feature is off).
+#[cfg(not(feature = "enabled"))]
+#[macro_export]
+macro_rules! status {
+    (ok) => {{}};
+    (error) => {{}};
+    (error, $($fmt:tt)+) => {{
+        #[allow(unreachable_code)]
+        if false {
+            let _ = ::core::format_args!($($fmt)+);
+        }
+    }};
+}
+
+/// Records an error on the current span: an `exception` event with its type and
+/// `Display` message, and status Error.
+///
+/// ```
+/// # #[traced::traced]
+/// fn parse(input: &str) -> u32 {
+///     match input.parse() {
+///         Ok(n) => n,
+///         Err(e) => {
+///             traced::error!(&e);
+///             0
+///         }
+///     }
+/// }
+/// # parse("x");
+/// ```
+#[cfg(feature = "enabled")]
+#[macro_export]
+macro_rules! error {
+    ($err:expr) => {
+        $crate::__private::error(&$err)
+    };
+}
+
+/// Records an error on the current span (compiled out: the `enabled` feature is off).
+#[cfg(not(feature = "enabled"))]
+#[macro_export]
+macro_rules! error {
+    ($err:expr) => {{
+        #[allow(unreachable_code)]
+        if false {
+            let _ = $err;
+        }
+    }};
+}
