@@ -117,6 +117,7 @@ impl ConsoleExporter {
     ///     .build();
     /// # drop(provider);
     /// ```
+    #[must_use]
     pub fn new() -> Self {
         let stderr = std::io::stderr();
         let color = stderr.is_terminal()
@@ -142,6 +143,7 @@ impl ConsoleExporter {
     /// let exporter = ConsoleExporter::with_writer(stdout, color);
     /// # drop(exporter);
     /// ```
+    #[must_use]
     pub fn with_writer<W: Write + Send + 'static>(writer: W, color: bool) -> Self {
         Self {
             state: Mutex::new(State {
@@ -162,13 +164,13 @@ impl ConsoleExporter {
     }
 
     /// Renders `spans`, all of one trace, into `out` and remembers them as printed.
-    fn print(&self, out: &mut String, printed: &mut Printed, spans: Vec<SpanData>) {
+    fn render(&self, out: &mut String, printed: &mut Printed, spans: &[SpanData]) {
         let renderer = Renderer {
             color: self.color,
             service_name: self.service_name.as_deref(),
         };
-        renderer.trace(out, &spans, |span| ParentNote::for_top(span, printed));
-        for span in &spans {
+        renderer.trace(out, spans, |span| ParentNote::for_top(span, printed));
+        for span in spans {
             printed.insert(span);
         }
     }
@@ -177,7 +179,7 @@ impl ConsoleExporter {
     fn flush_pending(&self, state: &mut State) -> OTelSdkResult {
         let mut out = String::new();
         while let Some(spans) = state.pending.pop_oldest() {
-            self.print(&mut out, &mut state.printed, spans);
+            self.render(&mut out, &mut state.printed, &spans);
         }
         state.write(&out)
     }
@@ -212,7 +214,7 @@ impl fmt::Debug for ConsoleExporter {
 ///
 /// # Examples
 ///
-/// A span whose parent has not ended yet is held back until a flush:
+/// A span is held back until the root of its trace ends:
 ///
 /// ```
 /// use opentelemetry::trace::{Span as _, TraceContextExt as _, Tracer, TracerProvider as _};
@@ -228,8 +230,9 @@ impl fmt::Debug for ConsoleExporter {
 /// let parent = tracer.start("parent");
 /// let cx = Context::current_with_span(parent);
 /// tracer.start_with_context("child", &cx).end(); // held back
-/// provider.force_flush()?; // prints `child`, marked "(parent … not seen)"
-/// cx.span().end(); // prints `parent`
+/// tracer.start_with_context("unfinished", &cx); // never ends
+/// cx.span().end(); // prints `parent` with `child` below it
+/// provider.shutdown()?; // would print anything still held back
 /// # Ok::<(), opentelemetry_sdk::error::OTelSdkError>(())
 /// ```
 impl SpanExporter for ConsoleExporter {
@@ -248,7 +251,7 @@ impl SpanExporter for ConsoleExporter {
             if ParentNote::for_top(&span, &state.printed).is_some_and(ParentNote::waits) {
                 state.pending.push(span);
                 while let Some(evicted) = state.pending.pop_over_limit() {
-                    self.print(&mut out, &mut state.printed, evicted);
+                    self.render(&mut out, &mut state.printed, &evicted);
                 }
             } else {
                 tops.push(span);
@@ -257,7 +260,7 @@ impl SpanExporter for ConsoleExporter {
         for top in tops {
             let mut spans = state.pending.take_subtree(&top);
             spans.push(top);
-            self.print(&mut out, &mut state.printed, spans);
+            self.render(&mut out, &mut state.printed, &spans);
         }
         state.write(&out)
     }
@@ -590,24 +593,20 @@ fn layout<'a>(
             }
         }
     }
-    let by_start = |a: &usize, b: &usize| {
-        let (a, b) = (&spans[*a], &spans[*b]);
+    // By start time; the rest only makes the order deterministic.
+    let by_start = |&i: &usize| {
+        let span = &spans[i];
         (
-            a.start_time,
-            a.end_time,
-            a.span_context.span_id().to_bytes(),
+            span.start_time,
+            span.end_time,
+            span.span_context.span_id().to_bytes(),
         )
-            .cmp(&(
-                b.start_time,
-                b.end_time,
-                b.span_context.span_id().to_bytes(),
-            ))
     };
     for siblings in &mut children {
-        siblings.sort_by(by_start);
+        siblings.sort_by_key(by_start);
     }
     let mut candidates: Vec<usize> = (0..spans.len()).collect();
-    candidates.sort_by(by_start);
+    candidates.sort_by_key(by_start);
     let is_top = |i: &usize| {
         let parent = spans[*i].parent_span_id;
         parent == SpanId::INVALID || index.get(&parent).is_none_or(|&p| p == *i)
@@ -798,13 +797,7 @@ impl Renderer<'_> {
         let span = row.span;
         let guide = row.detail_guide.as_str();
         if let Some(note) = row.note {
-            self.wrapped(
-                out,
-                guide,
-                vec![(Style::DIM, note.to_string())],
-                Vec::new(),
-                0,
-            );
+            self.dim_line(out, guide, &note.to_string());
         }
 
         let mut file = None;
@@ -827,12 +820,12 @@ impl Renderer<'_> {
                     one_line(&number.to_string(), MAX_VALUE_CHARS)
                 );
             }
-            self.wrapped(out, guide, vec![(Style::DIM, location)], Vec::new(), 0);
+            self.dim_line(out, guide, &location);
         }
         if span.dropped_attributes_count > 0 {
             attributes.push(dropped(span.dropped_attributes_count, "attributes"));
         }
-        self.wrapped(out, guide, Vec::new(), attributes, 0);
+        self.wrapped(out, guide, &[], &attributes, 0);
 
         for event in span.events.iter() {
             let lead = vec![
@@ -845,12 +838,12 @@ impl Renderer<'_> {
             if event.dropped_attributes_count > 0 {
                 items.push(dropped(event.dropped_attributes_count, "attributes"));
             }
-            self.wrapped(out, guide, lead, items, 2);
+            self.wrapped(out, guide, &lead, &items, 2);
         }
         if span.events.dropped_count > 0 {
             let lead = vec![(Style::YELLOW, "• ".to_owned())];
             let items = vec![dropped(span.events.dropped_count, "events")];
-            self.wrapped(out, guide, lead, items, 2);
+            self.wrapped(out, guide, &lead, &items, 2);
         }
 
         for link in span.links.iter() {
@@ -866,13 +859,20 @@ impl Renderer<'_> {
             if link.dropped_attributes_count > 0 {
                 items.push(dropped(link.dropped_attributes_count, "attributes"));
             }
-            self.wrapped(out, guide, lead, items, 2);
+            self.wrapped(out, guide, &lead, &items, 2);
         }
         if span.links.dropped_count > 0 {
             let lead = vec![(Style::DIM, "↪ ".to_owned())];
             let items = vec![dropped(span.links.dropped_count, "links")];
-            self.wrapped(out, guide, lead, items, 2);
+            self.wrapped(out, guide, &lead, &items, 2);
         }
+    }
+
+    fn dim_line(&self, out: &mut String, guide: &str, text: &str) {
+        let mut line = self.line();
+        line.push(Style::DIM, guide);
+        line.push(Style::DIM, text);
+        line.end(out);
     }
 
     /// Renders `lead` followed by `items` separated by spaces, starting a new
@@ -881,8 +881,8 @@ impl Renderer<'_> {
         &self,
         out: &mut String,
         guide: &str,
-        lead: Vec<Segment>,
-        items: Vec<Vec<Segment>>,
+        lead: &[Segment],
+        items: &[Vec<Segment>],
         indent: usize,
     ) {
         if lead.is_empty() && items.is_empty() {
@@ -892,10 +892,10 @@ impl Renderer<'_> {
         line.push(Style::DIM, guide);
         let start = line.width;
         let mut has_content = !lead.is_empty();
-        for (style, text) in &lead {
+        for (style, text) in lead {
             line.push(*style, text);
         }
-        for item in &items {
+        for item in items {
             if has_content {
                 let width: usize = item.iter().map(|(_, text)| text.chars().count()).sum();
                 if line.width - start + 1 + width > WRAP_WIDTH {
