@@ -1,4 +1,5 @@
 //! Each `#[traced(...)]` option, and the body macros, as a span shows them.
+#![cfg(feature = "enabled")]
 
 mod common;
 

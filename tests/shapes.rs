@@ -1,5 +1,6 @@
 //! `#[traced]` on every shape of function keeps its signature and behaviour and
 //! produces one span per call, nested as the calls are.
+#![cfg(feature = "enabled")]
 
 mod common;
 

@@ -185,7 +185,7 @@ impl Parse for EventInput {
     }
 }
 
-pub(crate) fn expand_event(input: TokenStream) -> TokenStream {
+pub(crate) fn expand_event(input: TokenStream, enabled: bool) -> TokenStream {
     let input = match syn::parse2::<EventInput>(input) {
         Ok(i) => i,
         Err(e) => return e.to_compile_error(),
@@ -196,7 +196,7 @@ pub(crate) fn expand_event(input: TokenStream) -> TokenStream {
         return ctx.into_compile_errors();
     }
     let name = &input.name;
-    if !cfg!(feature = "enabled") {
+    if !enabled {
         let inert = inert(&input.fields);
         return quote!({ let _ = &(#name); #inert });
     }
@@ -207,7 +207,7 @@ pub(crate) fn expand_event(input: TokenStream) -> TokenStream {
     }
 }
 
-pub(crate) fn expand_attr(input: TokenStream) -> TokenStream {
+pub(crate) fn expand_attr(input: TokenStream, enabled: bool) -> TokenStream {
     let fields = match parse_list(input) {
         Ok(f) => f,
         Err(e) => return e.to_compile_error(),
@@ -223,7 +223,7 @@ pub(crate) fn expand_attr(input: TokenStream) -> TokenStream {
     if ctx.has_errors() {
         return ctx.into_compile_errors();
     }
-    if !cfg!(feature = "enabled") {
+    if !enabled {
         let inert = inert(&fields);
         return quote!({ #inert });
     }

@@ -10,20 +10,23 @@ mod traced;
 
 use proc_macro::TokenStream;
 
+/// Whether to generate instrumentation (the `enabled` feature of `traced`).
+const ENABLED: bool = cfg!(feature = "enabled");
+
 /// Instruments a function with an OpenTelemetry span. See the `traced` crate's docs.
 #[proc_macro_attribute]
 pub fn traced(args: TokenStream, item: TokenStream) -> TokenStream {
-    traced::expand(args.into(), item.into()).into()
+    traced::expand(args.into(), item.into(), ENABLED).into()
 }
 
 /// Adds an event to the current span: `event!("cache.miss", key = k)`.
 #[proc_macro]
 pub fn event(input: TokenStream) -> TokenStream {
-    fields::expand_event(input.into()).into()
+    fields::expand_event(input.into(), ENABLED).into()
 }
 
 /// Sets attributes on the current span: `attr!(cart.items = n)`.
 #[proc_macro]
 pub fn attr(input: TokenStream) -> TokenStream {
-    fields::expand_attr(input.into()).into()
+    fields::expand_attr(input.into(), ENABLED).into()
 }

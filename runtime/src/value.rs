@@ -2,6 +2,7 @@
 
 use opentelemetry::{Array, StringValue, Value};
 use std::borrow::Cow;
+#[cfg(feature = "enabled")]
 use std::fmt;
 
 /// A value that can be recorded as an OpenTelemetry attribute.
@@ -196,9 +197,11 @@ impl<T: ArrayElement> AttrValue for Vec<T> {
 }
 
 /// Records a value through its `Display` form (`%expr`).
+#[cfg(feature = "enabled")]
 #[doc(hidden)]
 pub struct DisplayValue<T>(pub T);
 
+#[cfg(feature = "enabled")]
 impl<T: fmt::Display> AttrValue for DisplayValue<T> {
     #[inline]
     fn to_attr_value(&self) -> Option<Value> {
@@ -207,9 +210,11 @@ impl<T: fmt::Display> AttrValue for DisplayValue<T> {
 }
 
 /// Records a value through its `Debug` form (`?expr`).
+#[cfg(feature = "enabled")]
 #[doc(hidden)]
 pub struct DebugValue<T>(pub T);
 
+#[cfg(feature = "enabled")]
 impl<T: fmt::Debug> AttrValue for DebugValue<T> {
     #[inline]
     fn to_attr_value(&self) -> Option<Value> {

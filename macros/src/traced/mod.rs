@@ -8,7 +8,9 @@ use crate::ctx::Ctx;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+/// Expands `#[traced(args)] item`; with `enabled` false the item comes back untouched
+/// (after the same checks, so a mistake is an error in every build).
+pub(crate) fn expand(args: TokenStream, item: TokenStream, enabled: bool) -> TokenStream {
     let mut ctx = Ctx::default();
     let opts = parse::Options::parse(args, &mut ctx);
     let func = match item::parse(item.clone()) {
@@ -26,9 +28,43 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         let errors = ctx.into_compile_errors();
         return quote!(#errors #func);
     }
-    if cfg!(feature = "enabled") {
+    if enabled {
         expand::function(&opts, func)
     } else {
         quote!(#func)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disabled_expansion_is_the_item_itself() {
+        let item = quote! {
+            /// Docs.
+            #[inline]
+            pub async fn load<T: Clone>(&self, id: u64) -> Result<T, Error> where T: Send {
+                let x = id + 1;
+                helper(x).await?
+            }
+        };
+        let args = quote!(kind = server, err, attrs(user.id = id));
+        let out = expand(args, item.clone(), false);
+        assert_eq!(out.to_string(), item.to_string());
+    }
+
+    #[test]
+    fn enabled_expansion_wraps_the_body() {
+        let item = quote!(fn load(id: u64) -> u64 { id });
+        let out = expand(quote!(), item, true).to_string();
+        assert!(out.contains(":: traced :: __private :: start"), "{out}");
+        assert!(out.contains("fn load (id : u64) -> u64"), "{out}");
+    }
+
+    #[test]
+    fn errors_are_reported_in_disabled_builds_too() {
+        let out = expand(quote!(kind = sever), quote!(fn f() {}), false).to_string();
+        assert!(out.contains("compile_error"), "{out}");
     }
 }

@@ -1,0 +1,9 @@
+use traced::traced;
+
+#[traced(kind = sever)]
+fn a() {}
+
+#[traced(kind = "server")]
+fn b() {}
+
+fn main() {}

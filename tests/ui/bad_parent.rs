@@ -1,0 +1,6 @@
+use traced::traced;
+
+#[traced(parent = 42)]
+fn load() {}
+
+fn main() {}

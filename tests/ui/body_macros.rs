@@ -1,0 +1,6 @@
+fn main() {
+    traced::event!();
+    traced::attr!();
+    traced::attr!(a.b);
+    traced::attr!(k = 1, k = 2);
+}

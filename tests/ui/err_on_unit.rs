@@ -1,0 +1,9 @@
+use traced::traced;
+
+#[traced(err)]
+fn save() {}
+
+#[traced(ret)]
+async fn flush() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use traced::traced;
+
+#[traced(name = load)]
+fn load() {}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use traced::traced;
+
+#[traced(nmae = "load")]
+fn load() {}
+
+#[traced(sampled)]
+fn other() {}
+
+fn main() {}
