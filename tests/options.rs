@@ -97,7 +97,10 @@ fn attrs_records_every_value_type() {
     assert_eq!(attr(s, "borrowed"), Some(Value::from("ada")));
     assert_eq!(attr(s, "display"), Some(Value::from("127.0.0.1")));
     assert_eq!(attr(s, "debug"), Some(Value::from("Opaque { inner: 1 }")));
-    assert_eq!(attr(s, "list"), Some(Value::Array(Array::I64(vec![1, 2, 3]))));
+    assert_eq!(
+        attr(s, "list"),
+        Some(Value::Array(Array::I64(vec![1, 2, 3])))
+    );
     assert_eq!(
         attr(s, "names"),
         Some(Value::Array(Array::String(vec![
@@ -105,11 +108,20 @@ fn attrs_records_every_value_type() {
             StringValue::from("b")
         ])))
     );
-    assert_eq!(attr(s, "floats"), Some(Value::Array(Array::F64(vec![0.5, 1.5]))));
-    assert_eq!(attr(s, "flags"), Some(Value::Array(Array::Bool(vec![true, false]))));
+    assert_eq!(
+        attr(s, "floats"),
+        Some(Value::Array(Array::F64(vec![0.5, 1.5])))
+    );
+    assert_eq!(
+        attr(s, "flags"),
+        Some(Value::Array(Array::Bool(vec![true, false])))
+    );
     assert_eq!(attr(s, "missing"), None);
     assert_eq!(attr(s, "present"), Some(Value::from("here")));
-    assert_eq!(attr(s, "exception.type"), Some(Value::from("keywords work in keys")));
+    assert_eq!(
+        attr(s, "exception.type"),
+        Some(Value::from("keywords work in keys"))
+    );
     assert_eq!(attr(s, "user_name"), Some(Value::from("ada")));
 }
 
@@ -235,15 +247,28 @@ fn ret_records_the_return_value() {
         let _ = parsed("7");
         let _ = parsed("x");
     });
-    assert_eq!(attr(spans.one("doubled"), "return"), Some(Value::from("42")));
-    assert_eq!(attr(spans.one("greeting"), "return"), Some(Value::from("hello")));
+    assert_eq!(
+        attr(spans.one("doubled"), "return"),
+        Some(Value::from("42"))
+    );
+    assert_eq!(
+        attr(spans.one("greeting"), "return"),
+        Some(Value::from("hello"))
+    );
     let parsed = spans.all("parsed");
     assert_eq!(attr(parsed[0], "return"), Some(Value::from("7")));
-    assert_eq!(attr(parsed[1], "return"), None, "Err is recorded by err, not ret");
+    assert_eq!(
+        attr(parsed[1], "return"),
+        None,
+        "Err is recorded by err, not ret"
+    );
     assert_error(parsed[1], "invalid digit found in string");
 
     let (_, spans) = capture_async(async_parsed("9"));
-    assert_eq!(attr(spans.one("async_parsed"), "return"), Some(Value::from("9")));
+    assert_eq!(
+        attr(spans.one("async_parsed"), "return"),
+        Some(Value::from("9"))
+    );
 }
 
 fn remote_parent() -> SpanContext {
@@ -403,13 +428,16 @@ fn attribute_expressions_are_not_evaluated_when_not_recording() {
         assert_eq!(CALLS.load(std::sync::atomic::Ordering::SeqCst), before);
     });
     let (_, spans) = capture(lazily_evaluated);
-    assert_eq!(attr(spans.one("lazily_evaluated"), "expensive"), Some(Value::I64(1)));
+    assert_eq!(
+        attr(spans.one("lazily_evaluated"), "expensive"),
+        Some(Value::I64(1))
+    );
 }
 
 #[test]
 fn reinit_after_shutdown_records_again() {
-    let (_, first) = capture(|| named());
-    let (_, second) = capture(|| named());
+    let (_, first) = capture(named);
+    let (_, second) = capture(named);
     assert_eq!(first.len(), 1);
     assert_eq!(second.len(), 1);
 }

@@ -78,6 +78,7 @@ impl Counter {
         self.n
     }
 
+    #[allow(clippy::boxed_local)]
     #[traced]
     fn boxed(self: Box<Self>) -> u64 {
         self.n
@@ -109,7 +110,15 @@ fn methods_with_every_receiver() {
         (got, r, pinned, boxed, c.into_inner())
     });
     assert_eq!(out, (1, 1, 11, 7, 1));
-    for name in ["new", "get", "bump", "into_inner", "boxed", "pinned", "returns_ref"] {
+    for name in [
+        "new",
+        "get",
+        "bump",
+        "into_inner",
+        "boxed",
+        "pinned",
+        "returns_ref",
+    ] {
         spans.one(name);
     }
 }
@@ -200,7 +209,11 @@ fn pattern_and_mut_arguments() {
     let span = spans.one("patterns");
     assert_eq!(attr(span, "a"), Some(Value::I64(1)));
     assert_eq!(attr(span, "x"), Some(Value::I64(10)));
-    assert_eq!(attr(span, "b"), None, "unnamed arguments are never recorded");
+    assert_eq!(
+        attr(span, "b"),
+        None,
+        "unnamed arguments are never recorded"
+    );
     let _ = Point { x: 0, y: 0 }.y;
 }
 
@@ -265,12 +278,18 @@ fn calls_boom() -> u8 {
 fn panic_ends_spans_with_error_and_unwinds_unchanged() {
     let (out, spans) = capture(|| std::panic::catch_unwind(calls_boom));
     let payload = out.expect_err("the panic goes on");
-    assert_eq!(payload.downcast_ref::<String>().map(String::as_str), Some("disk on fire"));
+    assert_eq!(
+        payload.downcast_ref::<String>().map(String::as_str),
+        Some("disk on fire")
+    );
     for name in ["boom", "calls_boom"] {
         let span = spans.one(name);
         assert_error(span, "disk on fire");
         let ev = event(span, "exception");
-        assert_eq!(event_attr(ev, "exception.message"), Some(Value::from("disk on fire")));
+        assert_eq!(
+            event_attr(ev, "exception.message"),
+            Some(Value::from("disk on fire"))
+        );
         assert_eq!(event_attr(ev, "exception.type"), Some(Value::from("panic")));
     }
     spans.assert_child_of("boom", "calls_boom");
@@ -454,9 +473,16 @@ fn async_fn_in_traits_native_and_async_trait() {
     spans.one("load");
     let gets = spans.all("get");
     assert_eq!(gets.len(), 2);
-    assert_eq!(gets.iter().filter(|s| s.status != opentelemetry::trace::Status::Unset).count(), 1);
+    assert_eq!(
+        gets.iter()
+            .filter(|s| s.status != opentelemetry::trace::Status::Unset)
+            .count(),
+        1
+    );
     for leaf in spans.all("leaf") {
-        assert!(gets.iter().any(|g| g.span_context.span_id() == leaf.parent_span_id));
+        assert!(gets
+            .iter()
+            .any(|g| g.span_context.span_id() == leaf.parent_span_id));
     }
     spans.one("other.get");
 }
@@ -467,6 +493,8 @@ fn before_init_annotations_are_no_ops() {
     without_telemetry(|| {
         assert_eq!(free(1, 1), 2);
         assert_eq!(fib(3), 2);
-        assert!(!opentelemetry::trace::TraceContextExt::has_active_span(&opentelemetry::Context::current()));
+        assert!(!opentelemetry::trace::TraceContextExt::has_active_span(
+            &opentelemetry::Context::current()
+        ));
     });
 }

@@ -38,7 +38,10 @@ impl Parse for Field {
         let (key, key_span, shorthand) = if input.peek(LitStr) {
             let lit: LitStr = input.parse()?;
             if lit.value().is_empty() {
-                return Err(syn::Error::new(lit.span(), "an attribute key cannot be empty"));
+                return Err(syn::Error::new(
+                    lit.span(),
+                    "an attribute key cannot be empty",
+                ));
             }
             (lit.value(), lit.span(), None)
         } else {
@@ -168,9 +171,8 @@ struct EventInput {
 impl Parse for EventInput {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         if input.is_empty() {
-            return Err(input.error(
-                "expected an event name: `traced::event!(\"cache.miss\", key = value)`",
-            ));
+            return Err(input
+                .error("expected an event name: `traced::event!(\"cache.miss\", key = value)`"));
         }
         let name: Expr = input.parse()?;
         let fields = if input.is_empty() {

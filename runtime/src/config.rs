@@ -128,7 +128,13 @@ impl Reader<'_> {
             .filter(|v| !v.is_empty())
     }
 
-    fn invalid(&mut self, name: &str, value: &str, expected: &str, default: impl std::fmt::Display) {
+    fn invalid(
+        &mut self,
+        name: &str,
+        value: &str,
+        expected: &str,
+        default: impl std::fmt::Display,
+    ) {
         self.warnings.push(format!(
             "{name}={value:?} is not valid (expected {expected}); using {default}"
         ));
@@ -155,7 +161,12 @@ impl Reader<'_> {
         match v.parse::<u64>() {
             Ok(ms) => Duration::from_millis(ms),
             Err(_) => {
-                self.invalid(name, &v, "a whole number of milliseconds", format!("{default}ms"));
+                self.invalid(
+                    name,
+                    &v,
+                    "a whole number of milliseconds",
+                    format!("{default}ms"),
+                );
                 Duration::from_millis(default)
             }
         }
@@ -354,7 +365,12 @@ mod tests {
 
     #[test]
     fn service_name_from_either_variable() {
-        assert_eq!(env(&[("OTEL_SERVICE_NAME", "cart")]).service_name.as_deref(), Some("cart"));
+        assert_eq!(
+            env(&[("OTEL_SERVICE_NAME", "cart")])
+                .service_name
+                .as_deref(),
+            Some("cart")
+        );
         assert_eq!(
             env(&[("OTEL_RESOURCE_ATTRIBUTES", "a=b,service.name=shop")])
                 .service_name

@@ -107,8 +107,9 @@ impl Builder {
     /// Adds a span processor. When code adds processors or exporters, the console
     /// default no longer applies: only an explicit `OTEL_TRACES_EXPORTER` adds more.
     pub fn span_processor(mut self, processor: impl SpanProcessor + 'static) -> Self {
-        self.steps
-            .push(Box::new(move |b: TracerProviderBuilder| b.with_span_processor(processor)));
+        self.steps.push(Box::new(move |b: TracerProviderBuilder| {
+            b.with_span_processor(processor)
+        }));
         self
     }
 
@@ -128,8 +129,9 @@ impl Builder {
     /// Adds an exporter that receives each span synchronously when it ends.
     /// Meant for tests and debugging: it runs on the thread that ends the span.
     pub fn simple_exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
-        self.steps
-            .push(Box::new(move |b: TracerProviderBuilder| b.with_simple_exporter(exporter)));
+        self.steps.push(Box::new(move |b: TracerProviderBuilder| {
+            b.with_simple_exporter(exporter)
+        }));
         self
     }
 
@@ -201,7 +203,9 @@ impl Builder {
         }
         let provider = builder.build();
         let generation = GENERATION.fetch_add(1, Ordering::AcqRel) + 1;
-        crate::tracer::set(Some(provider.tracer_with_scope(crate::tracer::SCOPE.clone())));
+        crate::tracer::set(Some(
+            provider.tracer_with_scope(crate::tracer::SCOPE.clone()),
+        ));
         opentelemetry::global::set_tracer_provider(provider.clone());
         Guard {
             provider: Some(provider),
@@ -219,10 +223,11 @@ impl Builder {
                     .unwrap_or_else(default_service_name),
             );
         }
-        let version = self
-            .service_version
-            .clone()
-            .or_else(|| std::env::var("CARGO_PKG_VERSION").ok().filter(|v| !v.is_empty()));
+        let version = self.service_version.clone().or_else(|| {
+            std::env::var("CARGO_PKG_VERSION")
+                .ok()
+                .filter(|v| !v.is_empty())
+        });
         if let Some(version) = version {
             resource = resource.with_attribute(KeyValue::new(
                 opentelemetry_semantic_conventions::resource::SERVICE_VERSION,
@@ -280,10 +285,9 @@ fn batch(exporter: impl SpanExporter + 'static, env: &Env) -> BatchSpanProcessor
 /// Keep the guard alive for the life of the program:
 ///
 /// ```no_run
-/// fn main() {
-///     let _telemetry = traced::init();
-///     // ... the program ...
-/// } // the guard drops here: spans are flushed, providers shut down
+/// let _telemetry = traced::init();
+/// // ... the program ...
+/// drop(_telemetry); // spans are flushed, providers shut down
 /// ```
 pub fn init() -> Guard {
     Builder::new().init()
@@ -342,7 +346,12 @@ impl Guard {
             return Ok(());
         };
         if GENERATION
-            .compare_exchange(self.generation, self.generation, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(
+                self.generation,
+                self.generation,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
             .is_ok()
         {
             crate::tracer::set(None);

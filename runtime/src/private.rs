@@ -154,7 +154,8 @@ impl Attrs {
     #[inline]
     pub fn add<V: AttrValue>(&mut self, key: &'static str, value: V) {
         if let Some(value) = value.to_attr_value() {
-            self.list.push(KeyValue::new(Key::from_static_str(key), value));
+            self.list
+                .push(KeyValue::new(Key::from_static_str(key), value));
         }
     }
 }
@@ -179,9 +180,7 @@ pub fn start<F: FnOnce(&mut Attrs)>(
     let cx = match parent {
         Parent::Current => Context::map_current(|cx| build(site, cx, cx, links, fill)),
         Parent::Explicit(parent) => build(site, &parent, &parent, links, fill),
-        Parent::Root => {
-            Context::map_current(|cx| build(site, &Context::new(), cx, links, fill))
-        }
+        Parent::Root => Context::map_current(|cx| build(site, &Context::new(), cx, links, fill)),
     };
     Active {
         cx,
@@ -235,12 +234,14 @@ fn site_attributes<F: FnOnce(&mut Attrs)>(site: &'static CallSite, fill: F) -> V
     let mut attrs = Attrs {
         list: Vec::with_capacity(8),
     };
-    attrs
-        .list
-        .push(KeyValue::new(Key::from_static_str(semconv::CODE_FUNCTION_NAME), site.function));
-    attrs
-        .list
-        .push(KeyValue::new(Key::from_static_str(semconv::CODE_FILE_PATH), site.file));
+    attrs.list.push(KeyValue::new(
+        Key::from_static_str(semconv::CODE_FUNCTION_NAME),
+        site.function,
+    ));
+    attrs.list.push(KeyValue::new(
+        Key::from_static_str(semconv::CODE_FILE_PATH),
+        site.file,
+    ));
     attrs.list.push(KeyValue::new(
         Key::from_static_str(semconv::CODE_LINE_NUMBER),
         i64::from(site.line),

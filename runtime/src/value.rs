@@ -157,6 +157,7 @@ pub trait ArrayElement {
 macro_rules! array_elem {
     ($variant:ident, |$x:ident| $conv:expr, $($t:ty),*) => {$(
         impl ArrayElement for $t {
+            #[allow(clippy::useless_conversion)]
             fn into_array(items: &[Self]) -> Array {
                 Array::$variant(items.iter().map(|$x| $conv).collect())
             }

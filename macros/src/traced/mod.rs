@@ -56,7 +56,11 @@ mod tests {
 
     #[test]
     fn enabled_expansion_wraps_the_body() {
-        let item = quote!(fn load(id: u64) -> u64 { id });
+        let item = quote!(
+            fn load(id: u64) -> u64 {
+                id
+            }
+        );
         let out = expand(quote!(), item, true).to_string();
         assert!(out.contains(":: traced :: __private :: start"), "{out}");
         assert!(out.contains("fn load (id : u64) -> u64"), "{out}");
@@ -64,7 +68,14 @@ mod tests {
 
     #[test]
     fn errors_are_reported_in_disabled_builds_too() {
-        let out = expand(quote!(kind = sever), quote!(fn f() {}), false).to_string();
+        let out = expand(
+            quote!(kind = sever),
+            quote!(
+                fn f() {}
+            ),
+            false,
+        )
+        .to_string();
         assert!(out.contains("compile_error"), "{out}");
     }
 }

@@ -93,14 +93,20 @@ impl Options {
         for raw in raws {
             let word = fields::unraw(&raw.word);
             if seen.contains(&word) {
-                ctx.error(&raw.word, format!("duplicate option `{word}`; give it once"));
+                ctx.error(
+                    &raw.word,
+                    format!("duplicate option `{word}`; give it once"),
+                );
                 continue;
             }
             seen.push(word.clone());
             opts.take(word.as_str(), raw, ctx);
         }
         if let (Some(root), Some(parent)) = (opts.root, &opts.parent) {
-            ctx.error(parent, "`parent` and `root` contradict each other: `root` starts a new trace; keep one");
+            ctx.error(
+                parent,
+                "`parent` and `root` contradict each other: `root` starts a new trace; keep one",
+            );
             let _ = root;
         }
         opts

@@ -64,7 +64,10 @@ pub(crate) struct OnRuntime<E> {
 }
 
 impl<E: SpanExporter + 'static> SpanExporter for OnRuntime<E> {
-    fn export(&self, batch: Vec<SpanData>) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+    fn export(
+        &self,
+        batch: Vec<SpanData>,
+    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
         let inner = Arc::clone(&self.inner);
         let timeout = self.timeout;
         let task = self.handle.spawn(async move {
