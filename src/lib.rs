@@ -91,13 +91,15 @@
 //! things in code. See the README for the full table.
 #![warn(missing_docs)]
 
-pub use traced_macros::{attr, event, traced};
+pub use traced_macros::{attr, event, traced, Attributes, Metrics};
+pub use traced_runtime::metrics;
 
 #[cfg(feature = "enabled")]
 pub use traced_runtime::export;
 pub use traced_runtime::propagation;
 pub use traced_runtime::{
-    init, AttrValue, Builder, Error, Guard, Protocol, TracesExporter, DEFAULT_SHUTDOWN_TIMEOUT,
+    init, AttrValue, Builder, Error, Guard, MetricsExporter, Protocol, TracesExporter,
+    DEFAULT_SHUTDOWN_TIMEOUT,
 };
 
 /// The OpenTelemetry API crate this version of `traced` is built on.
@@ -106,9 +108,13 @@ pub use opentelemetry;
 #[cfg(feature = "enabled")]
 pub use traced_runtime::sdk as opentelemetry_sdk;
 
-#[cfg(feature = "enabled")]
+/// What generated code calls; not a public API.
 #[doc(hidden)]
-pub use traced_runtime::private as __private;
+pub mod __private {
+    pub use traced_runtime::metrics::{meter, GlobalInstance};
+    #[cfg(feature = "enabled")]
+    pub use traced_runtime::private::*;
+}
 
 /// Like [`init()`], with `service.name` and `service.version` taken from the calling
 /// crate at compile time (unless `OTEL_SERVICE_NAME` or `OTEL_RESOURCE_ATTRIBUTES` set them).

@@ -4,8 +4,10 @@
 //! The generated code calls only `::traced::__private`, so the `traced` crate must be
 //! a direct dependency under that name.
 
+mod attributes;
 mod ctx;
 mod fields;
+mod metrics;
 mod traced;
 
 use proc_macro::TokenStream;
@@ -29,4 +31,16 @@ pub fn event(input: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn attr(input: TokenStream) -> TokenStream {
     fields::expand_attr(input.into(), ENABLED).into()
+}
+
+/// A struct of OpenTelemetry instruments. See `traced::Metrics`.
+#[proc_macro_derive(Metrics, attributes(metrics, metric))]
+pub fn derive_metrics(input: TokenStream) -> TokenStream {
+    metrics::derive(input.into()).into()
+}
+
+/// A struct of attributes with checked keys. See `traced::Attributes`.
+#[proc_macro_derive(Attributes, attributes(attr))]
+pub fn derive_attributes(input: TokenStream) -> TokenStream {
+    attributes::derive(input.into()).into()
 }

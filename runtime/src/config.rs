@@ -15,6 +15,16 @@ pub enum TracesExporter {
     Otlp,
 }
 
+/// Where metrics go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MetricsExporter {
+    /// A readable table on stderr at every export interval and at shutdown.
+    Console,
+    /// OTLP to a collector (`OTEL_EXPORTER_OTLP_*`).
+    Otlp,
+}
+
 /// The OTLP transport.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -44,6 +54,13 @@ pub(crate) struct Env {
     pub(crate) traces_exporters: Option<Vec<TracesExporter>>,
     pub(crate) otlp_endpoint_set: bool,
     pub(crate) protocol: Protocol,
+    /// `None`: the variable is unset (the default applies).
+    pub(crate) metrics_exporters: Option<Vec<MetricsExporter>>,
+    pub(crate) otlp_metrics_endpoint_set: bool,
+    pub(crate) metrics_protocol: Protocol,
+    pub(crate) metrics_otlp_timeout: Duration,
+    pub(crate) metric_export_interval: Duration,
+    pub(crate) metric_export_timeout: Duration,
     pub(crate) otlp_timeout: Duration,
     pub(crate) sampler: SamplerChoice,
     pub(crate) bsp_schedule_delay: Duration,
@@ -72,11 +89,15 @@ impl Env {
         let traces_exporters = r.exporters();
         let otlp_endpoint_set = r.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some()
             || r.get("OTEL_EXPORTER_OTLP_ENDPOINT").is_some();
-        let protocol = r.protocol();
-        let otlp_timeout = match r.get("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT") {
-            Some(_) => r.millis("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", 10_000),
-            None => r.millis("OTEL_EXPORTER_OTLP_TIMEOUT", 10_000),
-        };
+        let protocol = r.protocol("TRACES");
+        let otlp_timeout = r.otlp_timeout("TRACES");
+        let metrics_exporters = r.metrics_exporters();
+        let otlp_metrics_endpoint_set = r.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT").is_some()
+            || r.get("OTEL_EXPORTER_OTLP_ENDPOINT").is_some();
+        let metrics_protocol = r.protocol("METRICS");
+        let metrics_otlp_timeout = r.otlp_timeout("METRICS");
+        let metric_export_interval = r.millis("OTEL_METRIC_EXPORT_INTERVAL", 60_000);
+        let metric_export_timeout = r.millis("OTEL_METRIC_EXPORT_TIMEOUT", 30_000);
         let sampler = r.sampler();
         let bsp_schedule_delay = r.millis("OTEL_BSP_SCHEDULE_DELAY", 5_000);
         let bsp_export_timeout = r.millis("OTEL_BSP_EXPORT_TIMEOUT", 30_000);
@@ -104,6 +125,12 @@ impl Env {
             otlp_endpoint_set,
             protocol,
             otlp_timeout,
+            metrics_exporters,
+            otlp_metrics_endpoint_set,
+            metrics_protocol,
+            metrics_otlp_timeout,
+            metric_export_interval,
+            metric_export_timeout,
             sampler,
             bsp_schedule_delay,
             bsp_export_timeout,
@@ -135,9 +162,11 @@ impl Reader<'_> {
         expected: &str,
         default: impl std::fmt::Display,
     ) {
-        self.warnings.push(format!(
-            "{name}={value:?} is not valid (expected {expected}); using {default}"
-        ));
+        let warning =
+            format!("{name}={value:?} is not valid (expected {expected}); using {default}");
+        if !self.warnings.contains(&warning) {
+            self.warnings.push(warning);
+        }
     }
 
     fn bool(&mut self, name: &str, default: bool) -> bool {
@@ -201,22 +230,51 @@ impl Reader<'_> {
         Some(out)
     }
 
-    fn protocol(&mut self) -> Protocol {
-        let (name, v) = match self.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") {
-            Some(v) => ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", v),
-            None => match self.get("OTEL_EXPORTER_OTLP_PROTOCOL") {
-                Some(v) => ("OTEL_EXPORTER_OTLP_PROTOCOL", v),
-                None => return Protocol::HttpProtobuf,
-            },
+    /// The signal's variable if set, else the general one.
+    fn signal_var(&self, signal: &str, suffix: &str) -> Option<(String, String)> {
+        let specific = format!("OTEL_EXPORTER_OTLP_{signal}_{suffix}");
+        if let Some(v) = self.get(&specific) {
+            return Some((specific, v));
+        }
+        let general = format!("OTEL_EXPORTER_OTLP_{suffix}");
+        self.get(&general).map(|v| (general, v))
+    }
+
+    fn protocol(&mut self, signal: &str) -> Protocol {
+        let Some((name, v)) = self.signal_var(signal, "PROTOCOL") else {
+            return Protocol::HttpProtobuf;
         };
         match v.as_str() {
             "grpc" => Protocol::Grpc,
             "http/protobuf" => Protocol::HttpProtobuf,
             _ => {
-                self.invalid(name, &v, "grpc or http/protobuf", "http/protobuf");
+                self.invalid(&name, &v, "grpc or http/protobuf", "http/protobuf");
                 Protocol::HttpProtobuf
             }
         }
+    }
+
+    fn otlp_timeout(&mut self, signal: &str) -> Duration {
+        match self.signal_var(signal, "TIMEOUT") {
+            Some((name, _)) => self.millis(&name, 10_000),
+            None => Duration::from_millis(10_000),
+        }
+    }
+
+    fn metrics_exporters(&mut self) -> Option<Vec<MetricsExporter>> {
+        const NAME: &str = "OTEL_METRICS_EXPORTER";
+        let v = self.get(NAME)?;
+        let mut out = Vec::new();
+        for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match item.to_ascii_lowercase().as_str() {
+                "otlp" => out.push(MetricsExporter::Otlp),
+                "console" => out.push(MetricsExporter::Console),
+                "none" => {}
+                _ => self.invalid(NAME, item, "otlp, console or none", "no exporter for it"),
+            }
+        }
+        out.dedup();
+        Some(out)
     }
 
     fn sampler(&mut self) -> SamplerChoice {

@@ -15,6 +15,16 @@ pub enum TracesExporter {
     Otlp,
 }
 
+/// Where metrics go (ignored: instrumentation is compiled out).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MetricsExporter {
+    /// A readable table on stderr.
+    Console,
+    /// OTLP to a collector.
+    Otlp,
+}
+
 /// The OTLP transport (ignored: instrumentation is compiled out).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -69,6 +79,15 @@ impl Builder {
         self
     }
     pub fn sampler<T>(self, _: T) -> Self {
+        self
+    }
+    pub fn metrics_exporters(self, _: impl IntoIterator<Item = MetricsExporter>) -> Self {
+        self
+    }
+    pub fn metric_exporter<T>(self, _: T) -> Self {
+        self
+    }
+    pub fn metric_export_interval(self, _: Duration) -> Self {
         self
     }
     pub fn shutdown_timeout(self, _: Duration) -> Self {

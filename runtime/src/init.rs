@@ -1,8 +1,10 @@
 //! `init()`, the [`Builder`] and the [`Guard`] that flushes on drop.
 
-use crate::config::{Env, SamplerChoice, TracesExporter};
+use crate::config::{Env, MetricsExporter, SamplerChoice, TracesExporter};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::KeyValue;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::{MeterProviderBuilder, PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanExporter,
     SpanProcessor, TracerProviderBuilder,
@@ -16,6 +18,7 @@ use std::time::Duration;
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
 type Step = Box<dyn FnOnce(TracerProviderBuilder) -> TracerProviderBuilder>;
+type MeterStep = Box<dyn FnOnce(MeterProviderBuilder, &Env) -> MeterProviderBuilder>;
 
 /// Which `init` is the installed one, so that an old guard never uninstalls a newer setup.
 static GENERATION: AtomicU64 = AtomicU64::new(0);
@@ -38,6 +41,9 @@ pub struct Builder {
     resource: Vec<KeyValue>,
     exporters: Option<Vec<TracesExporter>>,
     steps: Vec<Step>,
+    metrics_exporters: Option<Vec<MetricsExporter>>,
+    meter_steps: Vec<MeterStep>,
+    metric_interval: Option<Duration>,
     sampler: Option<Sampler>,
     shutdown_timeout: Duration,
     read_env: bool,
@@ -51,6 +57,9 @@ impl fmt::Debug for Builder {
             .field("resource", &self.resource)
             .field("exporters", &self.exporters)
             .field("processors", &self.steps.len())
+            .field("metrics_exporters", &self.metrics_exporters)
+            .field("metric_readers", &self.meter_steps.len())
+            .field("metric_interval", &self.metric_interval)
             .field("sampler", &self.sampler)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .finish()
@@ -72,6 +81,9 @@ impl Builder {
             resource: Vec::new(),
             exporters: None,
             steps: Vec::new(),
+            metrics_exporters: None,
+            meter_steps: Vec::new(),
+            metric_interval: None,
             sampler: None,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             read_env: true,
@@ -135,6 +147,34 @@ impl Builder {
         self
     }
 
+    /// Chooses the metric exporters in code, replacing `OTEL_METRICS_EXPORTER`.
+    pub fn metrics_exporters(
+        mut self,
+        exporters: impl IntoIterator<Item = MetricsExporter>,
+    ) -> Self {
+        self.metrics_exporters = Some(exporters.into_iter().collect());
+        self
+    }
+
+    /// Adds a metric exporter behind a periodic reader (interval from
+    /// [`metric_export_interval`](Self::metric_export_interval) or
+    /// `OTEL_METRIC_EXPORT_INTERVAL`, 60 s by default). When code adds metric
+    /// exporters, the console default no longer applies.
+    pub fn metric_exporter(mut self, exporter: impl PushMetricExporter) -> Self {
+        self.meter_steps
+            .push(Box::new(move |b: MeterProviderBuilder, env: &Env| {
+                b.with_reader(periodic(exporter, env))
+            }));
+        self
+    }
+
+    /// How often metrics are exported, replacing `OTEL_METRIC_EXPORT_INTERVAL`.
+    /// A longer interval is how to lower metric volume.
+    pub fn metric_export_interval(mut self, interval: Duration) -> Self {
+        self.metric_interval = Some(interval);
+        self
+    }
+
     /// The sampler, replacing `OTEL_TRACES_SAMPLER`.
     pub fn sampler(mut self, sampler: Sampler) -> Self {
         self.sampler = Some(sampler);
@@ -156,12 +196,15 @@ impl Builder {
     /// Installs the tracer provider and the W3C propagators, and returns the guard
     /// that flushes and shuts them down when dropped. Never panics: problems are
     /// reported on stderr and the affected part is left out.
-    pub fn init(self) -> Guard {
-        let env = if self.read_env {
+    pub fn init(mut self) -> Guard {
+        let mut env = if self.read_env {
             Env::from_process()
         } else {
             Env::from_lookup(|_| None)
         };
+        if let Some(interval) = self.metric_interval {
+            env.metric_export_interval = interval;
+        }
         for warning in &env.warnings {
             eprintln!("traced: {warning}");
         }
@@ -172,6 +215,7 @@ impl Builder {
         opentelemetry::global::set_text_map_propagator(crate::propagation::default_propagator());
 
         let resource = self.resource(&env);
+        let meter_provider = self.meter_provider(&env, resource.clone());
         let mut builder = SdkTracerProvider::builder().with_resource(resource);
         builder = builder.with_sampler(self.sampler.unwrap_or_else(|| sampler(env.sampler)));
 
@@ -207,11 +251,45 @@ impl Builder {
             provider.tracer_with_scope(crate::tracer::SCOPE.clone()),
         ));
         opentelemetry::global::set_tracer_provider(provider.clone());
+        opentelemetry::global::set_meter_provider(meter_provider.clone());
+        crate::metrics::provider_changed();
         Guard {
             provider: Some(provider),
+            meter_provider: Some(meter_provider),
             generation,
             timeout: self.shutdown_timeout,
         }
+    }
+
+    fn meter_provider(&mut self, env: &Env, resource: Resource) -> SdkMeterProvider {
+        let mut builder = SdkMeterProvider::builder().with_resource(resource);
+        let code_configured = !self.meter_steps.is_empty();
+        for step in self.meter_steps.drain(..) {
+            builder = step(builder, env);
+        }
+        let exporters = match (self.metrics_exporters.take(), env.metrics_exporters.clone()) {
+            (Some(code), _) => code,
+            (None, Some(from_env)) => from_env,
+            (None, None) if code_configured => Vec::new(),
+            (None, None) if env.otlp_metrics_endpoint_set => vec![MetricsExporter::Otlp],
+            (None, None) => vec![MetricsExporter::Console],
+        };
+        for exporter in exporters {
+            builder = match exporter {
+                MetricsExporter::Console => builder.with_reader(periodic(
+                    crate::export::console_metrics::ConsoleMetricsExporter::new(),
+                    env,
+                )),
+                MetricsExporter::Otlp => match crate::export::otlp_metrics(env) {
+                    Ok(exporter) => builder.with_reader(periodic(exporter, env)),
+                    Err(reason) => {
+                        eprintln!("traced: OTLP metric export is off: {reason}");
+                        builder
+                    }
+                },
+            };
+        }
+        builder.build()
     }
 
     fn resource(&self, env: &Env) -> Resource {
@@ -266,6 +344,12 @@ fn sampler(choice: SamplerChoice) -> Sampler {
     }
 }
 
+fn periodic<E: PushMetricExporter>(exporter: E, env: &Env) -> PeriodicReader<E> {
+    PeriodicReader::builder(exporter)
+        .with_interval(env.metric_export_interval)
+        .build()
+}
+
 fn batch(exporter: impl SpanExporter + 'static, env: &Env) -> BatchSpanProcessor {
     BatchSpanProcessor::builder(exporter)
         .with_batch_config(
@@ -298,6 +382,7 @@ pub fn init() -> Guard {
 #[must_use = "telemetry is shut down as soon as the guard is dropped: bind it, `let _telemetry = traced::init();`"]
 pub struct Guard {
     provider: Option<SdkTracerProvider>,
+    meter_provider: Option<SdkMeterProvider>,
     generation: u64,
     timeout: Duration,
 }
@@ -318,6 +403,7 @@ impl Guard {
     fn disabled() -> Self {
         Guard {
             provider: None,
+            meter_provider: None,
             generation: 0,
             timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         }
@@ -328,12 +414,22 @@ impl Guard {
         self.provider.as_ref()
     }
 
-    /// Exports every finished span now.
+    /// The installed meter provider (`None` when `OTEL_SDK_DISABLED=true`).
+    pub fn meter_provider(&self) -> Option<&SdkMeterProvider> {
+        self.meter_provider.as_ref()
+    }
+
+    /// Exports every finished span and the current metrics now.
     pub fn flush(&self) -> Result<(), Error> {
-        match &self.provider {
-            Some(p) => p.force_flush(),
-            None => Ok(()),
-        }
+        let spans = self
+            .provider
+            .as_ref()
+            .map_or(Ok(()), SdkTracerProvider::force_flush);
+        let metrics = self
+            .meter_provider
+            .as_ref()
+            .map_or(Ok(()), SdkMeterProvider::force_flush);
+        spans.and(metrics)
     }
 
     /// Flushes and shuts down now, reporting the outcome (dropping does the same silently).

@@ -10,6 +10,7 @@ mod config;
 pub mod export;
 #[cfg(feature = "enabled")]
 mod init;
+pub mod metrics;
 #[cfg(feature = "enabled")]
 mod panic;
 pub mod propagation;
@@ -22,7 +23,7 @@ mod value;
 pub mod private;
 
 #[cfg(feature = "enabled")]
-pub use config::{Protocol, TracesExporter};
+pub use config::{MetricsExporter, Protocol, TracesExporter};
 #[cfg(feature = "enabled")]
 pub use init::{init, Builder, Error, Guard, DEFAULT_SHUTDOWN_TIMEOUT};
 

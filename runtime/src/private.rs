@@ -10,10 +10,12 @@ use opentelemetry::trace::{
 use opentelemetry::{Context, ContextGuard, Key, KeyValue};
 use opentelemetry_semantic_conventions::attribute as semconv;
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
+use std::time::Instant;
 
 pub use crate::value::{DebugValue, DisplayValue};
 pub use opentelemetry::trace::SpanKind as Kind;
@@ -27,6 +29,10 @@ pub struct CallSite {
     pub kind: SpanKind,
     /// `module::path::function`, for `code.function.name`.
     pub function: &'static str,
+    /// The function's own name (the `function` label of call metrics).
+    pub fn_name: &'static str,
+    /// `module_path!()` (the `module` label of call metrics).
+    pub module: &'static str,
     /// `file!()`.
     pub file: &'static str,
     /// `line!()`.
@@ -166,17 +172,38 @@ impl Attrs {
 /// context to carry: then every operation is free.
 pub struct Active {
     cx: Option<Context>,
+    site: &'static CallSite,
+    metrics: Option<CallMetrics>,
     panicking_at_start: bool,
 }
 
-/// Starts the span of a call site. `fill` runs only when the span records.
+/// What `#[traced(metrics)]` keeps during a call.
+struct CallMetrics {
+    start: Instant,
+    caller: Option<&'static CallSite>,
+    failed: Cell<bool>,
+}
+
+thread_local! {
+    /// The traced function running on this thread (the caller of the next one).
+    static CURRENT_FN: Cell<Option<&'static CallSite>> = const { Cell::new(None) };
+}
+
+/// Starts the span of a call site (and, with `metrics`, times the call).
+/// `fill` runs only when the span records.
 #[inline]
 pub fn start<F: FnOnce(&mut Attrs)>(
     site: &'static CallSite,
     parent: Parent,
     links: Vec<Link>,
+    metrics: bool,
     fill: F,
 ) -> Active {
+    let metrics = metrics.then(|| CallMetrics {
+        start: Instant::now(),
+        caller: CURRENT_FN.with(Cell::get),
+        failed: Cell::new(false),
+    });
     let cx = match parent {
         Parent::Current => Context::map_current(|cx| build(site, cx, cx, links, fill)),
         Parent::Explicit(parent) => build(site, &parent, &parent, links, fill),
@@ -184,6 +211,8 @@ pub fn start<F: FnOnce(&mut Attrs)>(
     };
     Active {
         cx,
+        site,
+        metrics,
         panicking_at_start: cx_panicking(),
     }
 }
@@ -251,10 +280,22 @@ fn site_attributes<F: FnOnce(&mut Attrs)>(site: &'static CallSite, fill: F) -> V
 }
 
 impl Active {
-    /// Makes the span current until the guard drops (sync functions).
+    /// Makes the span (and the function, for caller labels) current until the
+    /// guard drops.
     #[inline]
-    pub fn enter(&self) -> Option<ContextGuard> {
-        self.cx.as_ref().map(|cx| cx.clone().attach())
+    pub fn enter(&self) -> Entered {
+        Entered {
+            _cx: self.cx.as_ref().map(|cx| cx.clone().attach()),
+            previous: CURRENT_FN.with(|c| c.replace(Some(self.site))),
+        }
+    }
+
+    /// Counts the call as failed (`result="error"`) in call metrics.
+    #[inline]
+    pub fn mark_failed(&self) {
+        if let Some(m) = &self.metrics {
+            m.failed.set(true);
+        }
     }
 
     #[inline]
@@ -263,11 +304,15 @@ impl Active {
     }
 
     fn end(&mut self) {
+        let panicked = std::thread::panicking() && !self.panicking_at_start;
         if let Some(cx) = self.cx.take() {
-            if std::thread::panicking() && !self.panicking_at_start {
+            if panicked {
                 mark_panic(&cx);
             }
             cx.span().end();
+        }
+        if let Some(m) = self.metrics.take() {
+            crate::metrics::record_call(self.site, m.caller, m.failed.get() || panicked, m.start);
         }
     }
 }
@@ -335,6 +380,7 @@ where
     R::Err: fmt::Display,
 {
     if let Err(e) = value.as_result() {
+        span.mark_failed();
         if let Some(cx) = span.recording() {
             error_on(cx, std::any::type_name::<R::Err>(), e.to_string());
         }
@@ -349,6 +395,7 @@ where
     R::Err: fmt::Debug,
 {
     if let Err(e) = value.as_result() {
+        span.mark_failed();
         if let Some(cx) = span.recording() {
             error_on(cx, std::any::type_name::<R::Err>(), format!("{e:?}"));
         }
@@ -424,22 +471,24 @@ pin_project_lite::pin_project! {
     }
 }
 
-/// What runs on a future's output before its span ends: a pair of recorders
-/// (`err`, `ret`), each a function such as [`record_err`] or [`nothing`].
+/// What runs on a future's output before its span ends: three recorders
+/// (`err`, `ret`, the metrics `result`), each a function such as [`record_err`] or [`nothing`].
 pub trait Finish<O> {
     /// Records `output` on `span`.
     fn finish(self, span: &Active, output: &O);
 }
 
-impl<O, A, B> Finish<O> for (A, B)
+impl<O, A, B, C> Finish<O> for (A, B, C)
 where
     A: FnOnce(&Active, &O),
     B: FnOnce(&Active, &O),
+    C: FnOnce(&Active, &O),
 {
     #[inline]
     fn finish(self, span: &Active, output: &O) {
         (self.0)(span, output);
         (self.1)(span, output);
+        (self.2)(span, output);
     }
 }
 
@@ -485,6 +534,20 @@ where
     }
 }
 
+/// The span and function made current by [`Active::enter`].
+pub struct Entered {
+    _cx: Option<ContextGuard>,
+    previous: Option<&'static CallSite>,
+}
+
+impl Drop for Entered {
+    #[inline]
+    fn drop(&mut self) {
+        let previous = self.previous;
+        let _ = CURRENT_FN.try_with(|c| c.set(previous));
+    }
+}
+
 /// Marks the span when a poll unwinds (the executor may drop the future later,
 /// outside of the panic).
 struct PollPanicGuard<'a>(&'a Active);
@@ -493,6 +556,7 @@ impl Drop for PollPanicGuard<'_> {
     #[inline]
     fn drop(&mut self) {
         if std::thread::panicking() && !self.0.panicking_at_start {
+            self.0.mark_failed();
             if let Some(cx) = &self.0.cx {
                 mark_panic(cx);
             }
@@ -556,4 +620,44 @@ pub fn error<E: fmt::Display + ?Sized>(err: &E) {
             error_on(cx, ty, err.to_string());
         }
     });
+}
+
+/// Looks at a return value to tell an `Err` apart (for the `result` label of call
+/// metrics) on any type: `Result`s through [`ViaResult`], everything else through
+/// [`ViaAny`], chosen by method resolution at the call site:
+/// `(&Probe(&value)).traced_is_err()`.
+pub struct Probe<'a, T: ?Sized>(pub &'a T);
+
+/// [`Probe`] on a `Result`.
+pub trait ViaResult {
+    /// Whether the value is an `Err`.
+    fn traced_is_err(&self) -> bool;
+}
+
+impl<T, E> ViaResult for Probe<'_, Result<T, E>> {
+    #[inline]
+    fn traced_is_err(&self) -> bool {
+        self.0.is_err()
+    }
+}
+
+/// [`Probe`] on anything else: never an error.
+pub trait ViaAny {
+    /// Always `false`.
+    fn traced_is_err(&self) -> bool;
+}
+
+impl<T: ?Sized> ViaAny for &Probe<'_, T> {
+    #[inline]
+    fn traced_is_err(&self) -> bool {
+        false
+    }
+}
+
+/// Sets the `result` of call metrics from a return value checked by [`Probe`].
+#[inline]
+pub fn mark_result(span: &Active, is_err: bool) {
+    if is_err {
+        span.mark_failed();
+    }
 }

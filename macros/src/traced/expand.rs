@@ -32,12 +32,14 @@ pub(crate) fn function(opts: &Options, func: ItemFn) -> TokenStream {
         .map(|ty| quote!(: #ty));
 
     let body = match shape {
-        Shape::Sync if opts.err.is_none() && opts.ret.is_none() => quote! {
-            #site
-            #start
-            let #enter = #span.enter();
-            #block
-        },
+        Shape::Sync if opts.err.is_none() && opts.ret.is_none() && opts.metrics.is_none() => {
+            quote! {
+                #site
+                #start
+                let #enter = #span.enter();
+                #block
+            }
+        }
         Shape::Sync => {
             let records = records(opts, &span, &ret);
             quote! {
@@ -52,7 +54,7 @@ pub(crate) fn function(opts: &Options, func: ItemFn) -> TokenStream {
             }
         }
         Shape::Async => {
-            let finish = finish(opts);
+            let finish = finish(opts, item::return_type(&func));
             quote! {
                 #site
                 #start
@@ -65,7 +67,7 @@ pub(crate) fn function(opts: &Options, func: ItemFn) -> TokenStream {
             }
         }
         Shape::FutureImpl | Shape::FutureBoxed => {
-            let finish = finish(opts);
+            let finish = finish(opts, item::future_output(&func).as_ref());
             let wrapped = quote!(::traced::__private::instrument(#fut, #span, #finish));
             let wrapped = if shape == Shape::FutureBoxed {
                 quote!(::std::boxed::Box::pin(#wrapped))
@@ -109,6 +111,8 @@ fn call_site(opts: &Options, func: &ItemFn) -> TokenStream {
             name: #name,
             kind: ::traced::__private::Kind::#kind,
             function: ::core::concat!(::core::module_path!(), "::", #fn_name),
+            fn_name: #fn_name,
+            module: ::core::module_path!(),
             file: ::core::file!(),
             line: ::core::line!(),
         };
@@ -156,14 +160,30 @@ fn start(opts: &Options, func: &ItemFn, span: &syn::Ident) -> TokenStream {
         quote!(|#sink: &mut ::traced::__private::Attrs| { #adds #attr_adds })
     };
     let _ = func;
+    let metrics = opts.metrics.is_some();
     quote! {
-        let #span = ::traced::__private::start(&__TRACED_SITE, #parent, #links, #fill);
+        let #span = ::traced::__private::start(&__TRACED_SITE, #parent, #links, #metrics, #fill);
+    }
+}
+
+/// `result="error"` in call metrics when the value in hand is an `Err`, whatever
+/// its type (method resolution picks `ViaResult` for `Result`s, `ViaAny` otherwise).
+fn result_label(span: TokenStream, ret: &syn::Ident) -> TokenStream {
+    quote! {
+        ::traced::__private::mark_result(#span, {
+            #[allow(unused_imports)]
+            use ::traced::__private::{ViaAny as _, ViaResult as _};
+            (&::traced::__private::Probe(&#ret)).traced_is_err()
+        });
     }
 }
 
 /// `err` / `ret` for a value in hand (sync functions).
 fn records(opts: &Options, span: &syn::Ident, ret: &syn::Ident) -> TokenStream {
     let mut out = TokenStream::new();
+    if opts.metrics.is_some() {
+        out.extend(result_label(quote!(&#span), ret));
+    }
     if let Some((at, format)) = opts.err {
         let f = match format {
             Format::Display => quote_spanned!(at=> ::traced::__private::record_err),
@@ -190,8 +210,11 @@ fn ret_fn(opts: &Options) -> TokenStream {
     }
 }
 
-/// `err` / `ret` for a future's output: a pair of functions the future calls.
-fn finish(opts: &Options) -> TokenStream {
+/// `err`, `ret` and the metrics `result` for a future's output: three functions the
+/// future calls with it. The third needs the output's type written out (so that
+/// `Probe` resolves on the concrete type); without one the result label stays "ok"
+/// unless `err` sees an `Err`.
+fn finish(opts: &Options, output: Option<&syn::Type>) -> TokenStream {
     let err = match opts.err {
         Some((at, Format::Display)) => quote_spanned!(at=> ::traced::__private::record_err),
         Some((at, Format::Debug)) => quote_spanned!(at=> ::traced::__private::record_err_debug),
@@ -202,5 +225,14 @@ fn finish(opts: &Options) -> TokenStream {
     } else {
         quote!(::traced::__private::nothing)
     };
-    quote!((#err, #ret))
+    let result = match output.filter(|ty| item::nameable(ty)) {
+        Some(ty) if opts.metrics.is_some() => {
+            let span = local("__traced_span");
+            let out = local("__traced_out");
+            let label = result_label(quote!(#span), &out);
+            quote!(|#span: &::traced::__private::Active, #out: &#ty| { #label })
+        }
+        _ => quote!(::traced::__private::nothing),
+    };
+    quote!((#err, #ret, #result))
 }

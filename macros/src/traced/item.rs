@@ -269,3 +269,42 @@ pub(crate) fn check(opts: &Options, func: &ItemFn, ctx: &mut Ctx) {
         }
     }
 }
+
+/// The `Output` of a future-returning function, when written as
+/// `impl Future<Output = T>` or `Pin<Box<dyn Future<Output = T>>>`.
+pub(crate) fn future_output(func: &ItemFn) -> Option<Type> {
+    fn from_bounds<'a>(bounds: impl IntoIterator<Item = &'a TypeParamBound>) -> Option<Type> {
+        bounds.into_iter().find_map(|b| match b {
+            TypeParamBound::Trait(t) => {
+                let seg = t.path.segments.last()?;
+                if seg.ident != "Future" {
+                    return None;
+                }
+                match &seg.arguments {
+                    PathArguments::AngleBracketed(a) => a.args.iter().find_map(|g| match g {
+                        GenericArgument::AssocType(at) if at.ident == "Output" => {
+                            Some(at.ty.clone())
+                        }
+                        _ => None,
+                    }),
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+    }
+    let ReturnType::Type(_, ty) = &func.sig.output else {
+        return None;
+    };
+    match &**ty {
+        Type::ImplTrait(t) => from_bounds(&t.bounds),
+        ty => {
+            let pin = last_segment(ty)?;
+            let boxed = first_type_arg(pin).and_then(last_segment)?;
+            match first_type_arg(boxed)? {
+                Type::TraitObject(o) => from_bounds(&o.bounds),
+                _ => None,
+            }
+        }
+    }
+}

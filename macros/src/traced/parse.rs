@@ -9,7 +9,7 @@ use syn::punctuated::Punctuated;
 use syn::{Expr, Ident, Lit, LitStr, Token};
 
 pub(crate) const OPTIONS: &[&str] = &[
-    "name", "kind", "attrs", "args", "err", "ret", "parent", "links", "root",
+    "name", "kind", "attrs", "args", "err", "ret", "parent", "links", "root", "metrics",
 ];
 
 const KINDS: &[&str] = &["internal", "client", "server", "producer", "consumer"];
@@ -32,6 +32,7 @@ pub(crate) struct Options {
     pub(crate) parent: Option<Expr>,
     pub(crate) links: Vec<Expr>,
     pub(crate) root: Option<Span>,
+    pub(crate) metrics: Option<Span>,
 }
 
 /// One option as written: `word`, `word = expr` or `word(tokens)`.
@@ -81,6 +82,7 @@ impl Options {
             parent: None,
             links: Vec::new(),
             root: None,
+            metrics: None,
         };
         let raws = match Punctuated::<Raw, Token![,]>::parse_terminated.parse2(tokens) {
             Ok(r) => r,
@@ -222,6 +224,13 @@ impl Options {
             "root" => match value {
                 RawValue::Flag => self.root = Some(ident.span()),
                 _ => ctx.error(&ident, "`root` takes no value: write `root`"),
+            },
+            "metrics" => match value {
+                RawValue::Flag => self.metrics = Some(ident.span()),
+                _ => ctx.error(
+                    &ident,
+                    "`metrics` takes no value: write `metrics` (it records `function.calls` and `function.calls.duration`)",
+                ),
             },
             _ => {
                 let hint = match closest(word, OPTIONS) {

@@ -10,6 +10,9 @@
 use crate::config::{Env, Protocol};
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 use std::sync::{Arc, OnceLock};
@@ -53,6 +56,75 @@ pub(crate) fn otlp(env: &Env) -> Result<OnRuntime<opentelemetry_otlp::SpanExport
         // Both bound one export: the OTLP request timeout and the batch processor's.
         timeout: env.otlp_timeout.min(env.bsp_export_timeout),
     })
+}
+
+/// The OTLP metric exporter configured by `env`.
+pub(crate) fn otlp_metrics(
+    env: &Env,
+) -> Result<MetricsOnRuntime<opentelemetry_otlp::MetricExporter>, String> {
+    let rt = runtime()?;
+    let _enter = rt.enter();
+    let exporter = match env.metrics_protocol {
+        Protocol::Grpc => opentelemetry_otlp::MetricExporter::builder()
+            .with_tonic()
+            .with_timeout(env.metrics_otlp_timeout)
+            .build(),
+        Protocol::HttpProtobuf => opentelemetry_otlp::MetricExporter::builder()
+            .with_http()
+            .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+            .with_timeout(env.metrics_otlp_timeout)
+            .build(),
+    }
+    .map_err(|e| e.to_string())?;
+    Ok(MetricsOnRuntime {
+        inner: exporter,
+        handle: rt.handle().clone(),
+        timeout: env.metrics_otlp_timeout.min(env.metric_export_timeout),
+    })
+}
+
+/// Runs a metric exporter's exports on the export runtime. The periodic reader
+/// calls it from its own thread, which blocks on the export, bounded by `timeout`.
+#[derive(Debug)]
+pub(crate) struct MetricsOnRuntime<E> {
+    inner: E,
+    handle: Handle,
+    timeout: Duration,
+}
+
+impl<E: PushMetricExporter> PushMetricExporter for MetricsOnRuntime<E> {
+    fn export(
+        &self,
+        metrics: &ResourceMetrics,
+    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        let result = if Handle::try_current().is_ok() {
+            // Already on a runtime thread (never the case for the periodic reader):
+            // blocking here would panic, so report instead.
+            Err(OTelSdkError::InternalFailure(
+                "metric export called from inside a Tokio runtime".to_owned(),
+            ))
+        } else {
+            self.handle.block_on(async {
+                match tokio::time::timeout(self.timeout, self.inner.export(metrics)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(OTelSdkError::Timeout(self.timeout)),
+                }
+            })
+        };
+        std::future::ready(result)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn temporality(&self) -> Temporality {
+        self.inner.temporality()
+    }
 }
 
 /// Runs another exporter's futures on the export runtime.

@@ -1,0 +1,180 @@
+//! Metrics: the OpenTelemetry instruments, the meter of a crate, and the
+//! call metrics of `#[traced(metrics)]`.
+//!
+//! | instrument | records | use it for |
+//! |---|---|---|
+//! | [`Counter`] (`u64`, `f64`) | increments | requests served, bytes sent |
+//! | [`ObservableCounter`] (`u64`, `f64`) | a monotonic total read by a callback | CPU time, page faults read from the OS |
+//! | [`UpDownCounter`] (`i64`, `f64`) | increments and decrements | items in a queue, open connections |
+//! | [`ObservableUpDownCounter`] (`i64`, `f64`) | a total that goes both ways, read by a callback | pool size kept elsewhere |
+//! | [`Gauge`] / [`ObservableGauge`] (`u64`, `i64`, `f64`) | the current value, not summed | temperature, a configuration value |
+//! | [`Histogram`] (`u64`, `f64`) | a distribution | request durations, payload sizes |
+
+pub use opentelemetry::metrics::{
+    AsyncInstrument, Counter, Gauge, Histogram, Meter, ObservableCounter, ObservableGauge,
+    ObservableUpDownCounter, UpDownCounter,
+};
+
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// Bumped each time `init` installs (or a guard uninstalls) a meter provider, so
+/// that lazily built instruments are rebuilt on the provider in force.
+static GENERATION: AtomicU64 = AtomicU64::new(1);
+
+#[cfg(feature = "enabled")]
+pub(crate) fn provider_changed() {
+    GENERATION.fetch_add(1, Ordering::AcqRel);
+}
+
+/// The meter of an instrumentation scope (a crate's name and version) on the
+/// global meter provider.
+pub fn meter(name: &'static str, version: &'static str) -> Meter {
+    opentelemetry::global::meter_with_scope(
+        opentelemetry::InstrumentationScope::builder(name)
+            .with_version(version)
+            .build(),
+    )
+}
+
+/// A value built lazily from the meter provider in force, rebuilt when `init`
+/// installs another one. Each generation's value is leaked (once per `init`) so
+/// that readers get a `&'static` without locking.
+#[doc(hidden)]
+pub struct GlobalInstance<T: 'static> {
+    current: AtomicPtr<(u64, T)>,
+    build_lock: Mutex<()>,
+}
+
+impl<T: 'static> GlobalInstance<T> {
+    /// An empty slot, for a `static`.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        GlobalInstance {
+            current: AtomicPtr::new(std::ptr::null_mut()),
+            build_lock: Mutex::new(()),
+        }
+    }
+
+    /// The value for the meter provider in force, built by `build` if needed.
+    #[inline]
+    pub fn get(&'static self, build: impl FnOnce() -> T) -> &'static T {
+        let generation = GENERATION.load(Ordering::Acquire);
+        let ptr = self.current.load(Ordering::Acquire);
+        // SAFETY: a non-null pointer always comes from `Box::leak` below and is never freed.
+        if let Some(slot) = unsafe { ptr.as_ref() } {
+            if slot.0 == generation {
+                return &slot.1;
+            }
+        }
+        self.rebuild(generation, build)
+    }
+
+    #[cold]
+    fn rebuild(&'static self, generation: u64, build: impl FnOnce() -> T) -> &'static T {
+        let _one_builder = self
+            .build_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let ptr = self.current.load(Ordering::Acquire);
+        // SAFETY: as in `get`.
+        if let Some(slot) = unsafe { ptr.as_ref() } {
+            if slot.0 == generation {
+                return &slot.1;
+            }
+        }
+        let slot: &'static (u64, T) = Box::leak(Box::new((generation, build())));
+        self.current
+            .store((slot as *const (u64, T)).cast_mut(), Ordering::Release);
+        &slot.1
+    }
+}
+
+/// Bucket boundaries (seconds) of `function.calls.duration`, as autometrics uses them.
+pub const CALL_DURATION_BUCKETS: [f64; 14] = [
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+#[cfg(feature = "enabled")]
+struct CallInstruments {
+    calls: Counter<u64>,
+    duration: Histogram<f64>,
+}
+
+#[cfg(feature = "enabled")]
+fn call_instruments() -> &'static CallInstruments {
+    static INSTANCE: GlobalInstance<CallInstruments> = GlobalInstance::new();
+    INSTANCE.get(|| {
+        let meter = meter("traced", env!("CARGO_PKG_VERSION"));
+        CallInstruments {
+            calls: meter
+                .u64_counter("function.calls")
+                .with_description("Calls of functions instrumented with #[traced(metrics)]")
+                .build(),
+            duration: meter
+                .f64_histogram("function.calls.duration")
+                .with_unit("s")
+                .with_description(
+                    "Duration of calls of functions instrumented with #[traced(metrics)]",
+                )
+                .with_boundaries(CALL_DURATION_BUCKETS.to_vec())
+                .build(),
+        }
+    })
+}
+
+/// Records one call of `#[traced(metrics)]`, with the autometrics labels.
+#[cfg(feature = "enabled")]
+pub(crate) fn record_call(
+    site: &'static crate::private::CallSite,
+    caller: Option<&'static crate::private::CallSite>,
+    failed: bool,
+    start: std::time::Instant,
+) {
+    use opentelemetry::KeyValue;
+    let instruments = call_instruments();
+    let seconds = start.elapsed().as_secs_f64();
+    let labels = [
+        KeyValue::new("function", site.fn_name),
+        KeyValue::new("module", site.module),
+        KeyValue::new("result", if failed { "error" } else { "ok" }),
+        KeyValue::new("caller.function", caller.map_or("", |c| c.fn_name)),
+        KeyValue::new("caller.module", caller.map_or("", |c| c.module)),
+    ];
+    instruments.calls.add(1, &labels);
+    instruments.duration.record(seconds, &labels[..2]);
+}
+
+/// Checks an instrument name against the OpenTelemetry rules (used by the derive at
+/// compile time, and by tests).
+pub fn is_valid_instrument_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
+        && name.len() <= 255
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_is_rebuilt_per_generation() {
+        static SLOT: GlobalInstance<u64> = GlobalInstance::new();
+        let a = SLOT.get(|| 1);
+        assert_eq!(*a, 1);
+        assert_eq!(*SLOT.get(|| 2), 1, "same generation: built once");
+        GENERATION.fetch_add(1, Ordering::AcqRel);
+        assert_eq!(*SLOT.get(|| 3), 3, "new provider: rebuilt");
+    }
+
+    #[test]
+    fn names_follow_the_rules() {
+        assert!(is_valid_instrument_name("shop.cart.items_added"));
+        assert!(is_valid_instrument_name("a/b-c"));
+        assert!(!is_valid_instrument_name("1abc"));
+        assert!(!is_valid_instrument_name("has space"));
+        assert!(!is_valid_instrument_name(""));
+        assert!(!is_valid_instrument_name(&"a".repeat(256)));
+    }
+}
