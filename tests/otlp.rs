@@ -94,6 +94,8 @@ fn export_checkout_over(protocol: &str) -> Vec<Json> {
         // No scheduled export before the guard drops: only its flush delivers.
         ("OTEL_BSP_SCHEDULE_DELAY", "600000"),
         ("OTEL_SERVICE_NAME", "checkout-service"),
+        // The receiver serves traces only.
+        ("OTEL_METRICS_EXPORTER", "none"),
     ]);
 
     let telemetry = traced::init();
@@ -265,6 +267,7 @@ struct Receiver {
 }
 
 impl Receiver {
+    #[track_caller]
     fn start() -> Receiver {
         require_python_packages();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/otlp/receiver.py");
@@ -338,6 +341,7 @@ impl Receiver {
     }
 
     /// Every span received until one of each name in `expected` arrived.
+    #[track_caller]
     fn wait_for_spans(&self, expected: &[&str]) -> Vec<Json> {
         let deadline = Instant::now() + DEADLINE;
         let mut spans: Vec<Json> = Vec::new();
@@ -364,6 +368,7 @@ impl Receiver {
         spans
     }
 
+    #[track_caller]
     fn fail(&self, message: &str) -> ! {
         // Give the stderr reader a moment to collect a dying receiver's last words.
         thread::sleep(Duration::from_millis(200));
@@ -389,6 +394,7 @@ impl Drop for Receiver {
 }
 
 /// Fails (never skips) when the receiver's Python packages are missing.
+#[track_caller]
 fn require_python_packages() {
     let check = Command::new("python3")
         .args(["-c", "import opentelemetry.proto, grpc"])

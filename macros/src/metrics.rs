@@ -392,6 +392,7 @@ fn expand(ty: &syn::Ident, instruments: &[Instrument]) -> TokenStream {
             #field: meter.#method(#name) #unit #description #buckets #callback .build()
         }
     });
+    let fields = instruments.iter().map(|i| &i.field);
     let doc_new = format!("Builds every instrument of `{ty}` from `meter`.");
     let doc_global = format!(
         "The `{ty}` of the global meter provider, scoped to this crate (name and version). \
@@ -414,6 +415,14 @@ fn expand(ty: &syn::Ident, instruments: &[Instrument]) -> TokenStream {
                         ::core::env!("CARGO_PKG_VERSION"),
                     ))
                 })
+            }
+
+            /// Keeps the instruments (observable ones work through their callbacks,
+            /// and need not be read) from counting as unused.
+            #[doc(hidden)]
+            #[allow(dead_code)]
+            pub fn __traced_instruments(&self) {
+                let _ = (#(&self.#fields,)*);
             }
         }
     }

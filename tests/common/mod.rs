@@ -1,6 +1,8 @@
 //! Captures the spans a closure produces, through the SDK's in-memory exporter.
 #![allow(dead_code)]
 
+pub mod metrics;
+
 use opentelemetry::trace::{SpanId, SpanKind, Status};
 use opentelemetry::{Key, Value};
 use std::future::Future;
@@ -14,17 +16,27 @@ pub struct Spans(pub Vec<SpanData>);
 
 /// Runs `f` with `traced` installed on an in-memory exporter and returns its spans.
 pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Spans) {
+    let (out, spans, _) = capture_all(f);
+    (out, spans)
+}
+
+/// Runs `f` with `traced` installed on in-memory exporters; returns its spans and
+/// the metrics as of the end of `f`.
+pub fn capture_all<R>(f: impl FnOnce() -> R) -> (R, Spans, metrics::Metrics) {
     let _turn = LOCK.lock().unwrap_or_else(PoisonError::into_inner);
     let exporter = InMemorySpanExporter::default();
+    let metric_exporter = traced::opentelemetry_sdk::metrics::InMemoryMetricExporter::default();
     let guard = traced::Builder::new()
         .ignore_env()
         .simple_exporter(exporter.clone())
+        .metric_exporter(metric_exporter.clone())
         .init();
     let out = f();
     guard.flush().expect("flush");
     let spans = exporter.get_finished_spans().expect("spans");
+    let metrics = metrics::last_export(&metric_exporter);
     drop(guard);
-    (out, Spans(spans))
+    (out, Spans(spans), metrics)
 }
 
 /// [`capture`] for a future, on a current-thread Tokio runtime.

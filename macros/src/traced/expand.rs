@@ -27,9 +27,13 @@ pub(crate) fn function(opts: &Options, func: ItemFn) -> TokenStream {
 
     let site = call_site(opts, &func);
     let start = start(opts, &func, &span);
-    let annot = item::return_type(&func)
-        .filter(|ty| item::nameable(ty))
-        .map(|ty| quote!(: #ty));
+    // The result's type, written out when it can be: it guides inference of `?`
+    // in the body and lets `Probe` resolve on the concrete type.
+    let annot = match &func.sig.output {
+        syn::ReturnType::Default => Some(quote!(: ())),
+        syn::ReturnType::Type(_, ty) if item::nameable(ty) => Some(quote!(: #ty)),
+        syn::ReturnType::Type(..) => None,
+    };
 
     let body = match shape {
         Shape::Sync if opts.err.is_none() && opts.ret.is_none() && opts.metrics.is_none() => {
@@ -54,7 +58,12 @@ pub(crate) fn function(opts: &Options, func: ItemFn) -> TokenStream {
             }
         }
         Shape::Async => {
-            let finish = finish(opts, item::return_type(&func));
+            let unit: syn::Type = syn::parse_quote!(());
+            let output = match &func.sig.output {
+                syn::ReturnType::Default => Some(&unit),
+                syn::ReturnType::Type(_, ty) => Some(&**ty),
+            };
+            let finish = finish(opts, output);
             quote! {
                 #site
                 #start
@@ -168,12 +177,12 @@ fn start(opts: &Options, func: &ItemFn, span: &syn::Ident) -> TokenStream {
 
 /// `result="error"` in call metrics when the value in hand is an `Err`, whatever
 /// its type (method resolution picks `ViaResult` for `Result`s, `ViaAny` otherwise).
-fn result_label(span: TokenStream, ret: &syn::Ident) -> TokenStream {
+fn result_label(span: TokenStream, value_ref: TokenStream) -> TokenStream {
     quote! {
         ::traced::__private::mark_result(#span, {
             #[allow(unused_imports)]
             use ::traced::__private::{ViaAny as _, ViaResult as _};
-            (&::traced::__private::Probe(&#ret)).traced_is_err()
+            (&::traced::__private::Probe(#value_ref)).traced_is_err()
         });
     }
 }
@@ -182,7 +191,7 @@ fn result_label(span: TokenStream, ret: &syn::Ident) -> TokenStream {
 fn records(opts: &Options, span: &syn::Ident, ret: &syn::Ident) -> TokenStream {
     let mut out = TokenStream::new();
     if opts.metrics.is_some() {
-        out.extend(result_label(quote!(&#span), ret));
+        out.extend(result_label(quote!(&#span), quote!(&#ret)));
     }
     if let Some((at, format)) = opts.err {
         let f = match format {
@@ -229,7 +238,7 @@ fn finish(opts: &Options, output: Option<&syn::Type>) -> TokenStream {
         Some(ty) if opts.metrics.is_some() => {
             let span = local("__traced_span");
             let out = local("__traced_out");
-            let label = result_label(quote!(#span), &out);
+            let label = result_label(quote!(#span), quote!(#out));
             quote!(|#span: &::traced::__private::Active, #out: &#ty| { #label })
         }
         _ => quote!(::traced::__private::nothing),
