@@ -314,12 +314,13 @@ fn instrument(field: &syn::Field, prefix: Option<&str>, ctx: &mut Ctx) -> Option
     if let (true, Some((_, span))) = (kind != Kind::Histogram, &buckets) {
         ctx.error_at(*span, "only a Histogram takes `buckets`");
     }
+    let explicit_ok = name.as_ref().is_none_or(|(n, _)| valid_name(n));
     let base = name.map_or_else(|| crate::fields::unraw(&ident), |(n, _)| n);
     let full = match prefix {
         Some(p) => format!("{p}.{base}"),
         None => base,
     };
-    if !valid_name(&full) {
+    if explicit_ok && !valid_name(&full) {
         ctx.error(
             &ident,
             format!("metric name `{full}` breaks the OpenTelemetry name rules: {NAME_RULES}"),
