@@ -54,6 +54,16 @@ async fn charge_remotely(id: u32) -> u32 {
     id * 2
 }
 
+/// What `place_order(id)` returns.
+fn ordered(id: u32) -> u32 {
+    id % 7 + id % 3
+}
+
+/// What `handle_request(id)` returns.
+fn handled(id: u32) -> u32 {
+    id * 2 + ordered(id)
+}
+
 fn make_some_spans() {
     for id in 0..20 {
         place_order(id);
@@ -148,9 +158,9 @@ async fn init_and_drop_inside_a_current_thread_runtime() {
             ),
         ]);
         let telemetry = traced::init();
-        assert_eq!(handle_request(5).await, 10 + 5 + 2);
+        assert_eq!(handle_request(5).await, handled(5));
         let spawned = tokio::spawn(handle_request(6));
-        assert_eq!(spawned.await.expect("a traced task panicked"), 12 + 6 + 0);
+        assert_eq!(spawned.await.expect("a traced task panicked"), handled(6));
         assert_drop_is_prompt(telemetry, protocol);
     }
 }
@@ -175,10 +185,13 @@ async fn init_and_drop_inside_a_multi_thread_runtime_with_spans_from_workers() {
             let (id, out) = task
                 .await
                 .expect("a traced task on a worker thread panicked");
-            assert_eq!(out, id * 2 + id % 7 + id % 3);
+            assert_eq!(out, handled(id));
         }
         let blocking = tokio::task::spawn_blocking(|| place_order(9));
-        assert_eq!(blocking.await.expect("a traced blocking task panicked"), 2);
+        assert_eq!(
+            blocking.await.expect("a traced blocking task panicked"),
+            ordered(9)
+        );
         assert_drop_is_prompt(telemetry, protocol);
     }
 }

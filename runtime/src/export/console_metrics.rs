@@ -49,6 +49,10 @@ const MAX_ATTRIBUTES_COLUMN: usize = 60;
 const WRAP_WIDTH: usize = 100;
 /// Most buckets an exponential histogram is shown with; finer ones are merged.
 const MAX_EXPONENTIAL_BUCKETS: i64 = 16;
+/// Coarsest scale of an exponential histogram: bounds at powers of 2^1024.
+const MIN_SCALE: i32 = -10;
+/// Bucket lines wrapped after a bar chart this wide start at the left again.
+const MAX_BAR_INDENT: usize = 24;
 /// Levels of the bucket bar chart, lowest first.
 const BAR_LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
@@ -612,8 +616,9 @@ fn exponential_histogram_row<T: Number>(point: &ExponentialHistogramDataPoint<T>
 }
 
 /// The buckets of one side of an exponential histogram as `(scale, index,
-/// count)`, smallest magnitude first and merged to a coarser scale until at
-/// most [`MAX_EXPONENTIAL_BUCKETS`] remain between the first and the last
+/// count)`, smallest magnitude first. Finer buckets are merged until the
+/// bounds are powers of two (scale 0) or coarser, and at most
+/// [`MAX_EXPONENTIAL_BUCKETS`] remain between the first and the last
 /// non-empty one.
 fn exponential_buckets(scale: i8, bucket: &ExponentialBucket) -> Vec<(i32, i64, u64)> {
     let mut buckets: Vec<(i64, u64)> = bucket
@@ -627,7 +632,8 @@ fn exponential_buckets(scale: i8, bucket: &ExponentialBucket) -> Vec<(i32, i64, 
         .collect();
     let mut scale = i32::from(scale);
     while let (Some(first), Some(last)) = (buckets.first(), buckets.last()) {
-        if last.0 - first.0 < MAX_EXPONENTIAL_BUCKETS || scale <= -10 {
+        let narrow = scale <= 0 && last.0 - first.0 < MAX_EXPONENTIAL_BUCKETS;
+        if narrow || scale <= MIN_SCALE {
             break;
         }
         // One scale down, buckets 2i and 2i + 1 become bucket i.
@@ -697,6 +703,12 @@ fn bucket_lines(buckets: Vec<(String, u64)>) -> Vec<Vec<Segment>> {
         .map(|&(_, count)| bar(count, highest))
         .collect();
 
+    // Wrapped lines start below the first bucket, unless the chart is wide.
+    let indent = if buckets.len() <= MAX_BAR_INDENT {
+        buckets.len() + 1
+    } else {
+        1
+    };
     let mut lines = Vec::new();
     let mut line = vec![number(bars), plain(" ")];
     for (label, count) in buckets {
@@ -707,7 +719,7 @@ fn bucket_lines(buckets: Vec<(String, u64)>) -> Vec<Vec<Segment>> {
         ];
         if width(&line) + width(&entry) > WRAP_WIDTH - 6 && line.len() > 2 {
             lines.push(std::mem::take(&mut line));
-            line.push(plain(" ".repeat(BAR_LEVELS.len().min(buckets.len()) + 1)));
+            line.push(plain(" ".repeat(indent)));
         }
         line.extend(entry);
     }
@@ -1352,6 +1364,12 @@ mod tests {
         );
         let lines = text(bucket_lines(buckets(&[1; 20])));
         assert!(lines.len() > 1, "{lines:?}");
+        let label_column = |line: &String| line.chars().position(|c| c == '≤');
+        assert_eq!(label_column(&lines[0]), Some(22), "{lines:?}");
+        assert!(
+            lines.iter().all(|line| label_column(line) == Some(22)),
+            "{lines:?}"
+        );
         assert!(lines
             .iter()
             .all(|line| line.chars().count() <= WRAP_WIDTH - 6));
