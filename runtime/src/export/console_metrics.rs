@@ -8,18 +8,26 @@
 //! bound.
 //!
 //! ```text
-//! metrics · shop-api · 6 series
+//! metrics · shop-api · 9 series
 //! scope shop.orders 1.2.0
 //!   orders.placed ({order}) counter  Orders accepted by the checkout
 //!     {payment.method="card", region="eu"}    12
 //!     {payment.method="paypal", region="us"}  3
 //!   http.server.request.duration (s) histogram  Duration of HTTP server requests
-//!     {http.route="/orders/{id}"}  count=6 sum=0.3135 min=0.004 max=0.21
+//!     {http.response.status_code=200, http.route="/health"}       count=1 sum=0.0031 min=0.0031 max=0.0031
+//!       █  ≤0.005:1
+//!     {http.response.status_code=200, http.route="/orders/{id}"}  count=6 sum=0.3135 min=0.004 max=0.2
 //!       ▄█▄ ▄▄  ≤0.005:1 ≤0.01:2 ≤0.025:1 ≤0.05:0 ≤0.1:1 ≤0.25:1
-//!   db.client.connections.in_use ({connection}) updown  Connections currently checked out
+//!   db.client.connections.in_use ({connection}) updown  Connections currently checked out of the pool
 //!     {pool="primary"}  3
+//!     {pool="replica"}  -1
 //!   process.cpu.utilization (1) gauge  Share of one CPU used by the process
-//!     {}  0.4375
+//!     {}  0.437512
+//!   process.memory.usage (By) gauge  Resident memory of the process
+//!     {}  48234496
+//! scope tokio
+//!   tokio.tasks.spawned counter  Tasks spawned on the runtime
+//!     {runtime.flavor="multi_thread"}  1250
 //! ```
 //!
 //! Nothing is printed for a collection without any data point, so an idle
