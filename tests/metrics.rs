@@ -276,3 +276,19 @@ fn traced_metrics_count_unsampled_calls_too() {
         1.0
     );
 }
+
+#[test]
+fn dropping_the_guard_exports_the_last_metrics() {
+    let exporter = traced::opentelemetry_sdk::metrics::InMemoryMetricExporter::default();
+    without_telemetry(|| {
+        let guard = traced::Builder::new()
+            .ignore_env()
+            .traces_exporters([])
+            .metric_exporter(exporter.clone())
+            .init();
+        CartMetrics::global().items_added.add(4, &[]);
+        drop(guard);
+    });
+    let metrics = common::metrics::last_export(&exporter);
+    assert_eq!(metrics.one("shop.cart.items_added").value, 4.0);
+}

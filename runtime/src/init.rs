@@ -441,21 +441,30 @@ impl Guard {
         let Some(provider) = self.provider.take() else {
             return Ok(());
         };
-        if GENERATION
-            .compare_exchange(
-                self.generation,
-                self.generation,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            )
-            .is_ok()
-        {
+        let meter_provider = self.meter_provider.take();
+        if GENERATION.load(Ordering::Acquire) == self.generation {
             crate::tracer::set(None);
             opentelemetry::global::set_tracer_provider(
                 opentelemetry::trace::noop::NoopTracerProvider::new(),
             );
+            opentelemetry::global::set_meter_provider(
+                opentelemetry::metrics::noop::NoopMeterProvider::new(),
+            );
+            crate::metrics::provider_changed();
         }
-        provider.shutdown_with_timeout(self.timeout)
+        // The two shutdowns share the bound (the meter provider's own final
+        // export is bounded by the export timeout).
+        let deadline = std::time::Instant::now() + self.timeout;
+        let spans = provider.shutdown_with_timeout(self.timeout);
+        let metrics = match meter_provider {
+            Some(m) => m.shutdown_with_timeout(
+                deadline
+                    .saturating_duration_since(std::time::Instant::now())
+                    .max(Duration::from_millis(1)),
+            ),
+            None => Ok(()),
+        };
+        spans.and(metrics)
     }
 }
 
