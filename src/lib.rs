@@ -111,7 +111,9 @@ pub use traced_runtime::sdk as opentelemetry_sdk;
 /// What generated code calls; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use traced_runtime::metrics::{meter, GlobalInstance};
+    pub use traced_runtime::metrics::{
+        meter, FromInstrument, GlobalInstance, DEFAULT_HISTOGRAM_BOUNDS,
+    };
     #[cfg(feature = "enabled")]
     pub use traced_runtime::private::*;
 }

@@ -389,8 +389,19 @@ fn expand(ty: &syn::Ident, instruments: &[Instrument]) -> TokenStream {
             .callback
             .as_ref()
             .map(|c| quote_spanned!(c.span()=> .with_callback(#c)));
+        let bounds = match &i.buckets {
+            Some(b) => quote!(::core::option::Option::Some(::std::vec![#(#b),*])),
+            None if i.kind == Kind::Histogram => quote!(::core::option::Option::Some(
+                ::traced::__private::DEFAULT_HISTOGRAM_BOUNDS.to_vec()
+            )),
+            None => quote!(::core::option::Option::None),
+        };
         quote! {
-            #field: meter.#method(#name) #unit #description #buckets #callback .build()
+            #field: ::traced::__private::FromInstrument::from_instrument(
+                meter.#method(#name) #unit #description #buckets #callback .build(),
+                #name,
+                #bounds,
+            )
         }
     });
     let fields = instruments.iter().map(|i| &i.field);

@@ -5,7 +5,8 @@
 
 use crate::value::AttrValue;
 use opentelemetry::trace::{
-    Link, Span as _, SpanBuilder, SpanContext, SpanKind, Status, TraceContextExt, Tracer as _,
+    Link, Span as _, SpanBuilder, SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceId,
+    Tracer as _,
 };
 use opentelemetry::{Context, ContextGuard, Key, KeyValue};
 use opentelemetry_semantic_conventions::attribute as semconv;
@@ -305,14 +306,24 @@ impl Active {
 
     fn end(&mut self) {
         let panicked = std::thread::panicking() && !self.panicking_at_start;
+        let mut ids = (TraceId::INVALID, SpanId::INVALID, false);
         if let Some(cx) = self.cx.take() {
             if panicked {
                 mark_panic(&cx);
             }
-            cx.span().end();
+            let span = cx.span();
+            let sc = span.span_context();
+            ids = (sc.trace_id(), sc.span_id(), sc.is_sampled());
+            span.end();
         }
         if let Some(m) = self.metrics.take() {
-            crate::metrics::record_call(self.site, m.caller, m.failed.get() || panicked, m.start);
+            crate::metrics::record_call(
+                self.site,
+                m.caller,
+                m.failed.get() || panicked,
+                m.start,
+                ids,
+            );
         }
     }
 }

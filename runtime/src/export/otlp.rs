@@ -20,17 +20,20 @@ use std::time::Duration;
 use tokio::runtime::{Handle, Runtime};
 
 fn runtime() -> Result<&'static Runtime, String> {
-    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    if let Some(rt) = RUNTIME.get() {
-        return Ok(rt);
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("traced-export")
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the export runtime: {e}"))?;
-    Ok(RUNTIME.get_or_init(|| rt))
+    // Built once, inside `get_or_init`: a runtime built by a thread that lost a race
+    // would be dropped, which panics inside an async context.
+    static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("traced-export")
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start the export runtime: {e}"))
+        })
+        .as_ref()
+        .map_err(Clone::clone)
 }
 
 /// The OTLP span exporter configured by `env` (endpoint and headers are read by

@@ -9,10 +9,16 @@
 //! | [`ObservableUpDownCounter`] (`i64`, `f64`) | a total that goes both ways, read by a callback | pool size kept elsewhere |
 //! | [`Gauge`] / [`ObservableGauge`] (`u64`, `i64`, `f64`) | the current value, not summed | temperature, a configuration value |
 //! | [`Histogram`] (`u64`, `f64`) | a distribution | request durations, payload sizes |
+//!
+//! The synchronous instruments here are the OpenTelemetry ones plus exemplars:
+//! a measurement made inside a sampled span is linked to it (see [`exemplars`]).
 
+pub mod exemplars;
+mod instruments;
+
+pub use instruments::{Counter, FromInstrument, Gauge, Histogram, Measure, UpDownCounter};
 pub use opentelemetry::metrics::{
-    AsyncInstrument, Counter, Gauge, Histogram, Meter, ObservableCounter, ObservableGauge,
-    ObservableUpDownCounter, UpDownCounter,
+    AsyncInstrument, Meter, ObservableCounter, ObservableGauge, ObservableUpDownCounter,
 };
 
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
@@ -24,6 +30,7 @@ static GENERATION: AtomicU64 = AtomicU64::new(1);
 
 #[cfg(feature = "enabled")]
 pub(crate) fn provider_changed() {
+    exemplars::clear_all();
     GENERATION.fetch_add(1, Ordering::AcqRel);
 }
 
@@ -90,6 +97,12 @@ impl<T: 'static> GlobalInstance<T> {
     }
 }
 
+/// The SDK's default histogram bucket boundaries (used when a histogram names none).
+pub const DEFAULT_HISTOGRAM_BOUNDS: [f64; 15] = [
+    0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0, 5000.0, 7500.0,
+    10000.0,
+];
+
 /// Bucket boundaries (seconds) of `function.calls.duration`, as autometrics uses them.
 pub const CALL_DURATION_BUCKETS: [f64; 14] = [
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
@@ -107,18 +120,26 @@ fn call_instruments() -> &'static CallInstruments {
     INSTANCE.get(|| {
         let meter = meter("traced", env!("CARGO_PKG_VERSION"));
         CallInstruments {
-            calls: meter
-                .u64_counter("function.calls")
-                .with_description("Calls of functions instrumented with #[traced(metrics)]")
-                .build(),
-            duration: meter
-                .f64_histogram("function.calls.duration")
-                .with_unit("s")
-                .with_description(
-                    "Duration of calls of functions instrumented with #[traced(metrics)]",
-                )
-                .with_boundaries(CALL_DURATION_BUCKETS.to_vec())
-                .build(),
+            calls: Counter::new(
+                meter
+                    .u64_counter("function.calls")
+                    .with_description("Calls of functions instrumented with #[traced(metrics)]")
+                    .build(),
+                "function.calls",
+                None,
+            ),
+            duration: Histogram::new(
+                meter
+                    .f64_histogram("function.calls.duration")
+                    .with_unit("s")
+                    .with_description(
+                        "Duration of calls of functions instrumented with #[traced(metrics)]",
+                    )
+                    .with_boundaries(CALL_DURATION_BUCKETS.to_vec())
+                    .build(),
+                "function.calls.duration",
+                Some(CALL_DURATION_BUCKETS.to_vec()),
+            ),
         }
     })
 }
@@ -130,6 +151,11 @@ pub(crate) fn record_call(
     caller: Option<&'static crate::private::CallSite>,
     failed: bool,
     start: std::time::Instant,
+    span: (
+        opentelemetry::trace::TraceId,
+        opentelemetry::trace::SpanId,
+        bool,
+    ),
 ) {
     use opentelemetry::KeyValue;
     let instruments = call_instruments();
@@ -141,8 +167,8 @@ pub(crate) fn record_call(
         KeyValue::new("caller.function", caller.map_or("", |c| c.fn_name)),
         KeyValue::new("caller.module", caller.map_or("", |c| c.module)),
     ];
-    instruments.calls.add(1, &labels);
-    instruments.duration.record(seconds, &labels[..2]);
+    instruments.calls.add_in(1, &labels, span);
+    instruments.duration.record_in(seconds, &labels[..2], span);
 }
 
 /// Checks an instrument name against the OpenTelemetry rules (used by the derive at
