@@ -28,7 +28,7 @@ static GENERATION: AtomicU64 = AtomicU64::new(0);
 /// ```no_run
 /// use std::time::Duration;
 ///
-/// let _telemetry = traced::Builder::new()
+/// let _telemetry = traced_runtime::Builder::new()
 ///     .service_name("checkout")
 ///     .service_version("1.4.2")
 ///     .shutdown_timeout(Duration::from_secs(2))
@@ -369,7 +369,7 @@ fn batch(exporter: impl SpanExporter + 'static, env: &Env) -> BatchSpanProcessor
 /// Keep the guard alive for the life of the program:
 ///
 /// ```no_run
-/// let _telemetry = traced::init();
+/// let _telemetry = traced_runtime::init();
 /// // ... the program ...
 /// drop(_telemetry); // spans are flushed, providers shut down
 /// ```
