@@ -23,6 +23,8 @@ pub enum MetricsExporter {
     Console,
     /// OTLP to a collector (`OTEL_EXPORTER_OTLP_*`).
     Otlp,
+    /// A Prometheus pull endpoint (`OTEL_EXPORTER_PROMETHEUS_HOST`/`_PORT`).
+    Prometheus,
 }
 
 /// The OTLP transport.
@@ -61,6 +63,9 @@ pub(crate) struct Env {
     pub(crate) metrics_otlp_timeout: Duration,
     pub(crate) metric_export_interval: Duration,
     pub(crate) metric_export_timeout: Duration,
+    pub(crate) prometheus_host: String,
+    pub(crate) prometheus_port: u16,
+    pub(crate) exemplar_filter: crate::metrics::exemplars::ExemplarFilter,
     pub(crate) otlp_timeout: Duration,
     pub(crate) sampler: SamplerChoice,
     pub(crate) bsp_schedule_delay: Duration,
@@ -98,6 +103,11 @@ impl Env {
         let metrics_otlp_timeout = r.otlp_timeout("METRICS");
         let metric_export_interval = r.millis("OTEL_METRIC_EXPORT_INTERVAL", 60_000);
         let metric_export_timeout = r.millis("OTEL_METRIC_EXPORT_TIMEOUT", 30_000);
+        let prometheus_host = r
+            .get("OTEL_EXPORTER_PROMETHEUS_HOST")
+            .unwrap_or_else(|| "localhost".to_owned());
+        let prometheus_port = r.port("OTEL_EXPORTER_PROMETHEUS_PORT", 9464);
+        let exemplar_filter = r.exemplar_filter();
         let sampler = r.sampler();
         let bsp_schedule_delay = r.millis("OTEL_BSP_SCHEDULE_DELAY", 5_000);
         let bsp_export_timeout = r.millis("OTEL_BSP_EXPORT_TIMEOUT", 30_000);
@@ -131,6 +141,9 @@ impl Env {
             metrics_otlp_timeout,
             metric_export_interval,
             metric_export_timeout,
+            prometheus_host,
+            prometheus_port,
+            exemplar_filter,
             sampler,
             bsp_schedule_delay,
             bsp_export_timeout,
@@ -214,6 +227,41 @@ impl Reader<'_> {
         }
     }
 
+    fn port(&mut self, name: &str, default: u16) -> u16 {
+        let Some(v) = self.get(name) else {
+            return default;
+        };
+        match v.parse::<u16>() {
+            Ok(p) => p,
+            Err(_) => {
+                self.invalid(name, &v, "a port number from 0 to 65535", default);
+                default
+            }
+        }
+    }
+
+    fn exemplar_filter(&mut self) -> crate::metrics::exemplars::ExemplarFilter {
+        use crate::metrics::exemplars::ExemplarFilter;
+        const NAME: &str = "OTEL_METRICS_EXEMPLAR_FILTER";
+        let Some(v) = self.get(NAME) else {
+            return ExemplarFilter::TraceBased;
+        };
+        match v.to_ascii_lowercase().as_str() {
+            "trace_based" => ExemplarFilter::TraceBased,
+            "always_on" => ExemplarFilter::AlwaysOn,
+            "always_off" => ExemplarFilter::AlwaysOff,
+            _ => {
+                self.invalid(
+                    NAME,
+                    &v,
+                    "trace_based, always_on or always_off",
+                    "trace_based",
+                );
+                ExemplarFilter::TraceBased
+            }
+        }
+    }
+
     fn exporters(&mut self) -> Option<Vec<TracesExporter>> {
         const NAME: &str = "OTEL_TRACES_EXPORTER";
         let v = self.get(NAME)?;
@@ -269,8 +317,14 @@ impl Reader<'_> {
             match item.to_ascii_lowercase().as_str() {
                 "otlp" => out.push(MetricsExporter::Otlp),
                 "console" => out.push(MetricsExporter::Console),
+                "prometheus" => out.push(MetricsExporter::Prometheus),
                 "none" => {}
-                _ => self.invalid(NAME, item, "otlp, console or none", "no exporter for it"),
+                _ => self.invalid(
+                    NAME,
+                    item,
+                    "otlp, prometheus, console or none",
+                    "no exporter for it",
+                ),
             }
         }
         out.dedup();

@@ -1,6 +1,7 @@
 //! `init()`, the [`Builder`] and the [`Guard`] that flushes on drop.
 
 use crate::config::{Env, MetricsExporter, SamplerChoice, TracesExporter};
+use crate::export::PrometheusEndpoint;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
@@ -44,6 +45,8 @@ pub struct Builder {
     metrics_exporters: Option<Vec<MetricsExporter>>,
     meter_steps: Vec<MeterStep>,
     metric_interval: Option<Duration>,
+    prometheus: Option<(String, u16)>,
+    exemplar_filter: Option<crate::metrics::exemplars::ExemplarFilter>,
     sampler: Option<Sampler>,
     shutdown_timeout: Duration,
     read_env: bool,
@@ -84,6 +87,8 @@ impl Builder {
             metrics_exporters: None,
             meter_steps: Vec::new(),
             metric_interval: None,
+            prometheus: None,
+            exemplar_filter: None,
             sampler: None,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             read_env: true,
@@ -175,6 +180,20 @@ impl Builder {
         self
     }
 
+    /// Serves metrics for Prometheus on `host:port` (port 0 picks a free one; see
+    /// [`Guard::prometheus_addr`]), replacing `OTEL_EXPORTER_PROMETHEUS_HOST`/`_PORT`.
+    /// Adds the Prometheus exporter if the exporters do not name it.
+    pub fn prometheus_endpoint(mut self, host: impl Into<String>, port: u16) -> Self {
+        self.prometheus = Some((host.into(), port));
+        self
+    }
+
+    /// Which measurements become exemplars, replacing `OTEL_METRICS_EXEMPLAR_FILTER`.
+    pub fn exemplar_filter(mut self, filter: crate::metrics::exemplars::ExemplarFilter) -> Self {
+        self.exemplar_filter = Some(filter);
+        self
+    }
+
     /// The sampler, replacing `OTEL_TRACES_SAMPLER`.
     pub fn sampler(mut self, sampler: Sampler) -> Self {
         self.sampler = Some(sampler);
@@ -205,6 +224,19 @@ impl Builder {
         if let Some(interval) = self.metric_interval {
             env.metric_export_interval = interval;
         }
+        if let Some(filter) = self.exemplar_filter {
+            env.exemplar_filter = filter;
+        }
+        if let Some((host, port)) = self.prometheus.clone() {
+            env.prometheus_host = host;
+            env.prometheus_port = port;
+            let list = self
+                .metrics_exporters
+                .get_or_insert_with(|| env.metrics_exporters.clone().unwrap_or_default());
+            if !list.contains(&MetricsExporter::Prometheus) {
+                list.push(MetricsExporter::Prometheus);
+            }
+        }
         for warning in &env.warnings {
             eprintln!("traced: {warning}");
         }
@@ -215,7 +247,8 @@ impl Builder {
         opentelemetry::global::set_text_map_propagator(crate::propagation::default_propagator());
 
         let resource = self.resource(&env);
-        let meter_provider = self.meter_provider(&env, resource.clone());
+        crate::metrics::exemplars::set_filter(env.exemplar_filter);
+        let (meter_provider, prometheus) = self.meter_provider(&env, resource.clone());
         let mut builder = SdkTracerProvider::builder().with_resource(resource);
         builder = builder.with_sampler(self.sampler.unwrap_or_else(|| sampler(env.sampler)));
 
@@ -256,12 +289,18 @@ impl Builder {
         Guard {
             provider: Some(provider),
             meter_provider: Some(meter_provider),
+            prometheus,
             generation,
             timeout: self.shutdown_timeout,
         }
     }
 
-    fn meter_provider(&mut self, env: &Env, resource: Resource) -> SdkMeterProvider {
+    fn meter_provider(
+        &mut self,
+        env: &Env,
+        resource: Resource,
+    ) -> (SdkMeterProvider, Option<PrometheusEndpoint>) {
+        let mut prometheus = None;
         let mut builder = SdkMeterProvider::builder().with_resource(resource);
         let code_configured = !self.meter_steps.is_empty();
         for step in self.meter_steps.drain(..) {
@@ -287,9 +326,30 @@ impl Builder {
                         builder
                     }
                 },
+                MetricsExporter::Prometheus if prometheus.is_some() => builder,
+                #[cfg(feature = "prometheus")]
+                MetricsExporter::Prometheus => {
+                    match crate::export::prometheus(&env.prometheus_host, env.prometheus_port) {
+                        Ok((reader, endpoint)) => {
+                            prometheus = Some(endpoint);
+                            builder.with_reader(reader)
+                        }
+                        Err(reason) => {
+                            eprintln!("traced: the Prometheus endpoint is off: {reason}");
+                            builder
+                        }
+                    }
+                }
+                #[cfg(not(feature = "prometheus"))]
+                MetricsExporter::Prometheus => {
+                    eprintln!(
+                        "traced: the Prometheus endpoint is off: this build of traced has no `prometheus` feature"
+                    );
+                    builder
+                }
             };
         }
-        builder.build()
+        (builder.build(), prometheus)
     }
 
     fn resource(&self, env: &Env) -> Resource {
@@ -383,6 +443,7 @@ pub fn init() -> Guard {
 pub struct Guard {
     provider: Option<SdkTracerProvider>,
     meter_provider: Option<SdkMeterProvider>,
+    prometheus: Option<PrometheusEndpoint>,
     generation: u64,
     timeout: Duration,
 }
@@ -404,6 +465,7 @@ impl Guard {
         Guard {
             provider: None,
             meter_provider: None,
+            prometheus: None,
             generation: 0,
             timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         }
@@ -412,6 +474,11 @@ impl Guard {
     /// The installed tracer provider (`None` when `OTEL_SDK_DISABLED=true`).
     pub fn tracer_provider(&self) -> Option<&SdkTracerProvider> {
         self.provider.as_ref()
+    }
+
+    /// Where the Prometheus endpoint listens, when it is on.
+    pub fn prometheus_addr(&self) -> Option<std::net::SocketAddr> {
+        self.prometheus.as_ref().map(PrometheusEndpoint::addr)
     }
 
     /// The installed meter provider (`None` when `OTEL_SDK_DISABLED=true`).
@@ -464,6 +531,8 @@ impl Guard {
             ),
             None => Ok(()),
         };
+        // The endpoint stops after the last collection, freeing its port.
+        self.prometheus.take();
         spans.and(metrics)
     }
 }

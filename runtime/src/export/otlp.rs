@@ -1,12 +1,10 @@
 //! OTLP export (gRPC or HTTP/protobuf) through `opentelemetry-otlp`.
 //!
-//! The network clients need a Tokio runtime. So that `init` works the same from a
-//! plain `main`, a multi-thread and a current-thread Tokio runtime, every export
-//! runs on a small runtime owned by this crate (one worker thread, started on the
-//! first OTLP `init`). The batch processor's thread only waits for the result,
-//! bounded by the export timeout: the application's own threads never block on
-//! the network.
+//! Every export runs on the crate's export runtime (see `runtime.rs`). The batch
+//! processor's thread only waits for the result, bounded by the export timeout:
+//! the application's own threads never block on the network.
 
+use super::runtime::runtime;
 use crate::config::{Env, Protocol};
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
@@ -15,26 +13,10 @@ use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::runtime::{Handle, Runtime};
-
-fn runtime() -> Result<&'static Runtime, String> {
-    // Built once, inside `get_or_init`: a runtime built by a thread that lost a race
-    // would be dropped, which panics inside an async context.
-    static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
-    RUNTIME
-        .get_or_init(|| {
-            tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .thread_name("traced-export")
-                .enable_all()
-                .build()
-                .map_err(|e| format!("cannot start the export runtime: {e}"))
-        })
-        .as_ref()
-        .map_err(Clone::clone)
-}
+use tokio::runtime::Handle;
 
 /// The OTLP span exporter configured by `env` (endpoint and headers are read by
 /// `opentelemetry-otlp` from the standard variables).
@@ -55,6 +37,7 @@ pub(crate) fn otlp(env: &Env) -> Result<OnRuntime<opentelemetry_otlp::SpanExport
     .map_err(|e| e.to_string())?;
     Ok(OnRuntime {
         inner: Arc::new(exporter),
+        reported: Arc::new(AtomicBool::new(false)),
         handle: rt.handle().clone(),
         // Both bound one export: the OTLP request timeout and the batch processor's.
         timeout: env.otlp_timeout.min(env.bsp_export_timeout),
@@ -81,6 +64,7 @@ pub(crate) fn otlp_metrics(
     .map_err(|e| e.to_string())?;
     Ok(MetricsOnRuntime {
         inner: exporter,
+        reported: AtomicBool::new(false),
         handle: rt.handle().clone(),
         timeout: env.metrics_otlp_timeout.min(env.metric_export_timeout),
     })
@@ -91,6 +75,7 @@ pub(crate) fn otlp_metrics(
 #[derive(Debug)]
 pub(crate) struct MetricsOnRuntime<E> {
     inner: E,
+    reported: AtomicBool,
     handle: Handle,
     timeout: Duration,
 }
@@ -114,6 +99,7 @@ impl<E: PushMetricExporter> PushMetricExporter for MetricsOnRuntime<E> {
                 }
             })
         };
+        report_once(&self.reported, "metric", &result);
         std::future::ready(result)
     }
 
@@ -130,10 +116,23 @@ impl<E: PushMetricExporter> PushMetricExporter for MetricsOnRuntime<E> {
     }
 }
 
+/// Says on stderr that exports fail, once per exporter: the data of a failed
+/// export is dropped (and the SDK counts it), the program goes on.
+fn report_once(reported: &AtomicBool, signal: &str, result: &OTelSdkResult) {
+    if let Err(e) = result {
+        if !reported.swap(true, Ordering::Relaxed) {
+            eprintln!(
+                "traced: OTLP {signal} export failed: {e} (the data is dropped; later failures are not printed)"
+            );
+        }
+    }
+}
+
 /// Runs another exporter's futures on the export runtime.
 #[derive(Debug)]
 pub(crate) struct OnRuntime<E> {
     inner: Arc<E>,
+    reported: Arc<AtomicBool>,
     handle: Handle,
     timeout: Duration,
 }
@@ -144,6 +143,7 @@ impl<E: SpanExporter + 'static> SpanExporter for OnRuntime<E> {
         batch: Vec<SpanData>,
     ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
         let inner = Arc::clone(&self.inner);
+        let reported = Arc::clone(&self.reported);
         let timeout = self.timeout;
         let task = self.handle.spawn(async move {
             match tokio::time::timeout(timeout, inner.export(batch)).await {
@@ -152,8 +152,11 @@ impl<E: SpanExporter + 'static> SpanExporter for OnRuntime<E> {
             }
         });
         async move {
-            task.await
-                .unwrap_or_else(|e| Err(OTelSdkError::InternalFailure(e.to_string())))
+            let result = task
+                .await
+                .unwrap_or_else(|e| Err(OTelSdkError::InternalFailure(e.to_string())));
+            report_once(&reported, "span", &result);
+            result
         }
     }
 
