@@ -96,7 +96,7 @@ pub use traced_runtime::metrics;
 
 #[cfg(feature = "enabled")]
 pub use traced_runtime::export;
-pub use traced_runtime::propagation;
+pub use traced_runtime::{baggage, propagation};
 pub use traced_runtime::{
     init, AttrValue, Builder, Error, Guard, MetricsExporter, Protocol, TracesExporter,
     DEFAULT_SHUTDOWN_TIMEOUT,

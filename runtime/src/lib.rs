@@ -4,6 +4,7 @@
 //! Applications use it through the `traced` crate, which re-exports what is public here.
 #![warn(missing_docs)]
 
+pub mod baggage;
 #[cfg(feature = "enabled")]
 mod config;
 #[cfg(feature = "enabled")]

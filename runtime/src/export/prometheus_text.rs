@@ -23,7 +23,8 @@
 //!   starting with `_` are reserved). Keys that end up equal have their values
 //!   joined with `;` in the order of the original keys. Values are the
 //!   attributes' string forms, escaped. Every sample carries the
-//!   instrumentation scope as `otel_scope_name` and `otel_scope_version`.
+//!   instrumentation scope as `otel_scope_name` and `otel_scope_version`; an
+//!   attribute named like these or like `le` gets a `key_` prefix.
 //! - **Resource**: its attributes are the labels of one `target_info` sample of
 //!   value 1 (an `info` family named `target` in OpenMetrics, a gauge named
 //!   `target_info` in the text format), rendered first.
@@ -66,8 +67,10 @@ pub(crate) trait ExemplarLookup {
 }
 
 /// No exemplars.
+#[cfg(test)]
 pub(crate) struct NoExemplars;
 
+#[cfg(test)]
 impl ExemplarLookup for NoExemplars {
     fn series(&self, _metric: &str, _attributes: &[KeyValue]) -> Option<Exemplar> {
         None
@@ -310,10 +313,12 @@ struct Context<'a> {
     scope_labels: Vec<(String, String)>,
 }
 
-/// Label names the renderer sets itself; attributes translating to them are dropped.
 const SCOPE_NAME_LABEL: &str = "otel_scope_name";
 const SCOPE_VERSION_LABEL: &str = "otel_scope_version";
 const BUCKET_LABEL: &str = "le";
+/// Label names the renderer sets itself; attributes translating to them get a
+/// `key_` prefix (`le` only matters to histograms, but is odd on any sample).
+const RESERVED_LABELS: [&str; 3] = [BUCKET_LABEL, SCOPE_NAME_LABEL, SCOPE_VERSION_LABEL];
 
 /// Translates every metric and groups them into families, with their series
 /// sorted by labels.
@@ -439,7 +444,7 @@ fn translate_data<T: ToNumber>(
             let series = gauge
                 .data_points()
                 .map(|point| Series {
-                    labels: point_labels(point.attributes(), context, &[]),
+                    labels: point_labels(point.attributes(), context),
                     points: Points::Value {
                         value: point.value().number(),
                         exemplar: None,
@@ -470,7 +475,7 @@ fn translate_data<T: ToNumber>(
                         None
                     };
                     Series {
-                        labels: point_labels(point.attributes(), context, &[]),
+                        labels: point_labels(point.attributes(), context),
                         points: Points::Value {
                             value: point.value().number(),
                             exemplar,
@@ -502,7 +507,7 @@ fn translate_data<T: ToNumber>(
                         && bounds.iter().all(|bound| *bound >= 0.0))
                     .then_some((sum, point.count()));
                     Series {
-                        labels: point_labels(point.attributes(), context, &[BUCKET_LABEL]),
+                        labels: point_labels(point.attributes(), context),
                         points: Points::Histogram {
                             buckets,
                             sum_and_count,
@@ -571,13 +576,10 @@ fn cumulative_buckets(
 fn point_labels<'a>(
     attributes: impl Iterator<Item = &'a KeyValue>,
     context: &Context<'_>,
-    reserved: &[&str],
 ) -> Vec<(String, String)> {
-    let mut reserved = reserved.to_vec();
-    reserved.extend([SCOPE_NAME_LABEL, SCOPE_VERSION_LABEL]);
     let mut labels = attribute_labels(
         attributes.map(|kv| (kv.key.as_str(), kv.value.as_str())),
-        &reserved,
+        &RESERVED_LABELS,
     );
     labels.extend(context.scope_labels.iter().cloned());
     labels.sort();
@@ -586,14 +588,20 @@ fn point_labels<'a>(
 
 /// Sanitised, sorted labels of attributes. Keys sanitising to the same name
 /// get their values joined with `;`, ordered by the original keys; names in
-/// `reserved` are dropped.
+/// `reserved` get a `key_` prefix.
 fn attribute_labels<'a>(
     attributes: impl Iterator<Item = (&'a str, Cow<'a, str>)>,
     reserved: &[&str],
 ) -> Vec<(String, String)> {
     let mut named: Vec<(String, &str, Cow<'_, str>)> = attributes
-        .map(|(key, value)| (label_name(key), key, value))
-        .filter(|(name, _, _)| !reserved.contains(&name.as_str()))
+        .map(|(key, value)| {
+            let name = label_name(key);
+            if reserved.contains(&name.as_str()) {
+                (format!("key_{name}"), key, value)
+            } else {
+                (name, key, value)
+            }
+        })
         .collect();
     named.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
     let mut labels: Vec<(String, String)> = Vec::with_capacity(named.len());
@@ -1363,21 +1371,23 @@ mod tests {
     }
 
     #[test]
-    fn colliding_label_names_join_their_values() {
+    fn colliding_and_reserved_label_names() {
         let labels = attribute_labels(
             [
                 ("a_b", Cow::Borrowed("second")),
                 ("a.b", Cow::Borrowed("first")),
-                ("le", Cow::Borrowed("dropped")),
+                ("le", Cow::Borrowed("renamed")),
+                ("key.le", Cow::Borrowed("joined")),
                 ("z", Cow::Borrowed("last")),
             ]
             .into_iter(),
-            &["le"],
+            &RESERVED_LABELS,
         );
         assert_eq!(
             labels,
             [
                 ("a_b".to_owned(), "first;second".to_owned()),
+                ("key_le".to_owned(), "joined;renamed".to_owned()),
                 ("z".to_owned(), "last".to_owned()),
             ]
         );
