@@ -23,14 +23,24 @@ pub fn capture<R>(f: impl FnOnce() -> R) -> (R, Spans) {
 /// Runs `f` with `traced` installed on in-memory exporters; returns its spans and
 /// the metrics as of the end of `f`.
 pub fn capture_all<R>(f: impl FnOnce() -> R) -> (R, Spans, metrics::Metrics) {
+    capture_with(|b| b, f)
+}
+
+/// [`capture_all`] with more configuration of the builder.
+pub fn capture_with<R>(
+    configure: impl FnOnce(traced::Builder) -> traced::Builder,
+    f: impl FnOnce() -> R,
+) -> (R, Spans, metrics::Metrics) {
     let _turn = LOCK.lock().unwrap_or_else(PoisonError::into_inner);
     let exporter = InMemorySpanExporter::default();
     let metric_exporter = traced::opentelemetry_sdk::metrics::InMemoryMetricExporter::default();
-    let guard = traced::Builder::new()
-        .ignore_env()
-        .simple_exporter(exporter.clone())
-        .metric_exporter(metric_exporter.clone())
-        .init();
+    let guard = configure(
+        traced::Builder::new()
+            .ignore_env()
+            .simple_exporter(exporter.clone())
+            .metric_exporter(metric_exporter.clone()),
+    )
+    .init();
     let out = f();
     guard.flush().expect("flush");
     let spans = exporter.get_finished_spans().expect("spans");
