@@ -73,6 +73,9 @@
 //!
 //! - [`event!`]`("name", key = value, ..)` adds an event to the current span;
 //! - [`attr!`]`(key = value, ..)` sets attributes on it;
+//! - [`link!`]`(span_context, key = value, ..)` links it to another span (a
+//!   `SpanContext`, an `opentelemetry::Context` or a `Link`), e.g. each message
+//!   a batch consumer handles;
 //! - [`status!`]`(ok)` / `status!(error, "format {}", args)` sets its status;
 //! - [`error!`]`(&err)` records an error: status Error and an `exception` event.
 //!
@@ -91,7 +94,7 @@
 //! things in code. See the README for the full table.
 #![warn(missing_docs)]
 
-pub use traced_macros::{attr, event, traced, Attributes, Metrics};
+pub use traced_macros::{attr, event, link, traced, Attributes, Metrics};
 pub use traced_runtime::metrics;
 
 #[cfg(feature = "enabled")]
@@ -104,6 +107,9 @@ pub use traced_runtime::{
 
 /// The OpenTelemetry API crate this version of `traced` is built on.
 pub use opentelemetry;
+/// The OpenTelemetry semantic conventions (stable attribute and metric names), for
+/// `attrs(..)` keys such as `semconv::attribute::HTTP_ROUTE`.
+pub use opentelemetry_semantic_conventions as semconv;
 /// The OpenTelemetry SDK crate this version of `traced` is built on.
 #[cfg(feature = "enabled")]
 pub use traced_runtime::sdk as opentelemetry_sdk;

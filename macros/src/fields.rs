@@ -235,3 +235,31 @@ pub(crate) fn expand_attr(input: TokenStream, enabled: bool) -> TokenStream {
         ::traced::__private::attrs(|#sink: &mut ::traced::__private::Attrs| { #adds })
     }
 }
+
+pub(crate) fn expand_link(input: TokenStream, enabled: bool) -> TokenStream {
+    // Same shape as `event!`: the first argument is the link target.
+    let input =
+        match syn::parse2::<EventInput>(input) {
+            Ok(i) => i,
+            Err(e) => return syn::Error::new(
+                e.span(),
+                "expected a link target and attributes: `traced::link!(span_context, key = value)`",
+            )
+            .to_compile_error(),
+        };
+    let mut ctx = Ctx::default();
+    check_duplicates(&mut ctx, &input.fields);
+    if ctx.has_errors() {
+        return ctx.into_compile_errors();
+    }
+    let target = &input.name;
+    if !enabled {
+        let inert = inert(&input.fields);
+        return quote!({ let _ = &(#target); #inert });
+    }
+    let sink = Ident::new("__traced_attrs", Span::mixed_site());
+    let adds = adds(&sink, &input.fields);
+    quote! {
+        ::traced::__private::link(#target, |#sink: &mut ::traced::__private::Attrs| { #adds })
+    }
+}

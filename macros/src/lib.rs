@@ -27,6 +27,12 @@ pub fn event(input: TokenStream) -> TokenStream {
     fields::expand_event(input.into(), ENABLED).into()
 }
 
+/// Adds a link to the current span: `link!(span_context, messaging.message.id = id)`.
+#[proc_macro]
+pub fn link(input: TokenStream) -> TokenStream {
+    fields::expand_link(input.into(), ENABLED).into()
+}
+
 /// Sets attributes on the current span: `attr!(cart.items = n)`.
 #[proc_macro]
 pub fn attr(input: TokenStream) -> TokenStream {

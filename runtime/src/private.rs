@@ -592,6 +592,21 @@ where
     });
 }
 
+/// `link!`: links the current span to another one, when it records.
+#[inline]
+pub fn link<L: IntoLink, F: FnOnce(&mut Attrs)>(target: L, fill: F) {
+    Context::map_current(|cx| {
+        let span = cx.span();
+        if span.is_recording() {
+            if let Some(link) = target.into_link() {
+                let mut attrs = Attrs { list: Vec::new() };
+                fill(&mut attrs);
+                span.add_link(link.span_context, attrs.list);
+            }
+        }
+    });
+}
+
 /// `attr!`: sets attributes on the current span when it records.
 #[inline]
 pub fn attrs<F: FnOnce(&mut Attrs)>(fill: F) {

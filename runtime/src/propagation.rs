@@ -38,10 +38,17 @@ pub fn inject_context(cx: &Context, carrier: &mut dyn Injector) {
     opentelemetry::global::get_text_map_propagator(|p| p.inject_context(cx, carrier));
 }
 
-/// Reads a context from `carrier` with the global propagator, on top of the
-/// current context. Use it as `#[traced(parent = traced::propagation::extract(&headers))]`.
+/// Reads a context from `carrier` alone with the global propagator: nothing of
+/// the current context comes along, so a carrier without a valid `traceparent`
+/// gives a context without a span (a parent of nothing: the span starts a new
+/// trace; a link to nothing: no link).
+///
+/// Use it as `#[traced(parent = traced::propagation::extract(&headers))]`, or in
+/// `traced::link!(traced::propagation::extract(&message.headers))`.
 pub fn extract(carrier: &dyn Extractor) -> Context {
-    opentelemetry::global::get_text_map_propagator(|p| p.extract(carrier))
+    opentelemetry::global::get_text_map_propagator(|p| {
+        p.extract_with_context(&Context::new(), carrier)
+    })
 }
 
 /// The W3C trace-context propagator of the SDK, behind an exact check of the
