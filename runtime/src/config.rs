@@ -27,6 +27,16 @@ pub enum MetricsExporter {
     Prometheus,
 }
 
+/// Where log records go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LogsExporter {
+    /// One line per record on stderr.
+    Console,
+    /// OTLP to a collector (`OTEL_EXPORTER_OTLP_*`).
+    Otlp,
+}
+
 /// The OTLP transport.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -63,6 +73,17 @@ pub(crate) struct Env {
     pub(crate) metrics_otlp_timeout: Duration,
     pub(crate) metric_export_interval: Duration,
     pub(crate) metric_export_timeout: Duration,
+    /// `None`: the variable is unset (the default applies).
+    pub(crate) logs_exporters: Option<Vec<LogsExporter>>,
+    pub(crate) otlp_logs_endpoint_set: bool,
+    pub(crate) logs_protocol: Protocol,
+    pub(crate) logs_otlp_timeout: Duration,
+    pub(crate) blrp_schedule_delay: Duration,
+    pub(crate) blrp_export_timeout: Duration,
+    pub(crate) blrp_max_queue_size: usize,
+    pub(crate) blrp_max_export_batch_size: usize,
+    /// `RUST_LOG`, or the default level filter.
+    pub(crate) log_filter: String,
     pub(crate) prometheus_host: String,
     pub(crate) prometheus_port: u16,
     pub(crate) exemplar_filter: crate::metrics::exemplars::ExemplarFilter,
@@ -103,6 +124,25 @@ impl Env {
         let metrics_otlp_timeout = r.otlp_timeout("METRICS");
         let metric_export_interval = r.millis("OTEL_METRIC_EXPORT_INTERVAL", 60_000);
         let metric_export_timeout = r.millis("OTEL_METRIC_EXPORT_TIMEOUT", 30_000);
+        let logs_exporters = r.logs_exporters();
+        let otlp_logs_endpoint_set = r.get("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT").is_some()
+            || r.get("OTEL_EXPORTER_OTLP_ENDPOINT").is_some();
+        let logs_protocol = r.protocol("LOGS");
+        let logs_otlp_timeout = r.otlp_timeout("LOGS");
+        let blrp_schedule_delay = r.millis("OTEL_BLRP_SCHEDULE_DELAY", 1_000);
+        let blrp_export_timeout = r.millis("OTEL_BLRP_EXPORT_TIMEOUT", 30_000);
+        let blrp_max_queue_size = r.positive("OTEL_BLRP_MAX_QUEUE_SIZE", 2048);
+        let mut blrp_max_export_batch_size = r.positive("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", 512);
+        if blrp_max_export_batch_size > blrp_max_queue_size {
+            r.warnings.push(format!(
+                "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE={blrp_max_export_batch_size} is larger than \
+                 OTEL_BLRP_MAX_QUEUE_SIZE={blrp_max_queue_size}; using {blrp_max_queue_size}"
+            ));
+            blrp_max_export_batch_size = blrp_max_queue_size;
+        }
+        let log_filter = r
+            .get("RUST_LOG")
+            .unwrap_or_else(|| crate::logs::DEFAULT_FILTER.to_owned());
         let prometheus_host = r
             .get("OTEL_EXPORTER_PROMETHEUS_HOST")
             .unwrap_or_else(|| "localhost".to_owned());
@@ -141,6 +181,15 @@ impl Env {
             metrics_otlp_timeout,
             metric_export_interval,
             metric_export_timeout,
+            logs_exporters,
+            otlp_logs_endpoint_set,
+            logs_protocol,
+            logs_otlp_timeout,
+            blrp_schedule_delay,
+            blrp_export_timeout,
+            blrp_max_queue_size,
+            blrp_max_export_batch_size,
+            log_filter,
             prometheus_host,
             prometheus_port,
             exemplar_filter,
@@ -307,6 +356,22 @@ impl Reader<'_> {
             Some((name, _)) => self.millis(&name, 10_000),
             None => Duration::from_millis(10_000),
         }
+    }
+
+    fn logs_exporters(&mut self) -> Option<Vec<LogsExporter>> {
+        const NAME: &str = "OTEL_LOGS_EXPORTER";
+        let v = self.get(NAME)?;
+        let mut out = Vec::new();
+        for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match item.to_ascii_lowercase().as_str() {
+                "otlp" => out.push(LogsExporter::Otlp),
+                "console" => out.push(LogsExporter::Console),
+                "none" => {}
+                _ => self.invalid(NAME, item, "otlp, console or none", "no exporter for it"),
+            }
+        }
+        out.dedup();
+        Some(out)
     }
 
     fn metrics_exporters(&mut self) -> Option<Vec<MetricsExporter>> {

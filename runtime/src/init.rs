@@ -1,9 +1,10 @@
 //! `init()`, the [`Builder`] and the [`Guard`] that flushes on drop.
 
-use crate::config::{Env, MetricsExporter, SamplerChoice, TracesExporter};
+use crate::config::{Env, LogsExporter, MetricsExporter, SamplerChoice, TracesExporter};
 use crate::export::PrometheusEndpoint;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::KeyValue;
+use opentelemetry_sdk::logs::{LogExporter, LoggerProviderBuilder, SdkLoggerProvider};
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{MeterProviderBuilder, PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{
@@ -20,6 +21,7 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
 type Step = Box<dyn FnOnce(TracerProviderBuilder) -> TracerProviderBuilder>;
 type MeterStep = Box<dyn FnOnce(MeterProviderBuilder, &Env) -> MeterProviderBuilder>;
+type LogStep = Box<dyn FnOnce(LoggerProviderBuilder, &Env) -> LoggerProviderBuilder>;
 
 /// Which `init` is the installed one, so that an old guard never uninstalls a newer setup.
 static GENERATION: AtomicU64 = AtomicU64::new(0);
@@ -46,6 +48,9 @@ pub struct Builder {
     meter_steps: Vec<MeterStep>,
     metric_interval: Option<Duration>,
     prometheus: Option<(String, u16)>,
+    logs_exporters: Option<Vec<LogsExporter>>,
+    log_steps: Vec<LogStep>,
+    log_filter: Option<String>,
     exemplar_filter: Option<crate::metrics::exemplars::ExemplarFilter>,
     sampler: Option<Sampler>,
     shutdown_timeout: Duration,
@@ -63,6 +68,9 @@ impl fmt::Debug for Builder {
             .field("metrics_exporters", &self.metrics_exporters)
             .field("metric_readers", &self.meter_steps.len())
             .field("metric_interval", &self.metric_interval)
+            .field("logs_exporters", &self.logs_exporters)
+            .field("log_processors", &self.log_steps.len())
+            .field("log_filter", &self.log_filter)
             .field("sampler", &self.sampler)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .finish()
@@ -88,6 +96,9 @@ impl Builder {
             meter_steps: Vec::new(),
             metric_interval: None,
             prometheus: None,
+            logs_exporters: None,
+            log_steps: Vec::new(),
+            log_filter: None,
             exemplar_filter: None,
             sampler: None,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
@@ -188,6 +199,38 @@ impl Builder {
         self
     }
 
+    /// Chooses the log exporters in code, replacing `OTEL_LOGS_EXPORTER`.
+    pub fn logs_exporters(mut self, exporters: impl IntoIterator<Item = LogsExporter>) -> Self {
+        self.logs_exporters = Some(exporters.into_iter().collect());
+        self
+    }
+
+    /// Adds a log exporter behind a batch processor configured by `OTEL_BLRP_*`.
+    /// When code adds log exporters, the console default no longer applies.
+    pub fn log_exporter(mut self, exporter: impl LogExporter + 'static) -> Self {
+        self.log_steps
+            .push(Box::new(move |b: LoggerProviderBuilder, env: &Env| {
+                b.with_log_processor(batch_logs(exporter, env))
+            }));
+        self
+    }
+
+    /// Adds a log exporter that receives each record synchronously (tests, debugging).
+    pub fn simple_log_exporter(mut self, exporter: impl LogExporter + 'static) -> Self {
+        self.log_steps
+            .push(Box::new(move |b: LoggerProviderBuilder, _: &Env| {
+                b.with_simple_exporter(exporter)
+            }));
+        self
+    }
+
+    /// The level filter of bridged `log` and `tracing` records, in `RUST_LOG`
+    /// syntax (`"warn,my_crate=debug"`), replacing `RUST_LOG` (default `"info"`).
+    pub fn log_filter(mut self, filter: impl Into<String>) -> Self {
+        self.log_filter = Some(filter.into());
+        self
+    }
+
     /// Which measurements become exemplars, replacing `OTEL_METRICS_EXEMPLAR_FILTER`.
     pub fn exemplar_filter(mut self, filter: crate::metrics::exemplars::ExemplarFilter) -> Self {
         self.exemplar_filter = Some(filter);
@@ -227,6 +270,9 @@ impl Builder {
         if let Some(filter) = self.exemplar_filter {
             env.exemplar_filter = filter;
         }
+        if let Some(filter) = self.log_filter.take() {
+            env.log_filter = filter;
+        }
         if let Some((host, port)) = self.prometheus.clone() {
             env.prometheus_host = host;
             env.prometheus_port = port;
@@ -249,6 +295,7 @@ impl Builder {
         let resource = self.resource(&env);
         crate::metrics::exemplars::set_filter(env.exemplar_filter);
         let (meter_provider, prometheus) = self.meter_provider(&env, resource.clone());
+        let logger_provider = self.logger_provider(&env, resource.clone());
         let mut builder = SdkTracerProvider::builder().with_resource(resource);
         builder = builder.with_sampler(self.sampler.unwrap_or_else(|| sampler(env.sampler)));
 
@@ -286,13 +333,45 @@ impl Builder {
         opentelemetry::global::set_tracer_provider(provider.clone());
         opentelemetry::global::set_meter_provider(meter_provider.clone());
         crate::metrics::provider_changed();
+        crate::logs::install_bridges(&logger_provider, &env.log_filter);
         Guard {
             provider: Some(provider),
             meter_provider: Some(meter_provider),
+            logger_provider: Some(logger_provider),
             prometheus,
             generation,
             timeout: self.shutdown_timeout,
         }
+    }
+
+    fn logger_provider(&mut self, env: &Env, resource: Resource) -> SdkLoggerProvider {
+        let mut builder = SdkLoggerProvider::builder().with_resource(resource);
+        let code_configured = !self.log_steps.is_empty();
+        for step in self.log_steps.drain(..) {
+            builder = step(builder, env);
+        }
+        let exporters = match (self.logs_exporters.take(), env.logs_exporters.clone()) {
+            (Some(code), _) => code,
+            (None, Some(from_env)) => from_env,
+            (None, None) if code_configured => Vec::new(),
+            (None, None) if env.otlp_logs_endpoint_set => vec![LogsExporter::Otlp],
+            (None, None) => vec![LogsExporter::Console],
+        };
+        for exporter in exporters {
+            builder = match exporter {
+                // Console lines are written as they happen, next to the program's output.
+                LogsExporter::Console => builder
+                    .with_simple_exporter(crate::export::console_logs::ConsoleLogExporter::new()),
+                LogsExporter::Otlp => match crate::export::otlp_logs(env) {
+                    Ok(exporter) => builder.with_log_processor(batch_logs(exporter, env)),
+                    Err(reason) => {
+                        eprintln!("traced: OTLP log export is off: {reason}");
+                        builder
+                    }
+                },
+            };
+        }
+        builder.build()
     }
 
     fn meter_provider(
@@ -404,6 +483,22 @@ fn sampler(choice: SamplerChoice) -> Sampler {
     }
 }
 
+fn batch_logs(
+    exporter: impl LogExporter + 'static,
+    env: &Env,
+) -> opentelemetry_sdk::logs::BatchLogProcessor {
+    use opentelemetry_sdk::logs::{BatchConfigBuilder, BatchLogProcessor};
+    BatchLogProcessor::builder(exporter)
+        .with_batch_config(
+            BatchConfigBuilder::default()
+                .with_scheduled_delay(env.blrp_schedule_delay)
+                .with_max_queue_size(env.blrp_max_queue_size)
+                .with_max_export_batch_size(env.blrp_max_export_batch_size)
+                .build(),
+        )
+        .build()
+}
+
 fn periodic<E: PushMetricExporter>(exporter: E, env: &Env) -> PeriodicReader<E> {
     PeriodicReader::builder(exporter)
         .with_interval(env.metric_export_interval)
@@ -443,6 +538,7 @@ pub fn init() -> Guard {
 pub struct Guard {
     provider: Option<SdkTracerProvider>,
     meter_provider: Option<SdkMeterProvider>,
+    logger_provider: Option<SdkLoggerProvider>,
     prometheus: Option<PrometheusEndpoint>,
     generation: u64,
     timeout: Duration,
@@ -465,6 +561,7 @@ impl Guard {
         Guard {
             provider: None,
             meter_provider: None,
+            logger_provider: None,
             prometheus: None,
             generation: 0,
             timeout: DEFAULT_SHUTDOWN_TIMEOUT,
@@ -486,8 +583,17 @@ impl Guard {
         self.meter_provider.as_ref()
     }
 
-    /// Exports every finished span and the current metrics now.
+    /// The installed logger provider (`None` when `OTEL_SDK_DISABLED=true`).
+    pub fn logger_provider(&self) -> Option<&SdkLoggerProvider> {
+        self.logger_provider.as_ref()
+    }
+
+    /// Exports every finished span, log record and the current metrics now.
     pub fn flush(&self) -> Result<(), Error> {
+        let logs = self
+            .logger_provider
+            .as_ref()
+            .map_or(Ok(()), SdkLoggerProvider::force_flush);
         let spans = self
             .provider
             .as_ref()
@@ -496,7 +602,7 @@ impl Guard {
             .meter_provider
             .as_ref()
             .map_or(Ok(()), SdkMeterProvider::force_flush);
-        spans.and(metrics)
+        logs.and(spans).and(metrics)
     }
 
     /// Flushes and shuts down now, reporting the outcome (dropping does the same silently).
@@ -509,7 +615,9 @@ impl Guard {
             return Ok(());
         };
         let meter_provider = self.meter_provider.take();
+        let logger_provider = self.logger_provider.take();
         if GENERATION.load(Ordering::Acquire) == self.generation {
+            crate::logs::uninstall_bridges();
             crate::tracer::set(None);
             opentelemetry::global::set_tracer_provider(
                 opentelemetry::trace::noop::NoopTracerProvider::new(),
@@ -519,21 +627,20 @@ impl Guard {
             );
             crate::metrics::provider_changed();
         }
-        // The two shutdowns share the bound (the meter provider's own final
+        // The shutdowns share the bound (the meter provider's own final
         // export is bounded by the export timeout).
         let deadline = std::time::Instant::now() + self.timeout;
-        let spans = provider.shutdown_with_timeout(self.timeout);
-        let metrics = match meter_provider {
-            Some(m) => m.shutdown_with_timeout(
-                deadline
-                    .saturating_duration_since(std::time::Instant::now())
-                    .max(Duration::from_millis(1)),
-            ),
-            None => Ok(()),
+        let left = || {
+            deadline
+                .saturating_duration_since(std::time::Instant::now())
+                .max(Duration::from_millis(1))
         };
+        let logs = logger_provider.map_or(Ok(()), |l| l.shutdown_with_timeout(self.timeout));
+        let spans = provider.shutdown_with_timeout(left());
+        let metrics = meter_provider.map_or(Ok(()), |m| m.shutdown_with_timeout(left()));
         // The endpoint stops after the last collection, freeing its port.
         self.prometheus.take();
-        spans.and(metrics)
+        logs.and(spans).and(metrics)
     }
 }
 

@@ -11,6 +11,8 @@ mod config;
 pub mod export;
 #[cfg(feature = "enabled")]
 mod init;
+#[cfg(feature = "enabled")]
+pub mod logs;
 pub mod metrics;
 #[cfg(feature = "enabled")]
 mod panic;
@@ -24,7 +26,7 @@ mod value;
 pub mod private;
 
 #[cfg(feature = "enabled")]
-pub use config::{MetricsExporter, Protocol, TracesExporter};
+pub use config::{LogsExporter, MetricsExporter, Protocol, TracesExporter};
 #[cfg(feature = "enabled")]
 pub use init::{init, Builder, Error, Guard, DEFAULT_SHUTDOWN_TIMEOUT};
 

@@ -1,7 +1,12 @@
 //! Exporters `init` can install.
 
 pub mod console;
+pub mod console_logs;
 pub mod console_metrics;
+#[cfg(feature = "otlp")]
+mod otlp_logs;
+#[cfg(feature = "otlp")]
+pub(crate) use otlp_logs::otlp_logs;
 #[cfg(feature = "prometheus")]
 mod prometheus;
 #[cfg(feature = "prometheus")]
@@ -40,15 +45,73 @@ mod otlp;
 pub(crate) use otlp::{otlp, otlp_metrics};
 
 #[cfg(not(feature = "otlp"))]
-pub(crate) fn otlp(
-    _env: &crate::config::Env,
-) -> Result<opentelemetry_sdk::trace::InMemorySpanExporter, String> {
-    Err("this build of traced has no `otlp` feature".to_owned())
-}
+pub(crate) use no_otlp::{otlp, otlp_logs, otlp_metrics};
 
+/// Without the `otlp` feature: exporters that cannot exist.
 #[cfg(not(feature = "otlp"))]
-pub(crate) fn otlp_metrics(
-    _env: &crate::config::Env,
-) -> Result<opentelemetry_sdk::metrics::InMemoryMetricExporter, String> {
-    Err("this build of traced has no `otlp` feature".to_owned())
+mod no_otlp {
+    use crate::config::Env;
+    use opentelemetry_sdk::error::OTelSdkResult;
+    use std::future::Future;
+    use std::time::Duration;
+
+    /// An exporter of a build without OTLP: never built.
+    #[derive(Debug)]
+    pub(crate) enum NoOtlp {}
+
+    const WHY: &str = "this build of traced has no `otlp` feature";
+
+    pub(crate) fn otlp(_: &Env) -> Result<NoOtlp, String> {
+        Err(WHY.to_owned())
+    }
+
+    pub(crate) fn otlp_metrics(_: &Env) -> Result<NoOtlp, String> {
+        Err(WHY.to_owned())
+    }
+
+    pub(crate) fn otlp_logs(_: &Env) -> Result<NoOtlp, String> {
+        Err(WHY.to_owned())
+    }
+
+    impl opentelemetry_sdk::trace::SpanExporter for NoOtlp {
+        fn export(
+            &self,
+            _: Vec<opentelemetry_sdk::trace::SpanData>,
+        ) -> impl Future<Output = OTelSdkResult> + Send {
+            match *self {}
+            #[allow(unreachable_code)]
+            std::future::ready(Ok(()))
+        }
+    }
+
+    impl opentelemetry_sdk::metrics::exporter::PushMetricExporter for NoOtlp {
+        fn export(
+            &self,
+            _: &opentelemetry_sdk::metrics::data::ResourceMetrics,
+        ) -> impl Future<Output = OTelSdkResult> + Send {
+            match *self {}
+            #[allow(unreachable_code)]
+            std::future::ready(Ok(()))
+        }
+        fn force_flush(&self) -> OTelSdkResult {
+            match *self {}
+        }
+        fn shutdown_with_timeout(&self, _: Duration) -> OTelSdkResult {
+            match *self {}
+        }
+        fn temporality(&self) -> opentelemetry_sdk::metrics::Temporality {
+            match *self {}
+        }
+    }
+
+    impl opentelemetry_sdk::logs::LogExporter for NoOtlp {
+        fn export(
+            &self,
+            _: opentelemetry_sdk::logs::LogBatch<'_>,
+        ) -> impl Future<Output = OTelSdkResult> + Send {
+            match *self {}
+            #[allow(unreachable_code)]
+            std::future::ready(Ok(()))
+        }
+    }
 }
