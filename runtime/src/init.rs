@@ -379,6 +379,7 @@ impl Builder {
         env: &Env,
         resource: Resource,
     ) -> (SdkMeterProvider, Option<PrometheusEndpoint>) {
+        #[cfg_attr(not(feature = "prometheus"), allow(unused_mut))]
         let mut prometheus = None;
         let mut builder = SdkMeterProvider::builder().with_resource(resource);
         let code_configured = !self.meter_steps.is_empty();
