@@ -97,9 +97,9 @@
 pub use traced_macros::{attr, event, link, traced, Attributes, Metrics};
 pub use traced_runtime::metrics;
 
-#[cfg(feature = "enabled")]
-pub use traced_runtime::export;
 pub use traced_runtime::{baggage, propagation};
+#[cfg(feature = "enabled")]
+pub use traced_runtime::{export, logs, process};
 pub use traced_runtime::{
     init, AttrValue, Builder, Error, Guard, MetricsExporter, Protocol, TracesExporter,
     DEFAULT_SHUTDOWN_TIMEOUT,

@@ -162,3 +162,23 @@ proptest! {
         })?;
     }
 }
+
+#[traced]
+fn with_tenant() {}
+
+#[test]
+fn baggage_processor_copies_only_allowed_keys_onto_spans() {
+    let (_, spans, _) = capture_with(
+        |b| b.span_processor(traced::process::BaggageSpanProcessor::new(["tenant.id"])),
+        || {
+            let _scope = traced::baggage::set([("tenant.id", "acme"), ("secret", "s3cr3t")]);
+            with_tenant();
+        },
+    );
+    let s = spans.one("with_tenant");
+    assert_eq!(
+        attr(s, "tenant.id"),
+        Some(opentelemetry::Value::from("acme"))
+    );
+    assert_eq!(attr(s, "secret"), None);
+}

@@ -16,6 +16,8 @@ pub mod logs;
 pub mod metrics;
 #[cfg(feature = "enabled")]
 mod panic;
+#[cfg(feature = "enabled")]
+pub mod process;
 pub mod propagation;
 #[cfg(feature = "enabled")]
 mod tracer;
