@@ -9,7 +9,8 @@
 //!
 //! The bridges are installed once per process and follow re-`init`s. If the
 //! application already installed a `log` logger or a global `tracing` subscriber,
-//! `init` says so on stderr; add [`tracing_layer`] to your subscriber instead.
+//! `init` says so on stderr; add `tracing_layer()` (feature `tracing`) to your
+//! subscriber instead.
 
 #[cfg(any(feature = "log", feature = "tracing"))]
 use arc_swap::ArcSwapOption;
