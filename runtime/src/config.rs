@@ -37,6 +37,13 @@ pub enum LogsExporter {
     Otlp,
 }
 
+/// A context propagator named in `OTEL_PROPAGATORS`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PropagatorChoice {
+    TraceContext,
+    Baggage,
+}
+
 /// The OTLP transport.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -62,6 +69,7 @@ pub(crate) enum SamplerChoice {
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Env {
     pub(crate) sdk_disabled: bool,
+    pub(crate) propagators: Vec<PropagatorChoice>,
     /// `None`: the variable is unset (the default applies).
     pub(crate) traces_exporters: Option<Vec<TracesExporter>>,
     pub(crate) otlp_endpoint_set: bool,
@@ -112,6 +120,7 @@ impl Env {
             warnings: Vec::new(),
         };
         let sdk_disabled = r.bool("OTEL_SDK_DISABLED", false);
+        let propagators = r.propagators();
         let traces_exporters = r.exporters();
         let otlp_endpoint_set = r.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some()
             || r.get("OTEL_EXPORTER_OTLP_ENDPOINT").is_some();
@@ -171,6 +180,7 @@ impl Env {
         });
         Env {
             sdk_disabled,
+            propagators,
             traces_exporters,
             otlp_endpoint_set,
             protocol,
@@ -358,6 +368,31 @@ impl Reader<'_> {
         }
     }
 
+    fn propagators(&mut self) -> Vec<PropagatorChoice> {
+        const NAME: &str = "OTEL_PROPAGATORS";
+        let default = vec![PropagatorChoice::TraceContext, PropagatorChoice::Baggage];
+        let Some(v) = self.get(NAME) else {
+            return default;
+        };
+        let mut out = Vec::new();
+        for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match item.to_ascii_lowercase().as_str() {
+                "tracecontext" => out.push(PropagatorChoice::TraceContext),
+                "baggage" => out.push(PropagatorChoice::Baggage),
+                "none" => {}
+                "b3" | "b3multi" | "jaeger" | "xray" | "ottrace" => self.invalid(
+                    NAME,
+                    item,
+                    "tracecontext, baggage or none: no maintained propagator for it works with opentelemetry 0.33 (the B3 one ships in the deprecated opentelemetry-zipkin)",
+                    "nothing in its place",
+                ),
+                _ => self.invalid(NAME, item, "tracecontext, baggage or none", "nothing in its place"),
+            }
+        }
+        out.dedup();
+        out
+    }
+
     fn logs_exporters(&mut self) -> Option<Vec<LogsExporter>> {
         const NAME: &str = "OTEL_LOGS_EXPORTER";
         let v = self.get(NAME)?;
@@ -528,6 +563,22 @@ mod tests {
             assert!(all.contains(needle), "missing {needle:?} in:\n{all}");
         }
         assert_eq!(e.warnings.len(), 5);
+    }
+
+    #[test]
+    fn propagators_from_the_environment() {
+        assert_eq!(
+            env(&[]).propagators,
+            [PropagatorChoice::TraceContext, PropagatorChoice::Baggage]
+        );
+        let e = env(&[("OTEL_PROPAGATORS", "baggage,b3")]);
+        assert_eq!(e.propagators, [PropagatorChoice::Baggage]);
+        assert!(
+            e.warnings[0].contains("OTEL_PROPAGATORS=\"b3\""),
+            "{:?}",
+            e.warnings
+        );
+        assert!(env(&[("OTEL_PROPAGATORS", "none")]).propagators.is_empty());
     }
 
     #[test]

@@ -290,7 +290,9 @@ impl Builder {
             return Guard::disabled();
         }
         crate::panic::install_hook();
-        opentelemetry::global::set_text_map_propagator(crate::propagation::default_propagator());
+        opentelemetry::global::set_text_map_propagator(crate::propagation::from_choices(
+            &env.propagators,
+        ));
 
         let resource = self.resource(&env);
         crate::metrics::exemplars::set_filter(env.exemplar_filter);

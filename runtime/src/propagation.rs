@@ -16,8 +16,8 @@
 
 use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::Context;
-/// The propagators `init` installs: W3C trace context (strict, see [`StrictTraceContext`])
-/// and W3C baggage.
+/// The propagators `init` installs by default: W3C trace context (strict, see
+/// [`StrictTraceContext`]) and W3C baggage.
 #[cfg(feature = "enabled")]
 pub fn default_propagator() -> opentelemetry::propagation::TextMapCompositePropagator {
     use opentelemetry::propagation::TextMapCompositePropagator;
@@ -137,4 +137,23 @@ mod tests {
             assert!(!valid_traceparent(bad), "{bad}");
         }
     }
+}
+
+/// The propagators `OTEL_PROPAGATORS` names, in its order.
+#[cfg(feature = "enabled")]
+pub(crate) fn from_choices(
+    choices: &[crate::config::PropagatorChoice],
+) -> opentelemetry::propagation::TextMapCompositePropagator {
+    use crate::config::PropagatorChoice;
+    use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
+    let mut list: Vec<Box<dyn TextMapPropagator + Send + Sync>> = Vec::new();
+    for choice in choices {
+        match choice {
+            PropagatorChoice::TraceContext => list.push(Box::new(StrictTraceContext::default())),
+            PropagatorChoice::Baggage => list.push(Box::new(
+                opentelemetry_sdk::propagation::BaggagePropagator::new(),
+            )),
+        }
+    }
+    TextMapCompositePropagator::new(list)
 }

@@ -35,3 +35,21 @@ pub(crate) fn global() -> BoxedTracer {
 pub(crate) fn set(tracer: Option<SdkTracer>) {
     SDK.store(tracer.map(Arc::new));
 }
+
+/// Starts a span from a builder (a dynamic name, attributes known up front), on
+/// the tracer `init` installed or else the global provider, and returns `parent`
+/// with the span in it. For integrations whose span names are not static.
+pub(crate) fn start_span(
+    builder: opentelemetry::trace::SpanBuilder,
+    parent: &opentelemetry::Context,
+) -> opentelemetry::Context {
+    use opentelemetry::trace::{TraceContextExt, Tracer};
+    let sdk = sdk();
+    match sdk.as_deref() {
+        Some(tracer) => parent.with_span(tracer.build_with_context(builder, parent)),
+        None => {
+            crate::panic::install_hook();
+            parent.with_span(global().build_with_context(builder, parent))
+        }
+    }
+}
