@@ -297,27 +297,34 @@ impl Builder {
         let resource = self.resource(&env);
         crate::metrics::exemplars::set_filter(env.exemplar_filter);
         let (meter_provider, prometheus) = self.meter_provider(&env, resource.clone());
-        let logger_provider = self.logger_provider(&env, resource.clone());
-        let mut builder = SdkTracerProvider::builder().with_resource(resource);
-        builder = builder.with_sampler(self.sampler.unwrap_or_else(|| sampler(env.sampler)));
-
         let code_configured = !self.steps.is_empty();
-        for step in self.steps {
-            builder = step(builder);
-        }
-        let exporters = match (self.exporters, env.traces_exporters.clone()) {
+        let exporters = match (self.exporters.take(), env.traces_exporters.clone()) {
             (Some(code), _) => code,
             (None, Some(from_env)) => from_env,
             (None, None) if code_configured => Vec::new(),
             (None, None) if env.otlp_endpoint_set => vec![TracesExporter::Otlp],
             (None, None) => vec![TracesExporter::Console],
         };
+        // With the console waterfall, console log lines of sampled spans are drawn
+        // under their spans instead of on their own.
+        let trace_logs = exporters
+            .contains(&TracesExporter::Console)
+            .then(crate::export::console_logs::TraceLogs::default);
+        let logger_provider = self.logger_provider(&env, resource.clone(), trace_logs.clone());
+        let mut builder = SdkTracerProvider::builder().with_resource(resource);
+        builder = builder.with_sampler(self.sampler.take().unwrap_or_else(|| sampler(env.sampler)));
+        for step in self.steps.drain(..) {
+            builder = step(builder);
+        }
         for exporter in exporters {
             builder = match exporter {
-                TracesExporter::Console => builder.with_span_processor(batch(
-                    crate::export::console::ConsoleExporter::new(),
-                    &env,
-                )),
+                TracesExporter::Console => {
+                    let mut console = crate::export::console::ConsoleExporter::new();
+                    if let Some(logs) = &trace_logs {
+                        console = console.with_logs(logs.clone());
+                    }
+                    builder.with_span_processor(batch(console, &env))
+                }
                 TracesExporter::Otlp => match crate::export::otlp(&env) {
                     Ok(exporter) => builder.with_span_processor(batch(exporter, &env)),
                     Err(reason) => {
@@ -346,7 +353,12 @@ impl Builder {
         }
     }
 
-    fn logger_provider(&mut self, env: &Env, resource: Resource) -> SdkLoggerProvider {
+    fn logger_provider(
+        &mut self,
+        env: &Env,
+        resource: Resource,
+        trace_logs: Option<crate::export::console_logs::TraceLogs>,
+    ) -> SdkLoggerProvider {
         let mut builder = SdkLoggerProvider::builder().with_resource(resource);
         let code_configured = !self.log_steps.is_empty();
         for step in self.log_steps.drain(..) {
@@ -362,8 +374,13 @@ impl Builder {
         for exporter in exporters {
             builder = match exporter {
                 // Console lines are written as they happen, next to the program's output.
-                LogsExporter::Console => builder
-                    .with_simple_exporter(crate::export::console_logs::ConsoleLogExporter::new()),
+                LogsExporter::Console => {
+                    let mut console = crate::export::console_logs::ConsoleLogExporter::new();
+                    if let Some(logs) = &trace_logs {
+                        console = console.with_trace_view(logs.clone());
+                    }
+                    builder.with_simple_exporter(console)
+                }
                 LogsExporter::Otlp => match crate::export::otlp_logs(env) {
                     Ok(exporter) => builder.with_log_processor(batch_logs(exporter, env)),
                     Err(reason) => {

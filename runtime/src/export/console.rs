@@ -3,7 +3,9 @@
 //! [`ConsoleExporter`] holds spans back until the local root of their trace has
 //! ended, then prints the whole trace as a tree: one line per span with its
 //! duration and a bar on a time axis shared by the trace, followed by the span's
-//! source location, attributes, events and links.
+//! source location, attributes, events and links. Made
+//! [`with_logs`](ConsoleExporter::with_logs), it also draws the log records
+//! written in each span (`▸`), among the span's events in time order.
 //!
 //! ```text
 //! trace 4bf92f3577b34da6a3ce929d0e0e4736 · shop-api · 12.4ms
@@ -13,6 +15,7 @@
 //! ├─ load_order                9.65ms  ━━━━━━━━━━━━━━━━━━━━━━━━━━
 //! │  │ at src/orders.rs:42
 //! │  │ order.id=42 cache.hit=false
+//! │  │ ▸ +10.0µs INFO shop::orders: loading order order.id=42
 //! │  ├─ SELECT orders client   4.56ms   ━━━━━━━━━━━━                     ✗ ERROR: connection reset by peer
 //! │  │    db.system.name="postgresql"
 //! │  │    db.query.text="SELECT id, customer_id, status, total_cents, created_at, updated_at FROM orders…"
@@ -34,11 +37,14 @@ use std::io::{IsTerminal, Write};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
+use opentelemetry::logs::AnyValue;
 use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
 use opentelemetry::{Array, Key, KeyValue, Value};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
+
+use super::console_logs::{HeldRecord, Level, TraceLogs};
 
 /// Most traces held back at once while waiting for their local root.
 const MAX_PENDING_TRACES: usize = 1024;
@@ -98,6 +104,7 @@ pub struct ConsoleExporter {
     state: Mutex<State>,
     color: bool,
     service_name: Option<String>,
+    logs: Option<TraceLogs>,
 }
 
 impl ConsoleExporter {
@@ -154,7 +161,39 @@ impl ConsoleExporter {
             }),
             color,
             service_name: None,
+            logs: None,
         }
+    }
+
+    /// Renders the records of `logs` under the spans they were written in.
+    ///
+    /// Give the same `logs` to
+    /// [`ConsoleLogExporter::with_trace_view`](super::console_logs::ConsoleLogExporter::with_trace_view).
+    /// Each record written in a printed span is drawn under it, among the
+    /// span's events in time order, as in
+    /// `▸ +1.20ms INFO shop::cart: checking out 3 items items=3`.
+    /// [`force_flush`](SpanExporter::force_flush) and
+    /// [`shutdown`](SpanExporter::shutdown) print the records of spans that
+    /// were not printed as plain lines after the traces still held back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use traced_runtime::export::console::ConsoleExporter;
+    /// use traced_runtime::export::console_logs::{ConsoleLogExporter, TraceLogs};
+    ///
+    /// let logs = TraceLogs::default();
+    /// let spans = ConsoleExporter::new().with_logs(logs.clone());
+    /// let records = ConsoleLogExporter::new().with_trace_view(logs);
+    /// # drop((spans, records));
+    /// ```
+    #[must_use]
+    pub fn with_logs(mut self, logs: TraceLogs) -> Self {
+        logs.attach_view();
+        if let Some(previous) = self.logs.replace(logs) {
+            previous.detach_view();
+        }
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -163,11 +202,20 @@ impl ConsoleExporter {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Renders `spans`, all of one trace, into `out` and remembers them as printed.
+    /// Renders `spans`, all of one trace, into `out` with the log records
+    /// written in them, and remembers them as printed.
     fn render(&self, out: &mut String, printed: &mut Printed, spans: &[SpanData]) {
+        let records = match (&self.logs, spans.first()) {
+            (Some(logs), Some(first)) => logs.take_spans(
+                first.span_context.trace_id(),
+                spans.iter().map(|span| span.span_context.span_id()),
+            ),
+            _ => HashMap::new(),
+        };
         let renderer = Renderer {
             color: self.color,
             service_name: self.service_name.as_deref(),
+            records: &records,
         };
         renderer.trace(out, spans, |span| ParentNote::for_top(span, printed));
         for span in spans {
@@ -175,13 +223,33 @@ impl ConsoleExporter {
         }
     }
 
-    /// Prints every trace still held back, oldest first.
+    /// Prints every trace still held back, oldest first, then the log
+    /// records of spans that were not printed, as lines.
     fn flush_pending(&self, state: &mut State) -> OTelSdkResult {
         let mut out = String::new();
         while let Some(spans) = state.pending.pop_oldest() {
             self.render(&mut out, &mut state.printed, &spans);
         }
+        if let Some(logs) = &self.logs {
+            for record in logs.take_all() {
+                super::console_logs::write_line(&mut out, &record, self.color);
+            }
+        }
         state.write(&out)
+    }
+}
+
+/// A dropped exporter draws no more log records; the log exporter prints
+/// what is left when it shuts down.
+impl Drop for ConsoleExporter {
+    fn drop(&mut self) {
+        let is_shutdown = self.state.get_mut().map_or_else(
+            |poisoned| poisoned.into_inner().is_shutdown,
+            |s| s.is_shutdown,
+        );
+        if let (Some(logs), false) = (&self.logs, is_shutdown) {
+            logs.detach_view();
+        }
     }
 }
 
@@ -206,6 +274,7 @@ impl fmt::Debug for ConsoleExporter {
         f.debug_struct("ConsoleExporter")
             .field("color", &self.color)
             .field("service_name", &self.service_name)
+            .field("logs", &self.logs)
             .finish_non_exhaustive()
     }
 }
@@ -271,6 +340,10 @@ impl SpanExporter for ConsoleExporter {
             return Err(OTelSdkError::AlreadyShutdown);
         }
         state.is_shutdown = true;
+        if let Some(logs) = &self.logs {
+            // From now on the log exporter prints records at once.
+            logs.detach_view();
+        }
         self.flush_pending(&mut state)
     }
 
@@ -480,6 +553,7 @@ impl Style {
     const BOLD: Self = Self("1");
     const DIM: Self = Self("2");
     const RED: Self = Self("31");
+    const BLUE: Self = Self("34");
     const BOLD_RED: Self = Self("1;31");
     const GREEN: Self = Self("32");
     const YELLOW: Self = Self("33");
@@ -680,6 +754,8 @@ impl Axis {
 struct Renderer<'a> {
     color: bool,
     service_name: Option<&'a str>,
+    /// Log records to draw under each span, oldest first.
+    records: &'a HashMap<SpanId, Vec<HeldRecord>>,
 }
 
 impl Renderer<'_> {
@@ -792,7 +868,7 @@ impl Renderer<'_> {
     }
 
     /// Renders the lines under a span: why it is a top, where it was
-    /// recorded, its attributes, events and links.
+    /// recorded, its attributes, events and log records, and links.
     fn details(&self, out: &mut String, row: &Row<'_>) {
         let span = row.span;
         let guide = row.detail_guide.as_str();
@@ -827,7 +903,19 @@ impl Renderer<'_> {
         }
         self.wrapped(out, guide, &[], &attributes, 0);
 
+        // Events and records each in their own order, merged by time.
+        let mut records = self
+            .records
+            .get(&span.span_context.span_id())
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .peekable();
         for event in span.events.iter() {
+            while let Some(record) =
+                records.next_if(|record| record.time.is_some_and(|time| time < event.timestamp))
+            {
+                self.record(out, guide, span, record);
+            }
             let lead = vec![
                 (Style::YELLOW, "• ".to_owned()),
                 (Style::PLAIN, one_line(&event.name, MAX_NAME_CHARS)),
@@ -839,6 +927,9 @@ impl Renderer<'_> {
                 items.push(dropped(event.dropped_attributes_count, "attributes"));
             }
             self.wrapped(out, guide, &lead, &items, 2);
+        }
+        for record in records {
+            self.record(out, guide, span, record);
         }
         if span.events.dropped_count > 0 {
             let lead = vec![(Style::YELLOW, "• ".to_owned())];
@@ -866,6 +957,54 @@ impl Renderer<'_> {
             let items = vec![dropped(span.links.dropped_count, "links")];
             self.wrapped(out, guide, &lead, &items, 2);
         }
+    }
+
+    /// Renders a log record written in `span`.
+    fn record(&self, out: &mut String, guide: &str, span: &SpanData, record: &HeldRecord) {
+        let level = Level::of(record.severity);
+        let level_style = match level {
+            Level::Trace => Style::DIM,
+            Level::Debug => Style::BLUE,
+            Level::Info => Style::GREEN,
+            Level::Warn => Style::YELLOW,
+            Level::Error => Style::RED,
+        };
+        let mut lead = vec![(Style::DIM, "▸ ".to_owned())];
+        if let Some(time) = record.time {
+            lead.push((Style::DIM, fmt_offset(span.start_time, time)));
+            lead.push((Style::PLAIN, " ".to_owned()));
+        }
+        lead.push((level_style, level.name().to_owned()));
+        if let Some(target) = &record.target {
+            lead.push((Style::PLAIN, " ".to_owned()));
+            lead.push((
+                Style::DIM,
+                format!("{}:", one_line(target, MAX_VALUE_CHARS)),
+            ));
+        }
+        if let Some(body) = &record.body {
+            let text = match body {
+                AnyValue::String(s) => s.as_str().replace(['\n', '\r'], " "),
+                other => fmt_any(other),
+            };
+            lead.push((Style::PLAIN, " ".to_owned()));
+            // The message is not cut: it is the point of the record.
+            lead.push((Style::PLAIN, one_line(&text, usize::MAX)));
+        }
+        let items: Vec<_> = record
+            .attributes
+            .iter()
+            .map(|(key, value)| {
+                vec![
+                    (
+                        Style::DIM,
+                        format!("{}=", one_line(key.as_str(), MAX_VALUE_CHARS)),
+                    ),
+                    (Style::PLAIN, fmt_any(value)),
+                ]
+            })
+            .collect();
+        self.wrapped(out, guide, &lead, &items, 2);
     }
 
     fn dim_line(&self, out: &mut String, guide: &str, text: &str) {
@@ -949,6 +1088,17 @@ fn fmt_value(value: &Value) -> String {
         Value::Array(Array::I64(items)) => list(items.iter().map(ToString::to_string)),
         Value::Array(Array::F64(items)) => list(items.iter().map(ToString::to_string)),
         other => one_line(&other.to_string(), MAX_VALUE_CHARS),
+    }
+}
+
+/// Formats a log attribute value like [`fmt_value`] does span attributes.
+fn fmt_any(value: &AnyValue) -> String {
+    match value {
+        AnyValue::String(s) => quote(s.as_str()),
+        AnyValue::Int(i) => i.to_string(),
+        AnyValue::Double(d) => d.to_string(),
+        AnyValue::Boolean(b) => b.to_string(),
+        other => one_line(&format!("{other:?}"), MAX_VALUE_CHARS),
     }
 }
 
@@ -1057,9 +1207,13 @@ mod tests {
     use std::task::{Context, Poll, Waker};
     use std::time::UNIX_EPOCH;
 
+    use opentelemetry::logs::{LogRecord as _, Logger as _, LoggerProvider as _, Severity};
     use opentelemetry::trace::{Event, Link, SpanContext, TraceFlags, TraceState};
     use opentelemetry::InstrumentationScope;
+    use opentelemetry_sdk::logs::{SdkLogger, SdkLoggerProvider};
     use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+
+    use super::super::console_logs::ConsoleLogExporter;
 
     use super::*;
 
@@ -1415,6 +1569,265 @@ mod tests {
         assert!(lines[1].starts_with("outer "), "{output}");
         assert_eq!(lines[2], "│ answer=42");
         assert!(lines[3].starts_with("└─ inner "), "{output}");
+    }
+
+    /// Log records through a real logger provider into a log exporter with a
+    /// trace view shared with a span exporter.
+    struct Logging {
+        provider: SdkLoggerProvider,
+        logger: SdkLogger,
+        /// What the log exporter printed at once.
+        lines: Buffer,
+        logs: TraceLogs,
+    }
+
+    impl Logging {
+        fn new() -> Self {
+            let lines = Buffer::default();
+            let logs = TraceLogs::default();
+            let provider = SdkLoggerProvider::builder()
+                .with_simple_exporter(
+                    ConsoleLogExporter::with_writer(lines.clone(), false)
+                        .with_trace_view(logs.clone()),
+                )
+                .build();
+            let logger = provider.logger("shop");
+            Self {
+                provider,
+                logger,
+                lines,
+                logs,
+            }
+        }
+
+        /// Emits a record written in span `span` of [`TRACE`], at `micros`.
+        fn log(
+            &self,
+            span: u64,
+            micros: u64,
+            severity: Severity,
+            target: &'static str,
+            body: &str,
+            attributes: &[(&'static str, AnyValue)],
+        ) {
+            let mut record = self.logger.create_log_record();
+            record.set_timestamp(at(micros * 1_000));
+            record.set_severity_number(severity);
+            record.set_target(target);
+            record.set_body(AnyValue::from(body.to_owned()));
+            for (key, value) in attributes {
+                record.add_attribute(*key, value.clone());
+            }
+            record.set_trace_context(
+                TraceId::from(TRACE),
+                SpanId::from(span),
+                Some(TraceFlags::SAMPLED),
+            );
+            self.logger.emit(record);
+        }
+
+        /// Records under `load_order` (2) and the failed `SELECT orders` (3)
+        /// of [`realistic_trace`], around the query's exception event.
+        fn log_realistic(&self) {
+            self.log(
+                2,
+                160,
+                Severity::Info,
+                "shop::orders",
+                "loading order",
+                &[("order.id", 42.into())],
+            );
+            self.log(3, 420, Severity::Debug, "shop::db", "query sent", &[]);
+            self.log(
+                3,
+                4_955,
+                Severity::Error,
+                "shop::db",
+                "query failed:\nconnection reset by peer",
+                &[("error.kind", "io".into()), ("retryable", true.into())],
+            );
+            self.log(
+                2,
+                5_000,
+                Severity::Warn,
+                "shop::orders",
+                "retrying the query",
+                &[("retry.attempt", 2.into())],
+            );
+            self.log(
+                2,
+                9_700,
+                Severity::Trace,
+                "shop::orders",
+                "order loaded",
+                &[],
+            );
+        }
+    }
+
+    fn logged_exporter(color: bool, logging: &Logging) -> (ConsoleExporter, Buffer) {
+        let (exporter, buffer) = exporter(color);
+        (exporter.with_logs(logging.logs.clone()), buffer)
+    }
+
+    #[test]
+    fn renders_logs_under_their_spans() {
+        let logging = Logging::new();
+        let (exporter, buffer) = logged_exporter(false, &logging);
+        logging.log_realistic();
+        assert_eq!(logging.lines.take(), "", "records wait for their spans");
+
+        export(&exporter, realistic_trace()).unwrap();
+        let output = buffer.take();
+        assert!(!output.contains('\x1b'));
+        insta::assert_snapshot!("logs_under_spans", output);
+
+        assert!(logging.logs.take_all().is_empty(), "all records were drawn");
+        exporter.shutdown().unwrap();
+        logging.provider.shutdown().unwrap();
+        assert_eq!(buffer.take(), "");
+        assert_eq!(logging.lines.take(), "");
+    }
+
+    #[test]
+    fn with_logs_but_without_records_output_is_unchanged() {
+        let logging = Logging::new();
+        let (exporter, buffer) = logged_exporter(false, &logging);
+        export(&exporter, realistic_trace()).unwrap();
+        let (plain, plain_buffer) = self::exporter(false);
+        export(&plain, realistic_trace()).unwrap();
+        assert_eq!(buffer.take(), plain_buffer.take());
+    }
+
+    #[test]
+    fn log_levels_are_coloured() {
+        let logging = Logging::new();
+        let (exporter, buffer) = logged_exporter(true, &logging);
+        logging.log_realistic();
+        logging.log(1, 100, Severity::Info, "shop", "request \x1b[2J in", &[]);
+        export(&exporter, realistic_trace()).unwrap();
+        let output = buffer.take();
+        for expected in [
+            "\x1b[2mTRACE\x1b[0m",
+            "\x1b[34mDEBUG\x1b[0m",
+            "\x1b[32mINFO\x1b[0m",
+            "\x1b[33mWARN\x1b[0m",
+            "\x1b[31mERROR\x1b[0m",
+            "\x1b[2m▸ \x1b[0m\x1b[2m+100µs\x1b[0m",
+            "request \\u{1b}[2J in",
+        ] {
+            assert!(output.contains(expected), "{expected:?} in {output}");
+        }
+    }
+
+    #[test]
+    fn records_of_spans_never_printed_print_on_flush() {
+        let logging = Logging::new();
+        let (exporter, buffer) = logged_exporter(false, &logging);
+        // Span 2's root never ends; span 9 is never exported here.
+        logging.log(9, 10, Severity::Info, "shop", "elsewhere", &[]);
+        logging.log(2, 20, Severity::Warn, "shop", "in the orphan", &[]);
+        export(&exporter, vec![span(TRACE, 2, 1, "orphan", 0, 100)]).unwrap();
+        assert_eq!(buffer.take(), "");
+
+        exporter.force_flush().unwrap();
+        let output = buffer.take();
+        let lines: Vec<&str> = output.lines().collect();
+        assert!(lines[0].ends_with(" · incomplete"), "{output}");
+        assert!(
+            output.contains("\n  ▸ +20.0µs WARN shop: in the orphan\n"),
+            "{output}"
+        );
+        assert_eq!(
+            lines.last().copied(),
+            Some(
+                "INFO  shop: elsewhere \
+                 trace=4bf92f3577b34da6a3ce929d0e0e4736 span=0000000000000009"
+            ),
+            "{output}"
+        );
+        exporter.force_flush().unwrap();
+        assert_eq!(buffer.take(), "", "records are printed once");
+    }
+
+    #[test]
+    fn leftovers_print_when_spans_shut_down_after_logs() {
+        // The SDK's order: the logger provider shuts down first.
+        let logging = Logging::new();
+        let (exporter, buffer) = logged_exporter(false, &logging);
+        logging.log(9, 10, Severity::Info, "shop", "elsewhere", &[]);
+        logging.provider.shutdown().unwrap();
+        assert_eq!(logging.lines.take(), "", "the span exporter still may draw");
+
+        exporter.shutdown().unwrap();
+        assert!(buffer.take().starts_with("INFO  shop: elsewhere trace="));
+    }
+
+    #[test]
+    fn leftovers_print_when_logs_shut_down_after_spans() {
+        let logging = Logging::new();
+        let (exporter, buffer) = logged_exporter(false, &logging);
+        logging.log(9, 10, Severity::Info, "shop", "before", &[]);
+        exporter.shutdown().unwrap();
+        assert!(buffer.take().starts_with("INFO  shop: before trace="));
+
+        // Nothing will draw records any more: they print at once.
+        logging.log(9, 20, Severity::Info, "shop", "after", &[]);
+        assert!(logging.lines.take().starts_with("INFO  shop: after trace="));
+        logging.provider.shutdown().unwrap();
+        assert_eq!(logging.lines.take(), "");
+    }
+
+    #[test]
+    fn a_dropped_span_exporter_leaves_records_to_the_log_exporter() {
+        let logging = Logging::new();
+        let (exporter, _buffer) = logged_exporter(false, &logging);
+        logging.log(9, 10, Severity::Info, "shop", "held", &[]);
+        drop(exporter);
+        logging.provider.shutdown().unwrap();
+        assert!(logging.lines.take().starts_with("INFO  shop: held trace="));
+    }
+
+    #[test]
+    fn works_with_real_providers() {
+        use opentelemetry::trace::{Tracer as _, TracerProvider as _};
+        use opentelemetry_sdk::trace::SdkTracerProvider;
+
+        let logging = Logging::new();
+        let buffer = Buffer::default();
+        let tracer_provider = SdkTracerProvider::builder()
+            .with_simple_exporter(
+                ConsoleExporter::with_writer(buffer.clone(), false).with_logs(logging.logs.clone()),
+            )
+            .build();
+        let tracer = tracer_provider.tracer("test");
+        tracer.in_span("outer", |_| {
+            tracer.in_span("inner", |_| {
+                let mut record = logging.logger.create_log_record();
+                record.set_severity_number(Severity::Info);
+                record.set_target("shop::cart");
+                record.set_body("checking out 3 items".into());
+                record.add_attribute("items", 3);
+                logging.logger.emit(record);
+            });
+        });
+        let mut record = logging.logger.create_log_record();
+        record.set_body("outside".into());
+        logging.logger.emit(record);
+
+        logging.provider.shutdown().unwrap();
+        tracer_provider.shutdown().unwrap();
+
+        assert_eq!(logging.lines.take(), "INFO  outside\n");
+        let output = buffer.take();
+        let lines: Vec<&str> = output.lines().collect();
+        assert!(lines[1].starts_with("outer "), "{output}");
+        assert!(lines[2].starts_with("└─ inner "), "{output}");
+        assert!(lines[3].starts_with("     ▸ +"), "{output}");
+        assert!(
+            lines[3].ends_with(" INFO shop::cart: checking out 3 items items=3"),
+            "{output}"
+        );
     }
 
     #[test]

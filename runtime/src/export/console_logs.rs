@@ -1,11 +1,28 @@
 //! Log records on stderr, one line each, with the span they were written in.
+//!
+//! With [`ConsoleLogExporter::with_trace_view`], records written in a sampled
+//! span are not printed as lines but held in a [`TraceLogs`], which a
+//! [`ConsoleExporter`](super::console::ConsoleExporter) made
+//! [`with_logs`](super::console::ConsoleExporter::with_logs) draws under that
+//! span when it prints the trace.
 
 use opentelemetry::logs::{AnyValue, Severity};
+use opentelemetry::{Key, SpanId, TraceId};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::logs::{LogBatch, LogExporter};
+use opentelemetry_sdk::logs::{LogBatch, LogExporter, SdkLogRecord};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime};
+
+/// Most records a [`TraceLogs`] holds at once; beyond, the oldest are printed
+/// as lines.
+pub(super) const MAX_HELD_RECORDS: usize = 10_000;
+/// How many spans whose records were drawn are remembered, so that a record
+/// arriving after its span was printed is printed at once.
+const MAX_DRAWN_SPANS: usize = 4096;
 
 /// Prints each log record as one line: level, target, message, attributes, and
 /// the trace and span it belongs to.
@@ -18,12 +35,14 @@ use std::sync::Mutex;
 pub struct ConsoleLogExporter {
     out: Mutex<Box<dyn Write + Send>>,
     color: bool,
+    logs: Option<TraceLogs>,
 }
 
 impl std::fmt::Debug for ConsoleLogExporter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConsoleLogExporter")
             .field("color", &self.color)
+            .field("logs", &self.logs)
             .finish_non_exhaustive()
     }
 }
@@ -47,27 +66,45 @@ impl ConsoleLogExporter {
         ConsoleLogExporter {
             out: Mutex::new(Box::new(writer)),
             color,
+            logs: None,
         }
     }
-}
 
-fn value(v: &AnyValue) -> String {
-    match v {
-        AnyValue::String(s) => s.as_str().to_owned(),
-        AnyValue::Int(i) => i.to_string(),
-        AnyValue::Double(d) => d.to_string(),
-        AnyValue::Boolean(b) => b.to_string(),
-        other => format!("{other:?}"),
+    /// Records written in a sampled span wait in `logs` for the span's trace to
+    /// print; others print at once as lines.
+    ///
+    /// Give the same `logs` to
+    /// [`ConsoleExporter::with_logs`](super::console::ConsoleExporter::with_logs),
+    /// which draws the records under their spans. Records it never draws (their
+    /// span is not exported to it) are printed as lines when it flushes or
+    /// shuts down, or when this exporter shuts down after it; at most 10 000
+    /// records wait, beyond that the oldest are printed as lines at once.
+    /// Until a span exporter takes `logs`, records wait for one; once every
+    /// span exporter that took it has shut down, records print at once again.
+    ///
+    /// ```
+    /// use traced_runtime::export::console::ConsoleExporter;
+    /// use traced_runtime::export::console_logs::{ConsoleLogExporter, TraceLogs};
+    ///
+    /// let logs = TraceLogs::default();
+    /// let spans = ConsoleExporter::new().with_logs(logs.clone());
+    /// let records = ConsoleLogExporter::new().with_trace_view(logs);
+    /// # drop((spans, records));
+    /// ```
+    #[must_use]
+    pub fn with_trace_view(mut self, logs: TraceLogs) -> Self {
+        self.logs = Some(logs);
+        self
     }
-}
 
-fn level(s: Option<Severity>) -> (&'static str, &'static str) {
-    match s.map_or(9, |s| s as i32) {
-        1..=4 => ("TRACE", "\x1b[2m"),
-        5..=8 => ("DEBUG", "\x1b[34m"),
-        9..=12 => ("INFO ", "\x1b[32m"),
-        13..=16 => ("WARN ", "\x1b[33m"),
-        _ => ("ERROR", "\x1b[31m"),
+    fn write(&self, text: &str) -> OTelSdkResult {
+        if text.is_empty() {
+            return Ok(());
+        }
+        let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|e| OTelSdkError::InternalFailure(e.to_string()))
     }
 }
 
@@ -78,35 +115,555 @@ impl LogExporter for ConsoleLogExporter {
     ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
         let mut text = String::new();
         for (record, _scope) in batch.iter() {
-            let (name, paint) = level(record.severity_number());
-            let (on, off) = if self.color {
-                (paint, "\x1b[0m")
-            } else {
-                ("", "")
-            };
-            let _ = write!(text, "{on}{name}{off}");
-            if let Some(target) = record.target() {
-                let _ = write!(text, " {target}:");
+            let record = HeldRecord::from_sdk(record);
+            match &self.logs {
+                Some(logs) => {
+                    for record in logs.hold(record) {
+                        write_line(&mut text, &record, self.color);
+                    }
+                }
+                None => write_line(&mut text, &record, self.color),
             }
-            if let Some(body) = record.body() {
-                let body = value(body).replace(['\n', '\r'], " ");
-                let _ = write!(text, " {}", body.replace('\x1b', "\\e"));
-            }
-            for (k, v) in record.attributes_iter() {
-                let _ = write!(text, " {k}={}", value(v).replace('\x1b', "\\e"));
-            }
-            if let Some(cx) = record.trace_context() {
-                let _ = write!(text, " trace={} span={}", cx.trace_id, cx.span_id);
-            }
-            text.push('\n');
         }
-        let result = match self.out.lock() {
-            Ok(mut out) => out
-                .write_all(text.as_bytes())
-                .and_then(|()| out.flush())
-                .map_err(|e| OTelSdkError::InternalFailure(e.to_string())),
-            Err(_) => Err(OTelSdkError::InternalFailure("poisoned".to_owned())),
+        std::future::ready(self.write(&text))
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        let mut text = String::new();
+        if let Some(logs) = &self.logs {
+            for record in logs.take_unless_viewed() {
+                write_line(&mut text, &record, self.color);
+            }
+        }
+        self.write(&text)
+    }
+}
+
+/// Records shared between the log exporter and the span waterfall.
+///
+/// [`ConsoleLogExporter::with_trace_view`] puts records written in sampled
+/// spans here; [`ConsoleExporter::with_logs`](super::console::ConsoleExporter::with_logs)
+/// takes them out to draw them under their spans. Clones share the records.
+#[derive(Clone, Default, Debug)]
+pub struct TraceLogs {
+    shared: Arc<Mutex<Held>>,
+}
+
+/// What a log line needs of a record.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct HeldRecord {
+    /// When the event happened, or else when it was observed.
+    pub(super) time: Option<SystemTime>,
+    pub(super) severity: Option<Severity>,
+    pub(super) target: Option<Cow<'static, str>>,
+    pub(super) body: Option<AnyValue>,
+    pub(super) attributes: Vec<(Key, AnyValue)>,
+    /// The trace and span the record was written in.
+    pub(super) context: Option<(TraceId, SpanId)>,
+    /// Whether that span is sampled, so that its trace will be exported.
+    sampled: bool,
+}
+
+impl HeldRecord {
+    fn from_sdk(record: &SdkLogRecord) -> Self {
+        let cx = record.trace_context();
+        HeldRecord {
+            time: record.timestamp().or(record.observed_timestamp()),
+            severity: record.severity_number(),
+            target: record.target().cloned(),
+            body: record.body().cloned(),
+            attributes: record.attributes_iter().cloned().collect(),
+            context: cx.map(|cx| (cx.trace_id, cx.span_id)),
+            sampled: cx.is_some_and(|cx| {
+                cx.trace_flags.is_some_and(|flags| flags.is_sampled())
+                    && cx.trace_id != TraceId::INVALID
+                    && cx.span_id != SpanId::INVALID
+            }),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Held {
+    /// Held records by arrival, oldest first.
+    records: BTreeMap<u64, HeldRecord>,
+    /// The arrival numbers of each span's held records, ascending.
+    by_span: HashMap<(TraceId, SpanId), VecDeque<u64>>,
+    next_seq: u64,
+    /// Spans whose records were drawn recently, and in which order.
+    drawn: HashSet<(TraceId, SpanId)>,
+    drawn_order: VecDeque<(TraceId, SpanId)>,
+    /// Span exporters drawing these records that have not shut down.
+    views: usize,
+    /// Whether a span exporter drew these records once.
+    had_view: bool,
+}
+
+impl std::fmt::Debug for Held {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TraceLogs")
+            .field("held", &self.records.len())
+            .field("views", &self.views)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TraceLogs {
+    fn lock(&self) -> MutexGuard<'_, Held> {
+        // Every update leaves the maps consistent before anything can panic.
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Holds `record` if a span exporter will draw it; returns what is to be
+    /// printed as lines now, oldest first: `record` itself if it is not held,
+    /// otherwise the oldest records if more are held than allowed.
+    pub(super) fn hold(&self, record: HeldRecord) -> Vec<HeldRecord> {
+        let mut held = self.lock();
+        let key = match record.context {
+            Some(key) if record.sampled => key,
+            _ => return vec![record],
         };
-        std::future::ready(result)
+        // Nobody will draw it: every span exporter shut down, or its span
+        // was drawn already.
+        if (held.had_view && held.views == 0) || held.drawn.contains(&key) {
+            return vec![record];
+        }
+        let seq = held.next_seq;
+        held.next_seq += 1;
+        held.records.insert(seq, record);
+        held.by_span.entry(key).or_default().push_back(seq);
+
+        let mut evicted = Vec::new();
+        while held.records.len() > MAX_HELD_RECORDS {
+            let Some((seq, oldest)) = held.records.pop_first() else {
+                break;
+            };
+            if let Some(key) = oldest.context {
+                if let Some(seqs) = held.by_span.get_mut(&key) {
+                    // The oldest of all is the oldest of its span.
+                    if seqs.front() == Some(&seq) {
+                        seqs.pop_front();
+                    } else {
+                        seqs.retain(|&s| s != seq);
+                    }
+                    if seqs.is_empty() {
+                        held.by_span.remove(&key);
+                    }
+                }
+            }
+            evicted.push(oldest);
+        }
+        evicted
+    }
+
+    /// Removes and returns the held records of the spans `span_ids` of
+    /// `trace_id`, each span's oldest first, and remembers the spans as drawn.
+    pub(super) fn take_spans(
+        &self,
+        trace_id: TraceId,
+        span_ids: impl IntoIterator<Item = SpanId>,
+    ) -> HashMap<SpanId, Vec<HeldRecord>> {
+        let mut held = self.lock();
+        let held = &mut *held;
+        let mut taken = HashMap::new();
+        for span_id in span_ids {
+            let key = (trace_id, span_id);
+            if held.drawn.insert(key) {
+                held.drawn_order.push_back(key);
+                if held.drawn_order.len() > MAX_DRAWN_SPANS {
+                    if let Some(oldest) = held.drawn_order.pop_front() {
+                        held.drawn.remove(&oldest);
+                    }
+                }
+            }
+            let Some(seqs) = held.by_span.remove(&key) else {
+                continue;
+            };
+            let records: Vec<HeldRecord> = seqs
+                .iter()
+                .filter_map(|seq| held.records.remove(seq))
+                .collect();
+            if !records.is_empty() {
+                taken.insert(span_id, records);
+            }
+        }
+        taken
+    }
+
+    /// Removes and returns every held record, oldest first.
+    pub(super) fn take_all(&self) -> Vec<HeldRecord> {
+        let mut held = self.lock();
+        held.by_span.clear();
+        std::mem::take(&mut held.records).into_values().collect()
+    }
+
+    /// Like [`take_all`](Self::take_all) if no span exporter will draw the
+    /// records any more; nothing otherwise.
+    fn take_unless_viewed(&self) -> Vec<HeldRecord> {
+        if self.lock().views > 0 {
+            Vec::new()
+        } else {
+            self.take_all()
+        }
+    }
+
+    /// A span exporter starts drawing these records.
+    pub(super) fn attach_view(&self) {
+        let mut held = self.lock();
+        held.views += 1;
+        held.had_view = true;
+    }
+
+    /// A span exporter stops drawing these records: it shut down or was dropped.
+    pub(super) fn detach_view(&self) {
+        let mut held = self.lock();
+        held.views = held.views.saturating_sub(1);
+    }
+
+    #[cfg(test)]
+    fn held_count(&self) -> usize {
+        self.lock().records.len()
+    }
+}
+
+/// The level of a record, from its severity number (INFO when it has none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Level {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl Level {
+    pub(super) fn of(severity: Option<Severity>) -> Self {
+        match severity.map_or(9, |s| s as i32) {
+            1..=4 => Self::Trace,
+            5..=8 => Self::Debug,
+            9..=12 => Self::Info,
+            13..=16 => Self::Warn,
+            _ => Self::Error,
+        }
+    }
+
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Self::Trace => "TRACE",
+            Self::Debug => "DEBUG",
+            Self::Info => "INFO",
+            Self::Warn => "WARN",
+            Self::Error => "ERROR",
+        }
+    }
+
+    /// The SGR parameters of the level's colour.
+    pub(super) fn sgr(self) -> &'static str {
+        match self {
+            Self::Trace => "2",
+            Self::Debug => "34",
+            Self::Info => "32",
+            Self::Warn => "33",
+            Self::Error => "31",
+        }
+    }
+}
+
+pub(super) fn value(v: &AnyValue) -> String {
+    match v {
+        AnyValue::String(s) => s.as_str().to_owned(),
+        AnyValue::Int(i) => i.to_string(),
+        AnyValue::Double(d) => d.to_string(),
+        AnyValue::Boolean(b) => b.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Appends the line of `record` to `text`.
+pub(super) fn write_line(text: &mut String, record: &HeldRecord, color: bool) {
+    let level = Level::of(record.severity);
+    if color {
+        let _ = write!(text, "\x1b[{}m{:<5}\x1b[0m", level.sgr(), level.name());
+    } else {
+        let _ = write!(text, "{:<5}", level.name());
+    }
+    if let Some(target) = &record.target {
+        let _ = write!(text, " {target}:");
+    }
+    if let Some(body) = &record.body {
+        let body = value(body).replace(['\n', '\r'], " ");
+        let _ = write!(text, " {}", body.replace('\x1b', "\\e"));
+    }
+    for (k, v) in &record.attributes {
+        let _ = write!(text, " {k}={}", value(v).replace('\x1b', "\\e"));
+    }
+    if let Some((trace_id, span_id)) = record.context {
+        let _ = write!(text, " trace={trace_id} span={span_id}");
+    }
+    text.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::logs::{LogRecord as _, Logger as _, LoggerProvider as _};
+    use opentelemetry::trace::{SpanContext, TraceContextExt as _, TraceFlags, TraceState};
+    use opentelemetry::Context;
+    use opentelemetry_sdk::logs::{SdkLogger, SdkLoggerProvider};
+    use std::time::UNIX_EPOCH;
+
+    const TRACE: u128 = 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736;
+
+    /// A writer whose output the test can read back.
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl Buffer {
+        fn take(&self) -> String {
+            let bytes = std::mem::take(&mut *self.0.lock().unwrap());
+            String::from_utf8(bytes).unwrap()
+        }
+    }
+
+    impl Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A logger whose records reach `exporter` synchronously.
+    fn logger(exporter: ConsoleLogExporter) -> (SdkLoggerProvider, SdkLogger) {
+        let provider = SdkLoggerProvider::builder()
+            .with_simple_exporter(exporter)
+            .build();
+        let logger = provider.logger("shop");
+        (provider, logger)
+    }
+
+    /// With a trace view of its own: the exporter, its output, the held records.
+    fn viewing() -> (SdkLoggerProvider, SdkLogger, Buffer, TraceLogs) {
+        let buffer = Buffer::default();
+        let logs = TraceLogs::default();
+        let exporter =
+            ConsoleLogExporter::with_writer(buffer.clone(), false).with_trace_view(logs.clone());
+        let (provider, logger) = logger(exporter);
+        (provider, logger, buffer, logs)
+    }
+
+    /// Emits an INFO record at a fixed time, in span `span` of [`TRACE`] if
+    /// `flags` is given.
+    fn emit(logger: &SdkLogger, body: &str, span: u64, flags: Option<TraceFlags>) {
+        let mut record = logger.create_log_record();
+        record.set_timestamp(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+        record.set_severity_number(Severity::Info);
+        record.set_target("shop::cart");
+        record.set_body(AnyValue::from(body.to_owned()));
+        record.add_attribute("items", 3);
+        if let Some(flags) = flags {
+            record.set_trace_context(TraceId::from(TRACE), SpanId::from(span), Some(flags));
+        }
+        logger.emit(record);
+    }
+
+    const SAMPLED: Option<TraceFlags> = Some(TraceFlags::SAMPLED);
+
+    #[test]
+    fn without_trace_view_every_record_prints_at_once() {
+        let buffer = Buffer::default();
+        let (provider, logger) = logger(ConsoleLogExporter::with_writer(buffer.clone(), false));
+        emit(&logger, "checking out", 2, SAMPLED);
+        emit(&logger, "outside", 0, None);
+        assert_eq!(
+            buffer.take(),
+            "INFO  shop::cart: checking out items=3 \
+             trace=4bf92f3577b34da6a3ce929d0e0e4736 span=0000000000000002\n\
+             INFO  shop::cart: outside items=3\n"
+        );
+        provider.shutdown().unwrap();
+        assert_eq!(buffer.take(), "");
+    }
+
+    #[test]
+    fn a_record_outside_spans_prints_at_once() {
+        let (provider, logger, buffer, logs) = viewing();
+        logs.attach_view();
+        emit(&logger, "starting \x1b[31m up\nnow", 0, None);
+        assert_eq!(
+            buffer.take(),
+            "INFO  shop::cart: starting \\e[31m up now items=3\n"
+        );
+        assert_eq!(logs.held_count(), 0);
+        drop(provider);
+    }
+
+    #[test]
+    fn an_unsampled_spans_record_prints_at_once() {
+        let (provider, logger, buffer, logs) = viewing();
+        logs.attach_view();
+        emit(&logger, "not sampled", 2, Some(TraceFlags::NOT_SAMPLED));
+        assert_eq!(
+            buffer.take(),
+            "INFO  shop::cart: not sampled items=3 \
+             trace=4bf92f3577b34da6a3ce929d0e0e4736 span=0000000000000002\n"
+        );
+        assert_eq!(logs.held_count(), 0);
+        drop(provider);
+    }
+
+    #[test]
+    fn a_sampled_spans_record_waits_for_the_span() {
+        let (provider, logger, buffer, logs) = viewing();
+        logs.attach_view();
+        emit(&logger, "first", 2, SAMPLED);
+        emit(&logger, "elsewhere", 3, SAMPLED);
+        emit(&logger, "second", 2, SAMPLED);
+        assert_eq!(buffer.take(), "");
+
+        let mut taken = logs.take_spans(TraceId::from(TRACE), [SpanId::from(2)]);
+        let records = taken.remove(&SpanId::from(2)).unwrap();
+        let bodies: Vec<String> = records
+            .iter()
+            .map(|r| value(r.body.as_ref().unwrap()))
+            .collect();
+        assert_eq!(bodies, ["first", "second"]);
+        assert!(taken.is_empty());
+        assert_eq!(logs.held_count(), 1);
+
+        // The span was drawn: a record arriving late is printed at once.
+        emit(&logger, "late", 2, SAMPLED);
+        assert!(buffer.take().starts_with("INFO  shop::cart: late "));
+        drop(provider);
+    }
+
+    #[test]
+    fn the_trace_context_of_the_current_span_is_used() {
+        let (provider, logger, buffer, logs) = viewing();
+        logs.attach_view();
+        let span = SpanContext::new(
+            TraceId::from(TRACE),
+            SpanId::from(7),
+            TraceFlags::SAMPLED,
+            true,
+            TraceState::default(),
+        );
+        let guard = Context::current().with_remote_span_context(span).attach();
+        let mut record = logger.create_log_record();
+        record.set_body("in a span".into());
+        logger.emit(record);
+        drop(guard);
+        assert_eq!(buffer.take(), "");
+        let taken = logs.take_spans(TraceId::from(TRACE), [SpanId::from(7)]);
+        let record = &taken[&SpanId::from(7)][0];
+        assert_eq!(
+            record.context,
+            Some((TraceId::from(TRACE), SpanId::from(7)))
+        );
+        assert!(record.time.is_some(), "the observed time stands in");
+        drop(provider);
+    }
+
+    #[test]
+    fn leftovers_print_on_shutdown_without_a_view() {
+        let (provider, logger, buffer, logs) = viewing();
+        emit(&logger, "held", 2, SAMPLED);
+        assert_eq!(buffer.take(), "");
+        provider.shutdown().unwrap();
+        assert_eq!(
+            buffer.take(),
+            "INFO  shop::cart: held items=3 \
+             trace=4bf92f3577b34da6a3ce929d0e0e4736 span=0000000000000002\n"
+        );
+        assert_eq!(logs.held_count(), 0);
+    }
+
+    #[test]
+    fn leftovers_wait_for_a_view_that_shuts_down_later() {
+        let (provider, logger, buffer, logs) = viewing();
+        logs.attach_view();
+        emit(&logger, "held", 2, SAMPLED);
+        provider.shutdown().unwrap();
+        assert_eq!(buffer.take(), "", "the span exporter prints them");
+        assert_eq!(logs.take_all().len(), 1);
+    }
+
+    #[test]
+    fn records_print_at_once_after_the_view_shut_down() {
+        let (provider, logger, buffer, logs) = viewing();
+        logs.attach_view();
+        logs.detach_view();
+        emit(&logger, "late", 2, SAMPLED);
+        assert!(buffer.take().starts_with("INFO  shop::cart: late "));
+        assert_eq!(logs.held_count(), 0);
+        drop(provider);
+    }
+
+    #[test]
+    fn held_records_are_bounded() {
+        let (provider, logger, buffer, logs) = viewing();
+        logs.attach_view();
+        for i in 0..MAX_HELD_RECORDS + 3 {
+            emit(&logger, &format!("record {i}"), (i % 7) as u64 + 1, SAMPLED);
+        }
+        assert_eq!(logs.held_count(), MAX_HELD_RECORDS);
+        let output = buffer.take();
+        let printed: Vec<&str> = output.lines().collect();
+        assert_eq!(printed.len(), 3, "{output}");
+        assert!(printed[0].starts_with("INFO  shop::cart: record 0 "));
+        assert!(printed[2].starts_with("INFO  shop::cart: record 2 "));
+
+        // The evicted records are gone from their spans too.
+        let taken = logs.take_spans(TraceId::from(TRACE), (1..=7).map(SpanId::from));
+        let total: usize = taken.values().map(Vec::len).sum();
+        assert_eq!(total, MAX_HELD_RECORDS);
+        assert!(taken.values().flatten().all(|r| {
+            !matches!(&r.body, Some(AnyValue::String(s)) if ["record 0", "record 1", "record 2"].contains(&s.as_str()))
+        }));
+        assert_eq!(logs.held_count(), 0);
+        drop(provider);
+    }
+
+    #[test]
+    fn a_poisoned_lock_is_recovered() {
+        let (provider, logger, buffer, logs) = viewing();
+        logs.attach_view();
+        let shared = logs.clone();
+        let _ = std::thread::spawn(move || {
+            let _guard = shared.shared.lock();
+            panic!("poison the lock");
+        })
+        .join();
+        assert!(logs.shared.is_poisoned());
+        emit(&logger, "still held", 2, SAMPLED);
+        assert_eq!(buffer.take(), "");
+        assert_eq!(logs.take_all().len(), 1);
+        drop(provider);
+    }
+
+    #[test]
+    fn levels_are_coloured() {
+        let buffer = Buffer::default();
+        let (provider, logger) = logger(ConsoleLogExporter::with_writer(buffer.clone(), true));
+        for severity in [
+            Severity::Trace,
+            Severity::Debug,
+            Severity::Warn,
+            Severity::Error,
+        ] {
+            let mut record = logger.create_log_record();
+            record.set_severity_number(severity);
+            record.set_body("x".into());
+            logger.emit(record);
+        }
+        assert_eq!(
+            buffer.take(),
+            "\x1b[2mTRACE\x1b[0m x\n\x1b[34mDEBUG\x1b[0m x\n\
+             \x1b[33mWARN \x1b[0m x\n\x1b[31mERROR\x1b[0m x\n"
+        );
+        drop(provider);
     }
 }
