@@ -52,6 +52,7 @@ pub struct Builder {
     log_steps: Vec<LogStep>,
     log_filter: Option<String>,
     exemplar_filter: Option<crate::metrics::exemplars::ExemplarFilter>,
+    span_metrics: Option<crate::process::SpanMetrics>,
     sampler: Option<Sampler>,
     shutdown_timeout: Duration,
     read_env: bool,
@@ -100,6 +101,7 @@ impl Builder {
             log_steps: Vec::new(),
             log_filter: None,
             exemplar_filter: None,
+            span_metrics: None,
             sampler: None,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             read_env: true,
@@ -237,6 +239,13 @@ impl Builder {
         self
     }
 
+    /// Derives RED metrics from every span (see [`crate::process::span_metrics`]).
+    /// Every span is then recorded, and only the sampled ones exported.
+    pub fn span_metrics(mut self, config: crate::process::SpanMetrics) -> Self {
+        self.span_metrics = Some(config);
+        self
+    }
+
     /// The sampler, replacing `OTEL_TRACES_SAMPLER`.
     pub fn sampler(mut self, sampler: Sampler) -> Self {
         self.sampler = Some(sampler);
@@ -312,7 +321,21 @@ impl Builder {
             .then(crate::export::console_logs::TraceLogs::default);
         let logger_provider = self.logger_provider(&env, resource.clone(), trace_logs.clone());
         let mut builder = SdkTracerProvider::builder().with_resource(resource);
-        builder = builder.with_sampler(self.sampler.take().unwrap_or_else(|| sampler(env.sampler)));
+        let chosen = self.sampler.take().unwrap_or_else(|| sampler(env.sampler));
+        builder = match &self.span_metrics {
+            Some(config) => {
+                let meter = opentelemetry::metrics::MeterProvider::meter_with_scope(
+                    &meter_provider,
+                    opentelemetry::InstrumentationScope::builder("traced.spanmetrics")
+                        .with_version(env!("CARGO_PKG_VERSION"))
+                        .build(),
+                );
+                builder
+                    .with_sampler(crate::process::span_metrics::RecordAll(chosen))
+                    .with_span_processor(config.processor(&meter))
+            }
+            None => builder.with_sampler(chosen),
+        };
         for step in self.steps.drain(..) {
             builder = step(builder);
         }
@@ -401,6 +424,19 @@ impl Builder {
         #[cfg_attr(not(feature = "prometheus"), allow(unused_mut))]
         let mut prometheus = None;
         let mut builder = SdkMeterProvider::builder().with_resource(resource);
+        if let Some(limit) = self.span_metrics.as_ref().and_then(|c| c.cardinality_limit) {
+            use crate::process::span_metrics::{CALLS, DURATION};
+            builder = builder.with_view(move |i: &opentelemetry_sdk::metrics::Instrument| {
+                (i.name() == CALLS || i.name() == DURATION)
+                    .then(|| {
+                        opentelemetry_sdk::metrics::Stream::builder()
+                            .with_cardinality_limit(limit)
+                            .build()
+                            .ok()
+                    })
+                    .flatten()
+            });
+        }
         let code_configured = !self.meter_steps.is_empty();
         for step in self.meter_steps.drain(..) {
             builder = step(builder, env);
@@ -525,16 +561,21 @@ fn periodic<E: PushMetricExporter>(exporter: E, env: &Env) -> PeriodicReader<E> 
         .build()
 }
 
-fn batch(exporter: impl SpanExporter + 'static, env: &Env) -> BatchSpanProcessor {
-    BatchSpanProcessor::builder(exporter)
-        .with_batch_config(
-            BatchConfigBuilder::default()
-                .with_scheduled_delay(env.bsp_schedule_delay)
-                .with_max_queue_size(env.bsp_max_queue_size)
-                .with_max_export_batch_size(env.bsp_max_export_batch_size)
-                .build(),
-        )
-        .build()
+fn batch(
+    exporter: impl SpanExporter + 'static,
+    env: &Env,
+) -> crate::process::sampled::SampledOnly<BatchSpanProcessor> {
+    crate::process::sampled::SampledOnly(
+        BatchSpanProcessor::builder(exporter)
+            .with_batch_config(
+                BatchConfigBuilder::default()
+                    .with_scheduled_delay(env.bsp_schedule_delay)
+                    .with_max_queue_size(env.bsp_max_queue_size)
+                    .with_max_export_batch_size(env.bsp_max_export_batch_size)
+                    .build(),
+            )
+            .build(),
+    )
 }
 
 /// Installs telemetry configured by the `OTEL_*` environment; see [`Builder`].

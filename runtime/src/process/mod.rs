@@ -1,5 +1,8 @@
 //! Processors in the OpenTelemetry Collector's spirit, run inside the process.
 
 mod baggage;
+pub(crate) mod sampled;
+pub mod span_metrics;
 
 pub use baggage::BaggageSpanProcessor;
+pub use span_metrics::SpanMetrics;
