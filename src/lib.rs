@@ -97,6 +97,8 @@
 pub use traced_macros::{attr, event, link, traced, Attributes, Metrics};
 pub use traced_runtime::metrics;
 
+#[cfg(any(feature = "tower", feature = "reqwest"))]
+pub use traced_runtime::http;
 pub use traced_runtime::{baggage, propagation};
 #[cfg(feature = "enabled")]
 pub use traced_runtime::{export, logs, process};

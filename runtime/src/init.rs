@@ -2,6 +2,7 @@
 
 use crate::config::{Env, LogsExporter, MetricsExporter, SamplerChoice, TracesExporter};
 use crate::export::PrometheusEndpoint;
+use crate::process::Redaction;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::logs::{LogExporter, LoggerProviderBuilder, SdkLoggerProvider};
@@ -19,7 +20,8 @@ use std::time::Duration;
 /// The default bound on how long dropping the [`Guard`] may take.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
-type Step = Box<dyn FnOnce(TracerProviderBuilder) -> TracerProviderBuilder>;
+type Step =
+    Box<dyn FnOnce(TracerProviderBuilder, &Env, Option<&Redaction>) -> TracerProviderBuilder>;
 type MeterStep = Box<dyn FnOnce(MeterProviderBuilder, &Env) -> MeterProviderBuilder>;
 type LogStep = Box<dyn FnOnce(LoggerProviderBuilder, &Env) -> LoggerProviderBuilder>;
 
@@ -53,6 +55,7 @@ pub struct Builder {
     log_filter: Option<String>,
     exemplar_filter: Option<crate::metrics::exemplars::ExemplarFilter>,
     span_metrics: Option<crate::process::SpanMetrics>,
+    redaction: Option<Redaction>,
     sampler: Option<Sampler>,
     shutdown_timeout: Duration,
     read_env: bool,
@@ -102,6 +105,7 @@ impl Builder {
             log_filter: None,
             exemplar_filter: None,
             span_metrics: None,
+            redaction: None,
             sampler: None,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             read_env: true,
@@ -136,32 +140,43 @@ impl Builder {
 
     /// Adds a span processor. When code adds processors or exporters, the console
     /// default no longer applies: only an explicit `OTEL_TRACES_EXPORTER` adds more.
+    ///
+    /// The processor sees spans as they are, before [`redact`](Self::redact) rules.
     pub fn span_processor(mut self, processor: impl SpanProcessor + 'static) -> Self {
-        self.steps.push(Box::new(move |b: TracerProviderBuilder| {
-            b.with_span_processor(processor)
-        }));
+        self.steps
+            .push(Box::new(move |b: TracerProviderBuilder, _: &Env, _| {
+                b.with_span_processor(processor)
+            }));
         self
     }
 
     /// Adds an exporter behind a batch processor configured by `OTEL_BSP_*`.
     pub fn batch_exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
-        let config = if self.read_env {
-            Env::from_process()
-        } else {
-            Env::from_lookup(|_| None)
-        };
-        self.steps.push(Box::new(move |b: TracerProviderBuilder| {
-            b.with_span_processor(batch(exporter, &config))
-        }));
+        self.steps.push(Box::new(
+            move |b: TracerProviderBuilder, env: &Env, redaction: Option<&Redaction>| {
+                exporting(b, batch(exporter, env), redaction)
+            },
+        ));
         self
     }
 
     /// Adds an exporter that receives each span synchronously when it ends.
     /// Meant for tests and debugging: it runs on the thread that ends the span.
     pub fn simple_exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
-        self.steps.push(Box::new(move |b: TracerProviderBuilder| {
-            b.with_simple_exporter(exporter)
-        }));
+        self.steps.push(Box::new(
+            move |b: TracerProviderBuilder, _: &Env, redaction: Option<&Redaction>| {
+                let processor = opentelemetry_sdk::trace::SimpleSpanProcessor::new(exporter);
+                exporting(b, processor, redaction)
+            },
+        ));
+        self
+    }
+
+    /// Redacts spans before any exporter sees them (see [`Redaction`]); applies to
+    /// the exporters `init` installs and those added with `batch_exporter` and
+    /// `simple_exporter`.
+    pub fn redact(mut self, rules: Redaction) -> Self {
+        self.redaction = Some(rules);
         self
     }
 
@@ -336,8 +351,9 @@ impl Builder {
             }
             None => builder.with_sampler(chosen),
         };
+        let redaction = self.redaction.take();
         for step in self.steps.drain(..) {
-            builder = step(builder);
+            builder = step(builder, &env, redaction.as_ref());
         }
         for exporter in exporters {
             builder = match exporter {
@@ -346,10 +362,10 @@ impl Builder {
                     if let Some(logs) = &trace_logs {
                         console = console.with_logs(logs.clone());
                     }
-                    builder.with_span_processor(batch(console, &env))
+                    exporting(builder, batch(console, &env), redaction.as_ref())
                 }
                 TracesExporter::Otlp => match crate::export::otlp(&env) {
-                    Ok(exporter) => builder.with_span_processor(batch(exporter, &env)),
+                    Ok(exporter) => exporting(builder, batch(exporter, &env), redaction.as_ref()),
                     Err(reason) => {
                         eprintln!("traced: OTLP span export is off: {reason}");
                         builder
@@ -539,6 +555,21 @@ fn sampler(choice: SamplerChoice) -> Sampler {
     }
 }
 
+/// Adds an exporting processor, behind the redaction rules if there are any.
+fn exporting<P: SpanProcessor + 'static>(
+    builder: TracerProviderBuilder,
+    processor: P,
+    redaction: Option<&Redaction>,
+) -> TracerProviderBuilder {
+    match redaction {
+        Some(rules) => builder.with_span_processor(crate::process::redact::Redacting {
+            rules: rules.clone(),
+            inner: processor,
+        }),
+        None => builder.with_span_processor(processor),
+    }
+}
+
 fn batch_logs(
     exporter: impl LogExporter + 'static,
     env: &Env,
@@ -686,7 +717,6 @@ impl Guard {
             opentelemetry::global::set_meter_provider(
                 opentelemetry::metrics::noop::NoopMeterProvider::new(),
             );
-            crate::metrics::provider_changed();
         }
         // The shutdowns share the bound (the meter provider's own final
         // export is bounded by the export timeout).
@@ -699,6 +729,11 @@ impl Guard {
         let logs = logger_provider.map_or(Ok(()), |l| l.shutdown_with_timeout(self.timeout));
         let spans = provider.shutdown_with_timeout(left());
         let metrics = meter_provider.map_or(Ok(()), |m| m.shutdown_with_timeout(left()));
+        // Only after the final export, which reads the exemplars: instruments built
+        // from now on start from nothing.
+        if GENERATION.load(Ordering::Acquire) == self.generation {
+            crate::metrics::provider_changed();
+        }
         // The endpoint stops after the last collection, freeing its port.
         self.prometheus.take();
         logs.and(spans).and(metrics)

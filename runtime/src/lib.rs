@@ -9,6 +9,8 @@ pub mod baggage;
 mod config;
 #[cfg(feature = "enabled")]
 pub mod export;
+#[cfg(any(feature = "tower", feature = "reqwest"))]
+pub mod http;
 #[cfg(feature = "enabled")]
 mod init;
 #[cfg(feature = "enabled")]

@@ -112,6 +112,25 @@ pub fn valid_traceparent(header: &str) -> bool {
         && rest_ok
 }
 
+/// The propagators `OTEL_PROPAGATORS` names, in its order.
+#[cfg(feature = "enabled")]
+pub(crate) fn from_choices(
+    choices: &[crate::config::PropagatorChoice],
+) -> opentelemetry::propagation::TextMapCompositePropagator {
+    use crate::config::PropagatorChoice;
+    use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
+    let mut list: Vec<Box<dyn TextMapPropagator + Send + Sync>> = Vec::new();
+    for choice in choices {
+        match choice {
+            PropagatorChoice::TraceContext => list.push(Box::new(StrictTraceContext::default())),
+            PropagatorChoice::Baggage => list.push(Box::new(
+                opentelemetry_sdk::propagation::BaggagePropagator::new(),
+            )),
+        }
+    }
+    TextMapCompositePropagator::new(list)
+}
+
 #[cfg(test)]
 mod tests {
     use super::valid_traceparent;
@@ -137,23 +156,4 @@ mod tests {
             assert!(!valid_traceparent(bad), "{bad}");
         }
     }
-}
-
-/// The propagators `OTEL_PROPAGATORS` names, in its order.
-#[cfg(feature = "enabled")]
-pub(crate) fn from_choices(
-    choices: &[crate::config::PropagatorChoice],
-) -> opentelemetry::propagation::TextMapCompositePropagator {
-    use crate::config::PropagatorChoice;
-    use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
-    let mut list: Vec<Box<dyn TextMapPropagator + Send + Sync>> = Vec::new();
-    for choice in choices {
-        match choice {
-            PropagatorChoice::TraceContext => list.push(Box::new(StrictTraceContext::default())),
-            PropagatorChoice::Baggage => list.push(Box::new(
-                opentelemetry_sdk::propagation::BaggagePropagator::new(),
-            )),
-        }
-    }
-    TextMapCompositePropagator::new(list)
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""An independent OTLP trace receiver for the integration tests in tests/otlp.rs.
+"""An independent OTLP receiver for the integration tests in tests/otlp.rs
+(spans) and tests/otlp_metrics.rs (metrics).
 
 It decodes with the official protobuf classes of the `opentelemetry-proto`
 package, so what the tests see is what any collector would see, not what the
@@ -7,24 +8,43 @@ Rust side thinks it sent.
 
 It serves both transports on 127.0.0.1, on ports the OS chooses:
 
-* OTLP/HTTP: POST /v1/traces with a protobuf body (optionally gzip-encoded),
-  answered 200 with an empty ExportTraceServiceResponse;
-* OTLP/gRPC: opentelemetry.proto.collector.trace.v1.TraceService/Export.
+* OTLP/HTTP: POST /v1/traces and POST /v1/metrics with a protobuf body
+  (optionally gzip-encoded), answered 200 with an empty Export*ServiceResponse;
+* OTLP/gRPC: opentelemetry.proto.collector.trace.v1.TraceService/Export and
+  opentelemetry.proto.collector.metrics.v1.MetricsService/Export.
 
 Protocol on stdout, one line each, flushed at once:
 
     READY http=<port> grpc=<port>
-    {"transport": "http", "name": "...", ...}      one JSON object per span
+    {"signal": "span", "transport": "http", "name": "...", ...}    one per span
+    {"signal": "metric", "transport": "grpc", "name": "...", ...}  one per data point
 
-A span's JSON object has: transport ("http" or "grpc"), resource (the resource
-attributes), scope (the instrumentation scope's name), trace_id, span_id and
-parent_span_id (lowercase hex; parent_span_id is "" for a root), name, kind
-(the enum name, e.g. "SPAN_KIND_SERVER"), attributes, events (a list of
-{"name", "attributes"}), status ({"code": "STATUS_CODE_ERROR", "message": ...})
-and headers (the request headers or gRPC metadata whose lowercase name starts
-with "x-test-"). Attribute values are plain JSON: strings, integers (always
-written without a decimal point), floats (always written with one, or an
-exponent), booleans, lists and objects; bytes become lowercase hex.
+The lines of one export request are written together, never interleaved with
+another request's, and carry its number ("request": 1, 2, ... in order of
+arrival).
+
+A span's JSON object has: signal ("span"), request, transport ("http" or
+"grpc"), resource (the resource attributes), scope (the instrumentation scope's
+name), trace_id, span_id and parent_span_id (lowercase hex; parent_span_id is
+"" for a root), name, kind (the enum name, e.g. "SPAN_KIND_SERVER"),
+attributes, events (a list of {"name", "attributes"}), status ({"code":
+"STATUS_CODE_ERROR", "message": ...}) and headers (the request headers or gRPC
+metadata whose lowercase name starts with "x-test-").
+
+A metric data point's JSON object has: signal ("metric"), request, transport,
+resource, scope, headers (as for spans), name, unit, description, type ("sum",
+"gauge", "histogram", "exponential_histogram" or "summary"), monotonic (sums;
+else null), temporality ("cumulative" or "delta"; null for gauges and
+summaries), attributes, start_time_unix_nano, time_unix_nano, value (sums and
+gauges: an integer for as_int, a float for as_double), count, sum, bounds and
+bucket_counts (histograms; exponential histograms have count and sum), and
+exemplars: a list of {"trace_id", "span_id" (lowercase hex, "" when absent),
+"value" (an integer for as_int, a float for as_double), "time_unix_nano",
+"filtered_attributes"}.
+
+Attribute values are plain JSON: strings, integers (always written without a
+decimal point), floats (always written with one, or an exponent), booleans,
+lists and objects; bytes become lowercase hex.
 
 Problems go to stderr. The receiver exits when its stdin closes, so it never
 outlives the test that started it.
@@ -41,22 +61,40 @@ from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import grpc
+from opentelemetry.proto.collector.metrics.v1 import (
+    metrics_service_pb2,
+    metrics_service_pb2_grpc,
+)
 from opentelemetry.proto.collector.trace.v1 import (
     trace_service_pb2,
     trace_service_pb2_grpc,
 )
+from opentelemetry.proto.metrics.v1 import metrics_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
 HEADER_PREFIX = "x-test-"
 TRACES_PATH = "/v1/traces"
+METRICS_PATH = "/v1/metrics"
 
 _stdout_lock = threading.Lock()
+_requests = 0
 
 
 def emit(line):
     """Writes one line to stdout and flushes it, whole, whatever the thread."""
     with _stdout_lock:
         sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
+def emit_request(objects):
+    """Numbers one export request and writes its objects as consecutive lines."""
+    global _requests
+    with _stdout_lock:
+        _requests += 1
+        for obj in objects:
+            obj["request"] = _requests
+            sys.stdout.write(json.dumps(obj, allow_nan=False) + "\n")
         sys.stdout.flush()
 
 
@@ -93,6 +131,7 @@ def key_values(pairs):
 
 def span_json(transport, resource, scope, span, headers):
     return {
+        "signal": "span",
         "transport": transport,
         "resource": resource,
         "scope": scope,
@@ -114,32 +153,138 @@ def span_json(transport, resource, scope, span, headers):
     }
 
 
-def report(transport, request, headers):
-    """Prints every span of an ExportTraceServiceRequest as one JSON line."""
-    test_headers = {
+def test_headers(headers):
+    return {
         name.lower(): value
         for name, value in headers
         if name.lower().startswith(HEADER_PREFIX)
     }
+
+
+def report(transport, request, headers):
+    """Prints every span of an ExportTraceServiceRequest as one JSON line."""
+    headers = test_headers(headers)
+    objects = []
     for resource_spans in request.resource_spans:
         resource = key_values(resource_spans.resource.attributes)
         for scope_spans in resource_spans.scope_spans:
             scope = scope_spans.scope.name
             for span in scope_spans.spans:
-                emit(
-                    json.dumps(
-                        span_json(transport, resource, scope, span, test_headers),
-                        allow_nan=False,
-                    )
-                )
+                objects.append(span_json(transport, resource, scope, span, headers))
+    emit_request(objects)
+
+
+def number(message):
+    """The oneof value of a NumberDataPoint or an Exemplar: as_int or as_double."""
+    which = message.WhichOneof("value")
+    if which == "as_int":
+        return int(message.as_int)
+    if which == "as_double":
+        return float(message.as_double)
+    return None
+
+
+def exemplar_json(exemplar):
+    return {
+        "trace_id": exemplar.trace_id.hex(),
+        "span_id": exemplar.span_id.hex(),
+        "value": number(exemplar),
+        "time_unix_nano": int(exemplar.time_unix_nano),
+        "filtered_attributes": key_values(exemplar.filtered_attributes),
+    }
+
+
+TEMPORALITIES = {
+    metrics_pb2.AGGREGATION_TEMPORALITY_CUMULATIVE: "cumulative",
+    metrics_pb2.AGGREGATION_TEMPORALITY_DELTA: "delta",
+}
+
+
+def metric_points(metric):
+    """(type, monotonic, temporality, point, extra fields) for each data point."""
+    which = metric.WhichOneof("data")
+    if which == "sum":
+        for p in metric.sum.data_points:
+            yield "sum", metric.sum.is_monotonic, metric.sum.aggregation_temporality, p, {
+                "value": number(p)
+            }
+    elif which == "gauge":
+        for p in metric.gauge.data_points:
+            yield "gauge", None, None, p, {"value": number(p)}
+    elif which == "histogram":
+        h = metric.histogram
+        for p in h.data_points:
+            yield "histogram", None, h.aggregation_temporality, p, {
+                "count": int(p.count),
+                "sum": float(p.sum) if p.HasField("sum") else None,
+                "bounds": [float(b) for b in p.explicit_bounds],
+                "bucket_counts": [int(c) for c in p.bucket_counts],
+            }
+    elif which == "exponential_histogram":
+        h = metric.exponential_histogram
+        for p in h.data_points:
+            yield "exponential_histogram", None, h.aggregation_temporality, p, {
+                "count": int(p.count),
+                "sum": float(p.sum) if p.HasField("sum") else None,
+            }
+    elif which == "summary":
+        for p in metric.summary.data_points:
+            yield "summary", None, None, p, {"count": int(p.count), "sum": float(p.sum)}
+    else:
+        raise ValueError(f"metric {metric.name!r} has no data")
+
+
+def report_metrics(transport, request, headers):
+    """Prints every data point of an ExportMetricsServiceRequest as one JSON line."""
+    headers = test_headers(headers)
+    objects = []
+    for resource_metrics in request.resource_metrics:
+        resource = key_values(resource_metrics.resource.attributes)
+        for scope_metrics in resource_metrics.scope_metrics:
+            scope = scope_metrics.scope.name
+            for metric in scope_metrics.metrics:
+                for kind, monotonic, temporality, point, extra in metric_points(metric):
+                    obj = {
+                        "signal": "metric",
+                        "transport": transport,
+                        "resource": resource,
+                        "scope": scope,
+                        "headers": headers,
+                        "name": metric.name,
+                        "unit": metric.unit,
+                        "description": metric.description,
+                        "type": kind,
+                        "monotonic": monotonic,
+                        "temporality": TEMPORALITIES.get(temporality)
+                        if temporality is not None
+                        else None,
+                        "attributes": key_values(point.attributes),
+                        "start_time_unix_nano": int(point.start_time_unix_nano),
+                        "time_unix_nano": int(point.time_unix_nano),
+                        "exemplars": [
+                            exemplar_json(e) for e in getattr(point, "exemplars", [])
+                        ],
+                    }
+                    obj.update(extra)
+                    objects.append(obj)
+    emit_request(objects)
 
 
 class HttpHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_POST(self):
-        if self.path.split("?", 1)[0] != TRACES_PATH:
-            self.reply(404, "text/plain", b"only POST /v1/traces is served\n")
+        path = self.path.split("?", 1)[0]
+        if path == TRACES_PATH:
+            request_type = trace_service_pb2.ExportTraceServiceRequest
+            response_type = trace_service_pb2.ExportTraceServiceResponse
+            handle = report
+        elif path == METRICS_PATH:
+            request_type = metrics_service_pb2.ExportMetricsServiceRequest
+            response_type = metrics_service_pb2.ExportMetricsServiceResponse
+            handle = report_metrics
+        else:
+            self.reply(404, "text/plain", b"only POST /v1/traces and /v1/metrics are served\n")
             return
         content_type = self.headers.get("Content-Type", "")
         if content_type.split(";", 1)[0].strip() != "application/x-protobuf":
@@ -148,14 +293,14 @@ class HttpHandler(BaseHTTPRequestHandler):
             return
         try:
             body = self.read_body()
-            request = trace_service_pb2.ExportTraceServiceRequest()
+            request = request_type()
             request.ParseFromString(body)
-            report("http", request, self.headers.items())
+            handle("http", request, self.headers.items())
         except Exception as e:  # a malformed request must not kill the receiver
             log(f"bad HTTP request: {e!r}")
             self.reply(400, "text/plain", f"{e!r}\n".encode())
             return
-        response = trace_service_pb2.ExportTraceServiceResponse()
+        response = response_type()
         self.reply(200, "application/x-protobuf", response.SerializeToString())
 
     def read_body(self):
@@ -196,6 +341,12 @@ class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
         return trace_service_pb2.ExportTraceServiceResponse()
 
 
+class MetricsService(metrics_service_pb2_grpc.MetricsServiceServicer):
+    def Export(self, request, context):
+        report_metrics("grpc", request, context.invocation_metadata())
+        return metrics_service_pb2.ExportMetricsServiceResponse()
+
+
 def main():
     http_server = ThreadingHTTPServer(("127.0.0.1", 0), HttpHandler)
     http_server.daemon_threads = True
@@ -203,6 +354,7 @@ def main():
 
     grpc_server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server(TraceService(), grpc_server)
+    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(MetricsService(), grpc_server)
     grpc_port = grpc_server.add_insecure_port("127.0.0.1:0")
     if grpc_port == 0:
         log("cannot bind the gRPC port")

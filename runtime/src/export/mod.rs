@@ -40,6 +40,8 @@ impl PrometheusEndpoint {
 
 #[cfg(feature = "otlp")]
 mod otlp;
+#[cfg(feature = "otlp")]
+mod otlp_metrics;
 
 #[cfg(feature = "otlp")]
 pub(crate) use otlp::{otlp, otlp_metrics};

@@ -44,24 +44,15 @@ pub(crate) fn otlp(env: &Env) -> Result<OnRuntime<opentelemetry_otlp::SpanExport
     })
 }
 
-/// The OTLP metric exporter configured by `env`.
+/// The OTLP metric exporter configured by `env`, adding `traced`'s exemplars to
+/// the data points it sends (see `otlp_metrics.rs`). Endpoint, headers and the
+/// temporality preference come from the standard variables.
 pub(crate) fn otlp_metrics(
     env: &Env,
-) -> Result<MetricsOnRuntime<opentelemetry_otlp::MetricExporter>, String> {
+) -> Result<MetricsOnRuntime<super::otlp_metrics::OtlpMetricExporter>, String> {
     let rt = runtime()?;
     let _enter = rt.enter();
-    let exporter = match env.metrics_protocol {
-        Protocol::Grpc => opentelemetry_otlp::MetricExporter::builder()
-            .with_tonic()
-            .with_timeout(env.metrics_otlp_timeout)
-            .build(),
-        Protocol::HttpProtobuf => opentelemetry_otlp::MetricExporter::builder()
-            .with_http()
-            .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-            .with_timeout(env.metrics_otlp_timeout)
-            .build(),
-    }
-    .map_err(|e| e.to_string())?;
+    let exporter = super::otlp_metrics::exporter(env)?;
     Ok(MetricsOnRuntime {
         inner: exporter,
         reported: AtomicBool::new(false),

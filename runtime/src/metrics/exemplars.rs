@@ -4,8 +4,9 @@
 //! data cannot be extended from outside. So `traced` keeps them itself, per
 //! instrument, next to the SDK's aggregation: each instrument of
 //! [`traced::metrics`](crate::metrics) offers its measurements to a reservoir,
-//! and the exporters of this crate (Prometheus/OpenMetrics) look exemplars up by
-//! instrument name and attribute set when they render a data point.
+//! and the exporters of this crate (Prometheus/OpenMetrics, and OTLP over HTTP and
+//! gRPC) look exemplars up by instrument name and attribute set when they encode a
+//! data point.
 //!
 //! - Which measurements are eligible is the exemplar filter
 //!   (`OTEL_METRICS_EXEMPLAR_FILTER`): `trace_based` (default: those made inside a

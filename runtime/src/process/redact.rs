@@ -1,0 +1,476 @@
+//! Redaction: secrets and personal data are removed from spans before any
+//! exporter sees them.
+//!
+//! A [`Redaction`] is a list of rules. A rule matches an attribute by its key (a
+//! case-insensitive pattern where `*` matches any run of characters) or a part of
+//! a string value (a regular expression), and then deletes the attribute, masks
+//! the value (`[REDACTED]`), or replaces it with a keyed hash (HMAC-SHA-256, so
+//! that equal values can still be joined across spans and services that share
+//! the key, without revealing them).
+//!
+//! [`Redaction::default_rules`] covers the common secrets: authorization and
+//! cookie headers, passwords, tokens, API keys, secrets and credentials by key;
+//! card numbers (Luhn-checked), e-mail addresses and bearer tokens inside any
+//! string value, including span names' status messages and event attributes.
+//!
+//! ```
+//! use traced_runtime::process::Redaction;
+//! let _telemetry = traced_runtime::Builder::new()
+//!     .redact(
+//!         Redaction::default_rules()
+//!             .hash_key("user.id")
+//!             .delete_key("http.request.header.x-debug-*"),
+//!     )
+//!     .init();
+//! ```
+
+use hmac::{Hmac, Mac};
+use opentelemetry::trace::Status;
+use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+use opentelemetry_sdk::Resource;
+use regex::Regex;
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What a rule does to what it matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Action {
+    /// Removes the attribute (key rules); for value rules, masks.
+    Delete,
+    /// Replaces the value, or the matching part of it, with `[REDACTED]`.
+    Mask,
+    /// Replaces the value, or the matching part, with `hmac:<hex>`, keyed.
+    Hash,
+}
+
+/// The text that replaces a masked value.
+pub const MASK: &str = "[REDACTED]";
+
+#[derive(Clone)]
+enum Matcher {
+    Key(KeyPattern),
+    Value(Regex, Option<fn(&str) -> bool>),
+}
+
+#[derive(Clone)]
+struct Rule {
+    matcher: Matcher,
+    action: Action,
+}
+
+/// A case-insensitive key pattern; `*` matches any run of characters.
+#[derive(Clone, Debug)]
+struct KeyPattern(Vec<u8>);
+
+impl KeyPattern {
+    fn new(pattern: &str) -> Self {
+        KeyPattern(pattern.to_ascii_lowercase().into_bytes())
+    }
+
+    /// Wildcard matching, greedy with backtracking to the last `*`.
+    fn matches(&self, key: &str) -> bool {
+        let p = &self.0;
+        let t: Vec<u8> = key.bytes().map(|b| b.to_ascii_lowercase()).collect();
+        let (mut pi, mut ti) = (0, 0);
+        let mut star: Option<(usize, usize)> = None;
+        while ti < t.len() {
+            if pi < p.len() && p[pi] == b'*' {
+                star = Some((pi, ti));
+                pi += 1;
+            } else if pi < p.len() && p[pi] == t[ti] {
+                pi += 1;
+                ti += 1;
+            } else if let Some((sp, st)) = star {
+                pi = sp + 1;
+                ti = st + 1;
+                star = Some((sp, st + 1));
+            } else {
+                return false;
+            }
+        }
+        p[pi..].iter().all(|&c| c == b'*')
+    }
+}
+
+/// A set of redaction rules, applied in order.
+#[derive(Clone)]
+#[must_use]
+pub struct Redaction {
+    rules: Vec<Rule>,
+    key: Arc<[u8]>,
+}
+
+impl fmt::Debug for Redaction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Redaction")
+            .field("rules", &self.rules.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Redaction {
+    fn default() -> Self {
+        Self::default_rules()
+    }
+}
+
+fn luhn(digits: &str) -> bool {
+    let digits: Vec<u32> = digits.chars().filter_map(|c| c.to_digit(10)).collect();
+    if !(13..=19).contains(&digits.len()) {
+        return false;
+    }
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            if i % 2 == 1 {
+                let d2 = d * 2;
+                if d2 > 9 {
+                    d2 - 9
+                } else {
+                    d2
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+impl Redaction {
+    /// No rules.
+    pub fn none() -> Self {
+        Redaction {
+            rules: Vec::new(),
+            key: Arc::from(random_key().as_slice()),
+        }
+    }
+
+    /// The rules for the common secrets (see the module docs).
+    pub fn default_rules() -> Self {
+        let mut r = Self::none();
+        for key in [
+            "*authorization*",
+            "*cookie*",
+            "*password*",
+            "*passwd*",
+            "*secret*",
+            "*token*",
+            "*api_key*",
+            "*apikey*",
+            "*api-key*",
+            "*api.key*",
+            "*private_key*",
+            "*credential*",
+        ] {
+            r = r.mask_key(key);
+        }
+        r.rules.push(Rule {
+            matcher: Matcher::Value(
+                Regex::new(r"(?i)\bbearer\s+[A-Za-z0-9\-._~+/]+=*").expect("valid"),
+                None,
+            ),
+            action: Action::Mask,
+        });
+        r.rules.push(Rule {
+            matcher: Matcher::Value(
+                Regex::new(r"\b(?:\d[ -]?){12,18}\d\b").expect("valid"),
+                Some(luhn),
+            ),
+            action: Action::Mask,
+        });
+        r.rules.push(Rule {
+            matcher: Matcher::Value(
+                Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}").expect("valid"),
+                None,
+            ),
+            action: Action::Mask,
+        });
+        r
+    }
+
+    fn key_rule(mut self, pattern: &str, action: Action) -> Self {
+        self.rules.push(Rule {
+            matcher: Matcher::Key(KeyPattern::new(pattern)),
+            action,
+        });
+        self
+    }
+
+    /// Removes attributes whose key matches `pattern` (`*` is a wildcard).
+    pub fn delete_key(self, pattern: &str) -> Self {
+        self.key_rule(pattern, Action::Delete)
+    }
+
+    /// Masks the values of attributes whose key matches `pattern`.
+    pub fn mask_key(self, pattern: &str) -> Self {
+        self.key_rule(pattern, Action::Mask)
+    }
+
+    /// Replaces the values of attributes whose key matches `pattern` with a keyed hash.
+    pub fn hash_key(self, pattern: &str) -> Self {
+        self.key_rule(pattern, Action::Hash)
+    }
+
+    /// Masks (or hashes) every part of a string value that matches `regex`.
+    pub fn value_pattern(mut self, regex: &str, action: Action) -> Result<Self, regex::Error> {
+        self.rules.push(Rule {
+            matcher: Matcher::Value(Regex::new(regex)?, None),
+            action,
+        });
+        Ok(self)
+    }
+
+    /// The key of [`Action::Hash`] (random per process by default: set one shared
+    /// by the services whose hashed values must be joined).
+    pub fn hash_secret(mut self, key: impl AsRef<[u8]>) -> Self {
+        self.key = Arc::from(key.as_ref());
+        self
+    }
+
+    fn hash(&self, value: &str) -> String {
+        let mut mac =
+            Hmac::<sha2::Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(value.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        format!("hmac:{hex}")
+    }
+
+    /// Redacts a string (value rules only).
+    pub fn redact_str<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let mut out = Cow::Borrowed(text);
+        for rule in &self.rules {
+            if let Matcher::Value(regex, check) = &rule.matcher {
+                if !regex.is_match(&out) {
+                    continue;
+                }
+                let replaced = regex
+                    .replace_all(&out, |caps: &regex::Captures<'_>| {
+                        let m = &caps[0];
+                        if check.is_some_and(|c| !c(m)) {
+                            return m.to_owned();
+                        }
+                        match rule.action {
+                            Action::Hash => self.hash(m),
+                            _ => MASK.to_owned(),
+                        }
+                    })
+                    .into_owned();
+                out = Cow::Owned(replaced);
+            }
+        }
+        out
+    }
+
+    fn redact_value(&self, value: &Value) -> Option<Value> {
+        match value {
+            Value::String(s) => match self.redact_str(s.as_str()) {
+                Cow::Borrowed(_) => None,
+                Cow::Owned(o) => Some(Value::String(o.into())),
+            },
+            Value::Array(Array::String(items)) => {
+                let mut changed = false;
+                let out: Vec<StringValue> = items
+                    .iter()
+                    .map(|s| match self.redact_str(s.as_str()) {
+                        Cow::Borrowed(_) => s.clone(),
+                        Cow::Owned(o) => {
+                            changed = true;
+                            o.into()
+                        }
+                    })
+                    .collect();
+                changed.then_some(Value::Array(Array::String(out)))
+            }
+            _ => None,
+        }
+    }
+
+    /// Redacts attributes in place: key rules first, then value rules.
+    pub fn redact_attributes(&self, attributes: &mut Vec<KeyValue>) {
+        attributes.retain_mut(|kv| {
+            for rule in &self.rules {
+                if let Matcher::Key(pattern) = &rule.matcher {
+                    if pattern.matches(kv.key.as_str()) {
+                        match rule.action {
+                            Action::Delete => return false,
+                            Action::Mask => kv.value = Value::from(MASK),
+                            Action::Hash => {
+                                kv.value = Value::from(self.hash(&kv.value.as_str()));
+                            }
+                        }
+                        return true;
+                    }
+                }
+            }
+            if let Some(v) = self.redact_value(&kv.value) {
+                kv.value = v;
+            }
+            true
+        });
+    }
+
+    /// Redacts a finished span: its attributes, its events' and links'
+    /// attributes, its event names and its status message.
+    pub fn redact_span(&self, span: &mut SpanData) {
+        self.redact_attributes(&mut span.attributes);
+        for event in span.events.events.iter_mut() {
+            self.redact_attributes(&mut event.attributes);
+            if let Cow::Owned(name) = self.redact_str(&event.name) {
+                event.name = name.into();
+            }
+        }
+        for link in span.links.links.iter_mut() {
+            self.redact_attributes(&mut link.attributes);
+        }
+        if let Status::Error { description } = &span.status {
+            if let Cow::Owned(d) = self.redact_str(description) {
+                span.status = Status::error(d);
+            }
+        }
+    }
+}
+
+fn random_key() -> [u8; 32] {
+    use std::hash::{BuildHasher, Hasher};
+    let mut key = [0u8; 32];
+    for chunk in key.chunks_mut(8) {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        chunk.copy_from_slice(&h.finish().to_le_bytes());
+    }
+    key
+}
+
+/// Redacts spans on their way to `inner`.
+#[derive(Debug)]
+pub(crate) struct Redacting<P> {
+    pub(crate) rules: Redaction,
+    pub(crate) inner: P,
+}
+
+impl<P: SpanProcessor> SpanProcessor for Redacting<P> {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        self.inner.on_start(span, cx);
+    }
+
+    fn on_end(&self, mut span: SpanData) {
+        self.rules.redact_span(&mut span);
+        self.inner.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attrs(pairs: &[(&'static str, &'static str)]) -> Vec<KeyValue> {
+        pairs.iter().map(|(k, v)| KeyValue::new(*k, *v)).collect()
+    }
+
+    fn get(list: &[KeyValue], key: &str) -> Option<String> {
+        list.iter()
+            .find(|kv| kv.key.as_str() == key)
+            .map(|kv| kv.value.as_str().into_owned())
+    }
+
+    #[test]
+    fn key_patterns() {
+        let p = KeyPattern::new("*password*");
+        assert!(p.matches("user.Password"));
+        assert!(p.matches("password"));
+        assert!(!p.matches("pass"));
+        let exact = KeyPattern::new("user.id");
+        assert!(exact.matches("USER.ID"));
+        assert!(!exact.matches("user.idx"));
+        let prefix = KeyPattern::new("http.request.header.*");
+        assert!(prefix.matches("http.request.header.x"));
+        assert!(!prefix.matches("http.response.header.x"));
+        let suffix = KeyPattern::new("*.token");
+        assert!(suffix.matches("session.token"));
+        assert!(!suffix.matches("session.token.kind"));
+    }
+
+    #[test]
+    fn default_rules_cover_the_common_secrets() {
+        let r = Redaction::default_rules();
+        let mut list = attrs(&[
+            ("http.request.header.authorization", "Basic dXNlcjpwYXNz"),
+            ("http.request.header.cookie", "session=abc"),
+            ("db.password", "hunter2"),
+            ("auth.token", "t0k3n"),
+            ("x-api-key", "k"),
+            ("client_secret", "s"),
+            ("note", "card 4111 1111 1111 1111 and mail ada@example.com"),
+            ("header", "Bearer abc.def.ghi"),
+            ("order.id", "1234567890123"),
+            ("safe", "nothing here"),
+        ]);
+        r.redact_attributes(&mut list);
+        for key in [
+            "http.request.header.authorization",
+            "http.request.header.cookie",
+            "db.password",
+            "auth.token",
+            "x-api-key",
+            "client_secret",
+        ] {
+            assert_eq!(get(&list, key).as_deref(), Some(MASK), "{key}");
+        }
+        assert_eq!(
+            get(&list, "note").as_deref(),
+            Some("card [REDACTED] and mail [REDACTED]")
+        );
+        assert_eq!(get(&list, "header").as_deref(), Some("[REDACTED]"));
+        assert_eq!(
+            get(&list, "order.id").as_deref(),
+            Some("1234567890123"),
+            "not a Luhn number: kept"
+        );
+        assert_eq!(get(&list, "safe").as_deref(), Some("nothing here"));
+    }
+
+    #[test]
+    fn delete_and_keyed_hash() {
+        let r = Redaction::none()
+            .delete_key("debug.*")
+            .hash_key("user.id")
+            .hash_secret("shared");
+        let mut a = attrs(&[("debug.dump", "x"), ("user.id", "42")]);
+        let mut b = attrs(&[("user.id", "42")]);
+        r.redact_attributes(&mut a);
+        r.redact_attributes(&mut b);
+        assert_eq!(get(&a, "debug.dump"), None);
+        let h = get(&a, "user.id").unwrap();
+        assert!(h.starts_with("hmac:") && h != "42");
+        assert_eq!(Some(h), get(&b, "user.id"), "same key, same hash: joinable");
+        let other = Redaction::none().hash_key("user.id").hash_secret("other");
+        let mut c = attrs(&[("user.id", "42")]);
+        other.redact_attributes(&mut c);
+        assert_ne!(get(&a, "user.id"), get(&c, "user.id"));
+    }
+}
