@@ -38,6 +38,7 @@ for case in "$@"; do
     awk -v c="$case" -v ir="$ir" -v f="$floor" -v n="$((calls + warm))" \
         'BEGIN { printf "%-28s %14.0f\n", c, (ir - f) / n }'
     if [[ -n "${ANNOTATE:-}" ]]; then
-        callgrind_annotate --inclusive=no "$out/${case//\//_}.out" 2>/dev/null | sed -n '/^Ir/,$p' | head -40
+        callgrind_annotate "$out/${case//\//_}.out" 2>/dev/null |
+            awk '/^Ir/ { on = 1 } on && n++ < 40 { sub(/ \[\/.*\]$/, ""); print }' || true
     fi
 done

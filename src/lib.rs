@@ -87,6 +87,12 @@
 //! |---|---|---|
 //! | `enabled` | yes | without it every annotation compiles to the plain function and [`init()`] does nothing |
 //! | `otlp` | yes | the OTLP exporters (gRPC and HTTP/protobuf) |
+//! | `prometheus` | yes | the Prometheus pull endpoint |
+//! | `log` | no | bridge the `log` crate into OpenTelemetry logs |
+//! | `tracing` | no | bridge `tracing` events into OpenTelemetry logs |
+//! | `tower` | no | `http::ServerLayer`: a SERVER span per HTTP request |
+//! | `axum` | no | with `tower`: `http.route` from axum's `MatchedPath` |
+//! | `reqwest` | no | `http::RequestBuilderExt::send_traced`: a CLIENT span per request |
 //!
 //! # Configuration
 //!

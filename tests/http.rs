@@ -36,6 +36,18 @@ fn run<F: Future>(f: F) -> (F::Output, Spans) {
     })
 }
 
+/// [`run`] on a multi-thread runtime: servers and client on different threads.
+fn run_multi_thread<F: Future + Send>(f: F) -> (F::Output, Spans)
+where
+    F::Output: Send,
+{
+    capture_multi_thread(async move {
+        tokio::time::timeout(TIMEOUT, f)
+            .await
+            .expect("the test's requests did not finish in time")
+    })
+}
+
 /// A client that never goes through a proxy and never waits long.
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -283,7 +295,7 @@ async fn in_context<F: Future>(cx: Context, f: F) -> F::Output {
 
 #[test]
 fn two_services_share_one_trace_and_the_baggage() {
-    let (body, spans) = run(async {
+    let (body, spans) = run_multi_thread(async {
         let b = Server::start(
             Router::new()
                 .route("/stock/{sku}", get(stock))

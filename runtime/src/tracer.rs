@@ -39,6 +39,7 @@ pub(crate) fn set(tracer: Option<SdkTracer>) {
 /// Starts a span from a builder (a dynamic name, attributes known up front), on
 /// the tracer `init` installed or else the global provider, and returns `parent`
 /// with the span in it. For integrations whose span names are not static.
+#[cfg(any(feature = "tower", feature = "reqwest"))]
 pub(crate) fn start_span(
     builder: opentelemetry::trace::SpanBuilder,
     parent: &opentelemetry::Context,

@@ -29,22 +29,25 @@
 //! └─ audit.publish producer     850ns                                 ━
 //! ```
 
-use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt::{self, Write as _};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use opentelemetry::logs::AnyValue;
 use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
-use opentelemetry::{Array, Key, KeyValue, Value};
+use opentelemetry::KeyValue;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 
-use super::console_logs::{HeldRecord, Level, TraceLogs};
+use super::console_logs::{HeldRecord, TraceLogs};
+use super::text::{
+    fmt_value, key_segment, one_line, quote, stderr_color, width, write_text, Level, Line, Segment,
+    Style, MAX_VALUE_CHARS,
+};
 
 /// Most traces held back at once while waiting for their local root.
 const MAX_PENDING_TRACES: usize = 1024;
@@ -59,8 +62,6 @@ const BAR_WIDTH: usize = 32;
 const DURATION_WIDTH: usize = 7;
 /// Longest span name shown before it is cut with `…`.
 const MAX_NAME_CHARS: usize = 48;
-/// Longest attribute value or status description shown before it is cut with `…`.
-const MAX_VALUE_CHARS: usize = 80;
 /// Detail lines (attributes, events, links) wrap beyond this many columns.
 const WRAP_WIDTH: usize = 100;
 /// Deeper spans are drawn at this depth so that pathological trees stay printable.
@@ -126,10 +127,7 @@ impl ConsoleExporter {
     /// ```
     #[must_use]
     pub fn new() -> Self {
-        let stderr = std::io::stderr();
-        let color = stderr.is_terminal()
-            && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
-        Self::with_writer(stderr, color)
+        Self::with_writer(std::io::stderr(), stderr_color())
     }
 
     /// Creates an exporter that writes to `writer`, with ANSI colours if `color`
@@ -353,9 +351,7 @@ impl SpanExporter for ConsoleExporter {
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        self.service_name = resource
-            .get(&Key::from_static_str("service.name"))
-            .map(|name| one_line(&name.to_string(), MAX_VALUE_CHARS));
+        self.service_name = super::text::service_name(resource);
     }
 }
 
@@ -368,15 +364,9 @@ struct State {
 
 impl State {
     fn write(&mut self, text: &str) -> OTelSdkResult {
-        if text.is_empty() {
-            return Ok(());
-        }
-        self.writer
-            .write_all(text.as_bytes())
-            .and_then(|()| self.writer.flush())
-            .map_err(|err| {
-                OTelSdkError::InternalFailure(format!("console exporter failed to write: {err}"))
-            })
+        write_text(&mut self.writer, text).map_err(|err| {
+            OTelSdkError::InternalFailure(format!("console exporter failed to write: {err}"))
+        })
     }
 }
 
@@ -544,59 +534,6 @@ impl fmt::Display for ParentNote {
     }
 }
 
-/// An SGR parameter string; empty for unstyled text.
-#[derive(Clone, Copy)]
-struct Style(&'static str);
-
-impl Style {
-    const PLAIN: Self = Self("");
-    const BOLD: Self = Self("1");
-    const DIM: Self = Self("2");
-    const RED: Self = Self("31");
-    const BLUE: Self = Self("34");
-    const BOLD_RED: Self = Self("1;31");
-    const GREEN: Self = Self("32");
-    const YELLOW: Self = Self("33");
-    const CYAN: Self = Self("36");
-}
-
-/// One output line under construction, tracking its width in columns.
-struct Line {
-    text: String,
-    width: usize,
-    color: bool,
-}
-
-impl Line {
-    fn push(&mut self, style: Style, text: &str) {
-        if text.is_empty() {
-            return;
-        }
-        if self.color && !style.0.is_empty() {
-            let _ = write!(self.text, "\x1b[{}m{text}\x1b[0m", style.0);
-        } else {
-            self.text.push_str(text);
-        }
-        self.width += text.chars().count();
-    }
-
-    fn pad_to(&mut self, column: usize) {
-        if column > self.width {
-            self.text
-                .extend(std::iter::repeat_n(' ', column - self.width));
-            self.width = column;
-        }
-    }
-
-    fn end(self, out: &mut String) {
-        out.push_str(&self.text);
-        out.push('\n');
-    }
-}
-
-/// A run of styled text; detail lines are made of these.
-type Segment = (Style, String);
-
 #[derive(Clone, Copy, PartialEq)]
 enum Branch {
     Top,
@@ -760,11 +697,7 @@ struct Renderer<'a> {
 
 impl Renderer<'_> {
     fn line(&self) -> Line {
-        Line {
-            text: String::new(),
-            width: 0,
-            color: self.color,
-        }
+        Line::new(self.color)
     }
 
     /// Renders the spans of one trace, followed by a blank line.
@@ -962,19 +895,12 @@ impl Renderer<'_> {
     /// Renders a log record written in `span`.
     fn record(&self, out: &mut String, guide: &str, span: &SpanData, record: &HeldRecord) {
         let level = Level::of(record.severity);
-        let level_style = match level {
-            Level::Trace => Style::DIM,
-            Level::Debug => Style::BLUE,
-            Level::Info => Style::GREEN,
-            Level::Warn => Style::YELLOW,
-            Level::Error => Style::RED,
-        };
         let mut lead = vec![(Style::DIM, "▸ ".to_owned())];
         if let Some(time) = record.time {
             lead.push((Style::DIM, fmt_offset(span.start_time, time)));
             lead.push((Style::PLAIN, " ".to_owned()));
         }
-        lead.push((level_style, level.name().to_owned()));
+        lead.push((level.style(), level.name().to_owned()));
         if let Some(target) = &record.target {
             lead.push((Style::PLAIN, " ".to_owned()));
             lead.push((
@@ -994,15 +920,7 @@ impl Renderer<'_> {
         let items: Vec<_> = record
             .attributes
             .iter()
-            .map(|(key, value)| {
-                vec![
-                    (
-                        Style::DIM,
-                        format!("{}=", one_line(key.as_str(), MAX_VALUE_CHARS)),
-                    ),
-                    (Style::PLAIN, fmt_any(value)),
-                ]
-            })
+            .map(|(key, value)| vec![key_segment(key.as_str()), (Style::PLAIN, fmt_any(value))])
             .collect();
         self.wrapped(out, guide, &lead, &items, 2);
     }
@@ -1029,15 +947,12 @@ impl Renderer<'_> {
         }
         let mut line = self.line();
         line.push(Style::DIM, guide);
-        let start = line.width;
+        let start = line.width();
         let mut has_content = !lead.is_empty();
-        for (style, text) in lead {
-            line.push(*style, text);
-        }
+        line.extend(lead);
         for item in items {
             if has_content {
-                let width: usize = item.iter().map(|(_, text)| text.chars().count()).sum();
-                if line.width - start + 1 + width > WRAP_WIDTH {
+                if line.width() - start + 1 + width(item) > WRAP_WIDTH {
                     line.end(out);
                     line = self.line();
                     line.push(Style::DIM, guide);
@@ -1046,9 +961,7 @@ impl Renderer<'_> {
                     line.push(Style::PLAIN, " ");
                 }
             }
-            for (style, text) in item {
-                line.push(*style, text);
-            }
+            line.extend(item);
             has_content = true;
         }
         line.end(out);
@@ -1067,28 +980,13 @@ fn kind_label(kind: &SpanKind) -> Option<&'static str> {
 
 fn attribute(kv: &KeyValue) -> Vec<Segment> {
     vec![
-        (
-            Style::DIM,
-            format!("{}=", one_line(kv.key.as_str(), MAX_VALUE_CHARS)),
-        ),
+        key_segment(kv.key.as_str()),
         (Style::PLAIN, fmt_value(&kv.value)),
     ]
 }
 
 fn dropped(count: u32, what: &str) -> Vec<Segment> {
     vec![(Style::DIM, format!("(+{count} {what} dropped)"))]
-}
-
-/// Formats an attribute value: strings quoted and escaped, long values cut.
-fn fmt_value(value: &Value) -> String {
-    match value {
-        Value::String(s) => quote(s.as_str()),
-        Value::Array(Array::String(items)) => list(items.iter().map(|s| quote(s.as_str()))),
-        Value::Array(Array::Bool(items)) => list(items.iter().map(ToString::to_string)),
-        Value::Array(Array::I64(items)) => list(items.iter().map(ToString::to_string)),
-        Value::Array(Array::F64(items)) => list(items.iter().map(ToString::to_string)),
-        other => one_line(&other.to_string(), MAX_VALUE_CHARS),
-    }
 }
 
 /// Formats a log attribute value like [`fmt_value`] does span attributes.
@@ -1100,57 +998,6 @@ fn fmt_any(value: &AnyValue) -> String {
         AnyValue::Boolean(b) => b.to_string(),
         other => one_line(&format!("{other:?}"), MAX_VALUE_CHARS),
     }
-}
-
-fn quote(s: &str) -> String {
-    format!("{:?}", clip(s, MAX_VALUE_CHARS))
-}
-
-/// Joins `items` as `[a,b,c]`, leaving out the tail once it gets long.
-fn list(items: impl Iterator<Item = String>) -> String {
-    let mut out = String::from("[");
-    let mut width = 1;
-    for (i, item) in items.enumerate() {
-        let item_width = item.chars().count();
-        if i > 0 {
-            if width + 1 + item_width > MAX_VALUE_CHARS {
-                out.push_str(",…");
-                break;
-            }
-            out.push(',');
-            width += 1;
-        }
-        out.push_str(&item);
-        width += item_width;
-    }
-    out.push(']');
-    out
-}
-
-/// Cuts `s` to at most `max` characters, ending with `…` if it was cut.
-fn clip(s: &str, max: usize) -> Cow<'_, str> {
-    if s.chars().nth(max).is_none() {
-        return Cow::Borrowed(s);
-    }
-    let cut = s
-        .char_indices()
-        .nth(max.saturating_sub(1))
-        .map_or(s.len(), |(i, _)| i);
-    Cow::Owned(format!("{}…", &s[..cut]))
-}
-
-/// Cuts `s` like [`clip`] and escapes control characters, so that it stays on
-/// one line and cannot emit terminal escape sequences.
-fn one_line(s: &str, max: usize) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in clip(s, max).chars() {
-        if c.is_control() {
-            out.extend(c.escape_debug());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// Time from `from` to `to`, zero if `to` is earlier.
@@ -1202,44 +1049,20 @@ fn fmt_duration(duration: Duration) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::future::Future;
-    use std::sync::Arc;
-    use std::task::{Context, Poll, Waker};
     use std::time::UNIX_EPOCH;
 
     use opentelemetry::logs::{LogRecord as _, Logger as _, LoggerProvider as _, Severity};
     use opentelemetry::trace::{Event, Link, SpanContext, TraceFlags, TraceState};
-    use opentelemetry::InstrumentationScope;
+    use opentelemetry::{Array, InstrumentationScope, Value};
     use opentelemetry_sdk::logs::{SdkLogger, SdkLoggerProvider};
     use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
 
     use super::super::console_logs::ConsoleLogExporter;
+    use super::super::text::test_support::{complete, Broken, Buffer};
 
     use super::*;
 
     const TRACE: u128 = 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736;
-
-    /// A writer whose output the test can read back.
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-    impl Buffer {
-        fn take(&self) -> String {
-            let bytes = std::mem::take(&mut *self.0.lock().unwrap());
-            String::from_utf8(bytes).unwrap()
-        }
-    }
-
-    impl Write for Buffer {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     fn exporter(color: bool) -> (ConsoleExporter, Buffer) {
         let buffer = Buffer::default();
@@ -1254,14 +1077,7 @@ mod tests {
 
     /// Runs an export; the exporter never waits, so one poll completes it.
     fn export(exporter: &ConsoleExporter, batch: Vec<SpanData>) -> OTelSdkResult {
-        let mut future = std::pin::pin!(exporter.export(batch));
-        match future
-            .as_mut()
-            .poll(&mut Context::from_waker(Waker::noop()))
-        {
-            Poll::Ready(result) => result,
-            Poll::Pending => panic!("export should complete without waiting"),
-        }
+        complete(exporter.export(batch))
     }
 
     /// A fixed instant plus `nanos`.
@@ -1529,15 +1345,6 @@ mod tests {
 
     #[test]
     fn write_errors_are_returned() {
-        struct Broken;
-        impl Write for Broken {
-            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
-                Err(std::io::ErrorKind::BrokenPipe.into())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
         let exporter = ConsoleExporter::with_writer(Broken, false);
         let result = export(&exporter, vec![span(TRACE, 1, 0, "root", 0, 10)]);
         assert!(matches!(result, Err(OTelSdkError::InternalFailure(_))));

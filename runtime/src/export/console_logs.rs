@@ -13,9 +13,11 @@ use opentelemetry_sdk::logs::{LogBatch, LogExporter, SdkLogRecord};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
+
+use super::text::{stderr_color, write_text, Level};
 
 /// Most records a [`TraceLogs`] holds at once; beyond, the oldest are printed
 /// as lines.
@@ -56,9 +58,7 @@ impl Default for ConsoleLogExporter {
 impl ConsoleLogExporter {
     /// Writes to stderr, in colour when it is a terminal and `NO_COLOR` is unset.
     pub fn new() -> Self {
-        let color = std::io::stderr().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        Self::with_writer(std::io::stderr(), color)
+        Self::with_writer(std::io::stderr(), stderr_color())
     }
 
     /// Writes to `writer`.
@@ -102,9 +102,7 @@ impl ConsoleLogExporter {
             return Ok(());
         }
         let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
-        out.write_all(text.as_bytes())
-            .and_then(|()| out.flush())
-            .map_err(|e| OTelSdkError::InternalFailure(e.to_string()))
+        write_text(&mut *out, text).map_err(|e| OTelSdkError::InternalFailure(e.to_string()))
     }
 }
 
@@ -326,49 +324,6 @@ impl TraceLogs {
     }
 }
 
-/// The level of a record, from its severity number (INFO when it has none).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Level {
-    Trace,
-    Debug,
-    Info,
-    Warn,
-    Error,
-}
-
-impl Level {
-    pub(super) fn of(severity: Option<Severity>) -> Self {
-        match severity.map_or(9, |s| s as i32) {
-            1..=4 => Self::Trace,
-            5..=8 => Self::Debug,
-            9..=12 => Self::Info,
-            13..=16 => Self::Warn,
-            _ => Self::Error,
-        }
-    }
-
-    pub(super) fn name(self) -> &'static str {
-        match self {
-            Self::Trace => "TRACE",
-            Self::Debug => "DEBUG",
-            Self::Info => "INFO",
-            Self::Warn => "WARN",
-            Self::Error => "ERROR",
-        }
-    }
-
-    /// The SGR parameters of the level's colour.
-    pub(super) fn sgr(self) -> &'static str {
-        match self {
-            Self::Trace => "2",
-            Self::Debug => "34",
-            Self::Info => "32",
-            Self::Warn => "33",
-            Self::Error => "31",
-        }
-    }
-}
-
 pub(super) fn value(v: &AnyValue) -> String {
     match v {
         AnyValue::String(s) => s.as_str().to_owned(),
@@ -383,7 +338,12 @@ pub(super) fn value(v: &AnyValue) -> String {
 pub(super) fn write_line(text: &mut String, record: &HeldRecord, color: bool) {
     let level = Level::of(record.severity);
     if color {
-        let _ = write!(text, "\x1b[{}m{:<5}\x1b[0m", level.sgr(), level.name());
+        let _ = write!(
+            text,
+            "\x1b[{}m{:<5}\x1b[0m",
+            level.style().sgr(),
+            level.name()
+        );
     } else {
         let _ = write!(text, "{:<5}", level.name());
     }
@@ -412,29 +372,9 @@ mod tests {
     use opentelemetry_sdk::logs::{SdkLogger, SdkLoggerProvider};
     use std::time::UNIX_EPOCH;
 
+    use super::super::text::test_support::Buffer;
+
     const TRACE: u128 = 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736;
-
-    /// A writer whose output the test can read back.
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-    impl Buffer {
-        fn take(&self) -> String {
-            let bytes = std::mem::take(&mut *self.0.lock().unwrap());
-            String::from_utf8(bytes).unwrap()
-        }
-    }
-
-    impl Write for Buffer {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     /// A logger whose records reach `exporter` synchronously.
     fn logger(exporter: ConsoleLogExporter) -> (SdkLoggerProvider, SdkLogger) {

@@ -33,14 +33,13 @@
 //! Nothing is printed for a collection without any data point, so an idle
 //! program stays quiet. No clock time is printed.
 
-use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 use std::future::Future;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use opentelemetry::{Array, Key, KeyValue, Value};
+use opentelemetry::{Array, KeyValue, Value};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::metrics::data::{
     AggregatedMetrics, Exemplar, ExponentialBucket, ExponentialHistogramDataPoint,
@@ -49,8 +48,11 @@ use opentelemetry_sdk::metrics::data::{
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
 
-/// Longest attribute value, description or service name shown before it is cut with `…`.
-const MAX_VALUE_CHARS: usize = 80;
+use super::text::{
+    key_segment, list, one_line, service_name, stderr_color, width, write_text, Line, Segment,
+    Style, MAX_VALUE_CHARS,
+};
+
 /// Values of a metric line up after attributes up to this many columns wide.
 const MAX_ATTRIBUTES_COLUMN: usize = 60;
 /// Bucket lines wrap beyond this many columns.
@@ -126,10 +128,7 @@ impl ConsoleMetricsExporter {
     /// ```
     #[must_use]
     pub fn new() -> Self {
-        let stderr = std::io::stderr();
-        let color = stderr.is_terminal()
-            && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
-        Self::with_writer(stderr, color)
+        Self::with_writer(std::io::stderr(), stderr_color())
     }
 
     /// Creates an exporter that writes to `writer`, with ANSI colours if `color`
@@ -284,13 +283,7 @@ struct State {
 
 impl State {
     fn write(&mut self, text: &str) -> OTelSdkResult {
-        if text.is_empty() {
-            return Ok(());
-        }
-        self.writer
-            .write_all(text.as_bytes())
-            .and_then(|()| self.writer.flush())
-            .map_err(write_error)
+        write_text(&mut self.writer, text).map_err(write_error)
     }
 
     fn flush(&mut self) -> OTelSdkResult {
@@ -302,20 +295,6 @@ fn write_error(err: std::io::Error) -> OTelSdkError {
     OTelSdkError::InternalFailure(format!("console metrics exporter failed to write: {err}"))
 }
 
-/// An SGR parameter string; empty for unstyled text.
-#[derive(Clone, Copy)]
-struct Style(&'static str);
-
-impl Style {
-    const PLAIN: Self = Self("");
-    const BOLD: Self = Self("1");
-    const DIM: Self = Self("2");
-    const CYAN: Self = Self("36");
-}
-
-/// A run of styled text.
-type Segment = (Style, String);
-
 fn plain(text: impl Into<String>) -> Segment {
     (Style::PLAIN, text.into())
 }
@@ -326,50 +305,6 @@ fn dim(text: impl Into<String>) -> Segment {
 
 fn number(text: impl Into<String>) -> Segment {
     (Style::CYAN, text.into())
-}
-
-fn width(segments: &[Segment]) -> usize {
-    segments.iter().map(|(_, text)| text.chars().count()).sum()
-}
-
-/// One output line under construction, tracking its width in columns.
-struct Line {
-    text: String,
-    width: usize,
-    color: bool,
-}
-
-impl Line {
-    fn push(&mut self, style: Style, text: &str) {
-        if text.is_empty() {
-            return;
-        }
-        if self.color && !style.0.is_empty() {
-            let _ = write!(self.text, "\x1b[{}m{text}\x1b[0m", style.0);
-        } else {
-            self.text.push_str(text);
-        }
-        self.width += text.chars().count();
-    }
-
-    fn extend(&mut self, segments: &[Segment]) {
-        for (style, text) in segments {
-            self.push(*style, text);
-        }
-    }
-
-    fn pad_to(&mut self, column: usize) {
-        if column > self.width {
-            self.text
-                .extend(std::iter::repeat_n(' ', column - self.width));
-            self.width = column;
-        }
-    }
-
-    fn end(self, out: &mut String) {
-        out.push_str(&self.text);
-        out.push('\n');
-    }
 }
 
 /// One series of a metric, rendered but not yet laid out.
@@ -395,11 +330,7 @@ struct Renderer {
 
 impl Renderer {
     fn line(&self) -> Line {
-        Line {
-            text: String::new(),
-            width: 0,
-            color: self.color,
-        }
+        Line::new(self.color)
     }
 
     /// Renders one collection; empty if it holds no data point.
@@ -432,12 +363,9 @@ impl Renderer {
         let mut out = String::new();
         let mut header = self.line();
         header.push(Style::BOLD, "metrics");
-        let service_name = metrics
-            .resource()
-            .get(&Key::from_static_str("service.name"));
-        if let Some(name) = service_name {
+        if let Some(name) = service_name(metrics.resource()) {
             header.push(Style::PLAIN, " · ");
-            header.push(Style::PLAIN, &one_line(&name.as_str(), MAX_VALUE_CHARS));
+            header.push(Style::PLAIN, &name);
         }
         header.push(Style::PLAIN, " · ");
         header.push(Style::CYAN, &series.to_string());
@@ -782,10 +710,7 @@ fn attribute_set<'a>(attributes: impl Iterator<Item = &'a KeyValue>) -> (String,
         if i > 0 {
             segments.push(plain(", "));
         }
-        segments.push(dim(format!(
-            "{}=",
-            one_line(kv.key.as_str(), MAX_VALUE_CHARS)
-        )));
+        segments.push(key_segment(kv.key.as_str()));
         segments.push(plain(fmt_value(&kv.value)));
     }
     segments.push(plain("}"));
@@ -793,68 +718,14 @@ fn attribute_set<'a>(attributes: impl Iterator<Item = &'a KeyValue>) -> (String,
     (text, segments)
 }
 
-/// Formats an attribute value: strings quoted and escaped, long values cut.
+/// Formats an attribute value like [`text::fmt_value`](super::text::fmt_value),
+/// but floats as [`fmt_f64`] does.
 fn fmt_value(value: &Value) -> String {
     match value {
-        Value::String(s) => quote(s.as_str()),
         Value::F64(f) => fmt_f64(*f),
-        Value::Array(Array::String(items)) => list(items.iter().map(|s| quote(s.as_str()))),
-        Value::Array(Array::Bool(items)) => list(items.iter().map(ToString::to_string)),
-        Value::Array(Array::I64(items)) => list(items.iter().map(ToString::to_string)),
         Value::Array(Array::F64(items)) => list(items.iter().map(|f| fmt_f64(*f))),
-        other => one_line(&other.to_string(), MAX_VALUE_CHARS),
+        other => super::text::fmt_value(other),
     }
-}
-
-fn quote(s: &str) -> String {
-    format!("{:?}", clip(s, MAX_VALUE_CHARS))
-}
-
-/// Joins `items` as `[a,b,c]`, leaving out the tail once it gets long.
-fn list(items: impl Iterator<Item = String>) -> String {
-    let mut out = String::from("[");
-    let mut width = 1;
-    for (i, item) in items.enumerate() {
-        let item_width = item.chars().count();
-        if i > 0 {
-            if width + 1 + item_width > MAX_VALUE_CHARS {
-                out.push_str(",…");
-                break;
-            }
-            out.push(',');
-            width += 1;
-        }
-        out.push_str(&item);
-        width += item_width;
-    }
-    out.push(']');
-    out
-}
-
-/// Cuts `s` to at most `max` characters, ending with `…` if it was cut.
-fn clip(s: &str, max: usize) -> Cow<'_, str> {
-    if s.chars().nth(max).is_none() {
-        return Cow::Borrowed(s);
-    }
-    let cut = s
-        .char_indices()
-        .nth(max.saturating_sub(1))
-        .map_or(s.len(), |(i, _)| i);
-    Cow::Owned(format!("{}…", &s[..cut]))
-}
-
-/// Cuts `s` like [`clip`] and escapes control characters, so that it stays on
-/// one line and cannot emit terminal escape sequences.
-fn one_line(s: &str, max: usize) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in clip(s, max).chars() {
-        if c.is_control() {
-            out.extend(c.escape_debug());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// A value type of metric data.
@@ -918,10 +789,6 @@ fn trim_fraction(text: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use std::pin::pin;
-    use std::sync::Arc;
-    use std::task::{Context, Poll, Waker};
-
     use opentelemetry::metrics::MeterProvider as _;
     use opentelemetry::InstrumentationScope;
     use opentelemetry_sdk::metrics::{
@@ -929,42 +796,8 @@ mod tests {
     };
     use opentelemetry_sdk::Resource;
 
+    use super::super::text::test_support::{complete, Broken, Buffer};
     use super::*;
-
-    /// A writer whose output the test can read back.
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-    impl Buffer {
-        fn take(&self) -> String {
-            let bytes = std::mem::take(&mut *self.0.lock().unwrap());
-            String::from_utf8(bytes).unwrap()
-        }
-    }
-
-    impl Write for Buffer {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    /// A writer that always fails.
-    struct Broken;
-
-    impl Write for Broken {
-        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
-            Err(std::io::ErrorKind::BrokenPipe.into())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Err(std::io::ErrorKind::BrokenPipe.into())
-        }
-    }
 
     fn resource() -> Resource {
         Resource::builder_empty()
@@ -1071,14 +904,7 @@ mod tests {
 
     /// Runs an export to completion; the exporter never waits.
     fn export(exporter: &ConsoleMetricsExporter, metrics: &ResourceMetrics) -> OTelSdkResult {
-        let mut future = pin!(exporter.export(metrics));
-        match future
-            .as_mut()
-            .poll(&mut Context::from_waker(Waker::noop()))
-        {
-            Poll::Ready(result) => result,
-            Poll::Pending => panic!("the console exporter never waits"),
-        }
+        complete(exporter.export(metrics))
     }
 
     /// A real collection of the realistic metrics, to export by hand.

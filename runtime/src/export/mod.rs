@@ -5,6 +5,7 @@ pub mod console_logs;
 pub mod console_metrics;
 #[cfg(feature = "otlp")]
 mod otlp_logs;
+mod text;
 #[cfg(feature = "otlp")]
 pub(crate) use otlp_logs::otlp_logs;
 #[cfg(feature = "prometheus")]

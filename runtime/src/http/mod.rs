@@ -199,15 +199,6 @@ pub(crate) fn protocol_version(version: http::Version) -> Option<&'static str> {
     })
 }
 
-/// The default port of a scheme, for `server.port` when the request names none.
-pub(crate) fn default_port(scheme: &str) -> Option<u16> {
-    match scheme {
-        "http" | "ws" => Some(80),
-        "https" | "wss" => Some(443),
-        _ => None,
-    }
-}
-
 /// Starts a span of `kind` under `parent`. With the tracer `init` installed the
 /// attributes are given at creation (samplers see them, as the conventions ask);
 /// with the global provider they are computed only when the span records.
@@ -229,20 +220,13 @@ pub(crate) fn start_span(
     }
 }
 
-/// Whether a started span's context is worth carrying: a span that records or
-/// propagates, or baggage.
-pub(crate) fn worth_carrying(cx: &Context) -> bool {
-    use opentelemetry::baggage::BaggageExt;
-    let span = cx.span();
-    span.is_recording() || span.span_context().is_valid() || !cx.baggage().is_empty()
-}
-
 /// Owns a started span: ends it when dropped (a future dropped before completion).
 #[derive(Debug)]
 pub(crate) struct SpanOwner(pub(crate) Option<Context>);
 
 impl SpanOwner {
     /// The context with the span, while it has not ended.
+    #[cfg_attr(not(feature = "tower"), allow(dead_code))]
     pub(crate) fn context(&self) -> Option<&Context> {
         self.0.as_ref()
     }

@@ -172,7 +172,7 @@ where
         let cx = super::start_span(name, SpanKind::Server, &parent, || {
             attributes(&request, known, route.as_deref())
         });
-        let cx = super::worth_carrying(&cx).then_some(cx);
+        let cx = worth_carrying(&cx).then_some(cx);
         let inner = match &cx {
             Some(cx) => {
                 let _entered = cx.clone().attach();
@@ -230,7 +230,7 @@ fn attributes<B>(
     });
     if let Some((address, port)) = host.and_then(split_host) {
         attributes.push(KeyValue::new(semconv::SERVER_ADDRESS, address.to_owned()));
-        if let Some(port) = port.or_else(|| super::default_port(&scheme)) {
+        if let Some(port) = port.or_else(|| default_port(&scheme)) {
             attributes.push(KeyValue::new(semconv::SERVER_PORT, i64::from(port)));
         }
     }
@@ -270,6 +270,24 @@ fn split_host(host: &str) -> Option<(&str, Option<u16>)> {
         None => return None,
     };
     (!address.is_empty()).then_some((address, port))
+}
+
+/// The default port of a scheme, for `server.port` when the request names none.
+fn default_port(scheme: &str) -> Option<u16> {
+    match scheme {
+        "http" | "ws" => Some(80),
+        "https" | "wss" => Some(443),
+        _ => None,
+    }
+}
+
+/// Whether a started span's context is worth carrying: a span that records or
+/// propagates, or baggage.
+fn worth_carrying(cx: &Context) -> bool {
+    use opentelemetry::baggage::BaggageExt;
+    use opentelemetry::trace::TraceContextExt;
+    let span = cx.span();
+    span.is_recording() || span.span_context().is_valid() || !cx.baggage().is_empty()
 }
 
 /// The route template of a request (`/users/{id}`) for `http.route` and the span name
