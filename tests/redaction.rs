@@ -86,3 +86,53 @@ fn without_rules_nothing_is_changed() {
     );
     assert_eq!(attr_str(spans.one("login"), "db.password"), SECRET);
 }
+
+#[traced(kind = server, name = "GET /health")]
+fn health() {}
+
+#[traced(kind = server, attrs(http.route = "/metrics"))]
+fn scrape() {}
+
+#[traced(kind = server, name = "GET /cart")]
+fn cart() {
+    helper();
+}
+
+#[traced]
+fn helper() {}
+
+#[test]
+fn filtered_spans_are_not_exported_but_still_counted_unless_asked() {
+    use traced::process::{SpanFilter, SpanMetrics};
+    let run = |filter: SpanFilter| {
+        capture_with(
+            |b| b.filter(filter).span_metrics(SpanMetrics::new()),
+            || {
+                health();
+                scrape();
+                cart();
+            },
+        )
+    };
+    let filter = SpanFilter::new()
+        .drop_name("get /HEALTH*")
+        .drop_attribute("http.route", "/metrics")
+        .drop_kind(opentelemetry::trace::SpanKind::Internal);
+    let (_, spans, metrics) = run(filter.clone());
+    assert_eq!(spans.names(), ["GET /cart"]);
+    assert_eq!(
+        metrics
+            .with("traces.span.metrics.calls", &[("span.name", "GET /health")])
+            .value,
+        1.0,
+        "still counted"
+    );
+    let (_, spans, metrics) = run(filter.also_from_span_metrics());
+    assert_eq!(spans.names(), ["GET /cart"]);
+    let counted: Vec<_> = metrics
+        .named("traces.span.metrics.calls")
+        .iter()
+        .map(|p| p.attrs["span.name"].clone())
+        .collect();
+    assert_eq!(counted, ["GET /cart"]);
+}

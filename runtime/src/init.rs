@@ -2,7 +2,7 @@
 
 use crate::config::{Env, LogsExporter, MetricsExporter, SamplerChoice, TracesExporter};
 use crate::export::PrometheusEndpoint;
-use crate::process::Redaction;
+use crate::process::{Redaction, SpanFilter};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::logs::{LogExporter, LoggerProviderBuilder, SdkLoggerProvider};
@@ -20,8 +20,14 @@ use std::time::Duration;
 /// The default bound on how long dropping the [`Guard`] may take.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
-type Step =
-    Box<dyn FnOnce(TracerProviderBuilder, &Env, Option<&Redaction>) -> TracerProviderBuilder>;
+type Step = Box<dyn FnOnce(TracerProviderBuilder, &Env, &Shaping) -> TracerProviderBuilder>;
+
+/// What happens to spans between the SDK and each exporting processor.
+#[derive(Default)]
+struct Shaping {
+    filter: Option<SpanFilter>,
+    redaction: Option<Redaction>,
+}
 type MeterStep = Box<dyn FnOnce(MeterProviderBuilder, &Env) -> MeterProviderBuilder>;
 type LogStep = Box<dyn FnOnce(LoggerProviderBuilder, &Env) -> LoggerProviderBuilder>;
 
@@ -56,6 +62,7 @@ pub struct Builder {
     exemplar_filter: Option<crate::metrics::exemplars::ExemplarFilter>,
     span_metrics: Option<crate::process::SpanMetrics>,
     redaction: Option<Redaction>,
+    filter: Option<SpanFilter>,
     sampler: Option<Sampler>,
     shutdown_timeout: Duration,
     read_env: bool,
@@ -106,6 +113,7 @@ impl Builder {
             exemplar_filter: None,
             span_metrics: None,
             redaction: None,
+            filter: None,
             sampler: None,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             read_env: true,
@@ -153,8 +161,8 @@ impl Builder {
     /// Adds an exporter behind a batch processor configured by `OTEL_BSP_*`.
     pub fn batch_exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
         self.steps.push(Box::new(
-            move |b: TracerProviderBuilder, env: &Env, redaction: Option<&Redaction>| {
-                exporting(b, batch(exporter, env), redaction)
+            move |b: TracerProviderBuilder, env: &Env, shaping: &Shaping| {
+                exporting(b, batch(exporter, env), shaping)
             },
         ));
         self
@@ -164,11 +172,18 @@ impl Builder {
     /// Meant for tests and debugging: it runs on the thread that ends the span.
     pub fn simple_exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
         self.steps.push(Box::new(
-            move |b: TracerProviderBuilder, _: &Env, redaction: Option<&Redaction>| {
+            move |b: TracerProviderBuilder, _: &Env, shaping: &Shaping| {
                 let processor = opentelemetry_sdk::trace::SimpleSpanProcessor::new(exporter);
-                exporting(b, processor, redaction)
+                exporting(b, processor, shaping)
             },
         ));
+        self
+    }
+
+    /// Drops the spans `filter` names before any exporter sees them (see
+    /// [`SpanFilter`]); applies where [`redact`](Self::redact) does.
+    pub fn filter(mut self, filter: SpanFilter) -> Self {
+        self.filter = Some(filter);
         self
     }
 
@@ -347,13 +362,19 @@ impl Builder {
                 );
                 builder
                     .with_sampler(crate::process::span_metrics::RecordAll(chosen))
-                    .with_span_processor(config.processor(&meter))
+                    .with_span_processor(
+                        config
+                            .processor(&meter, self.filter.clone().filter(SpanFilter::metrics_too)),
+                    )
             }
             None => builder.with_sampler(chosen),
         };
-        let redaction = self.redaction.take();
+        let shaping = Shaping {
+            filter: self.filter.take(),
+            redaction: self.redaction.take(),
+        };
         for step in self.steps.drain(..) {
-            builder = step(builder, &env, redaction.as_ref());
+            builder = step(builder, &env, &shaping);
         }
         for exporter in exporters {
             builder = match exporter {
@@ -362,10 +383,10 @@ impl Builder {
                     if let Some(logs) = &trace_logs {
                         console = console.with_logs(logs.clone());
                     }
-                    exporting(builder, batch(console, &env), redaction.as_ref())
+                    exporting(builder, batch(console, &env), &shaping)
                 }
                 TracesExporter::Otlp => match crate::export::otlp(&env) {
-                    Ok(exporter) => exporting(builder, batch(exporter, &env), redaction.as_ref()),
+                    Ok(exporter) => exporting(builder, batch(exporter, &env), &shaping),
                     Err(reason) => {
                         eprintln!("traced: OTLP span export is off: {reason}");
                         builder
@@ -555,18 +576,32 @@ fn sampler(choice: SamplerChoice) -> Sampler {
     }
 }
 
-/// Adds an exporting processor, behind the redaction rules if there are any.
+/// Adds an exporting processor, behind the filter and the redaction rules if
+/// there are any (filter first: a dropped span is not worth redacting).
 fn exporting<P: SpanProcessor + 'static>(
     builder: TracerProviderBuilder,
     processor: P,
-    redaction: Option<&Redaction>,
+    shaping: &Shaping,
 ) -> TracerProviderBuilder {
-    match redaction {
-        Some(rules) => builder.with_span_processor(crate::process::redact::Redacting {
+    use crate::process::filter::Filtering;
+    use crate::process::redact::Redacting;
+    match (&shaping.filter, &shaping.redaction) {
+        (Some(filter), Some(rules)) => builder.with_span_processor(Filtering {
+            filter: filter.clone(),
+            inner: Redacting {
+                rules: rules.clone(),
+                inner: processor,
+            },
+        }),
+        (Some(filter), None) => builder.with_span_processor(Filtering {
+            filter: filter.clone(),
+            inner: processor,
+        }),
+        (None, Some(rules)) => builder.with_span_processor(Redacting {
             rules: rules.clone(),
             inner: processor,
         }),
-        None => builder.with_span_processor(processor),
+        (None, None) => builder.with_span_processor(processor),
     }
 }
 

@@ -88,8 +88,13 @@ impl SpanMetrics {
     }
 
     /// The processor, with instruments from `meter`.
-    pub(crate) fn processor(&self, meter: &opentelemetry::metrics::Meter) -> SpanMetricsProcessor {
+    pub(crate) fn processor(
+        &self,
+        meter: &opentelemetry::metrics::Meter,
+        filter: Option<super::SpanFilter>,
+    ) -> SpanMetricsProcessor {
         SpanMetricsProcessor {
+            filter,
             dimensions: self.dimensions.clone(),
             service_name: Value::from("unknown_service"),
             calls: Counter::new(
@@ -117,6 +122,8 @@ impl SpanMetrics {
 /// Records the span metrics of every span that ends.
 #[derive(Debug)]
 pub(crate) struct SpanMetricsProcessor {
+    /// Spans left out of the metrics too (`SpanFilter::also_from_span_metrics`).
+    filter: Option<super::SpanFilter>,
     dimensions: Vec<Key>,
     service_name: Value,
     calls: Counter<u64>,
@@ -145,6 +152,9 @@ impl SpanProcessor for SpanMetricsProcessor {
     fn on_start(&self, _span: &mut Span, _cx: &Context) {}
 
     fn on_end(&self, span: SpanData) {
+        if self.filter.as_ref().is_some_and(|f| f.drops(&span)) {
+            return;
+        }
         let mut attributes = Vec::with_capacity(4 + self.dimensions.len());
         attributes.push(KeyValue::new("service.name", self.service_name.clone()));
         attributes.push(KeyValue::new("span.name", span.name.clone()));

@@ -1,0 +1,35 @@
+//! Case-insensitive wildcard patterns for keys and names.
+
+/// A case-insensitive key pattern; `*` matches any run of characters.
+#[derive(Clone, Debug)]
+pub(crate) struct KeyPattern(Vec<u8>);
+
+impl KeyPattern {
+    pub(crate) fn new(pattern: &str) -> Self {
+        KeyPattern(pattern.to_ascii_lowercase().into_bytes())
+    }
+
+    /// Wildcard matching, greedy with backtracking to the last `*`.
+    pub(crate) fn matches(&self, key: &str) -> bool {
+        let p = &self.0;
+        let t: Vec<u8> = key.bytes().map(|b| b.to_ascii_lowercase()).collect();
+        let (mut pi, mut ti) = (0, 0);
+        let mut star: Option<(usize, usize)> = None;
+        while ti < t.len() {
+            if pi < p.len() && p[pi] == b'*' {
+                star = Some((pi, ti));
+                pi += 1;
+            } else if pi < p.len() && p[pi] == t[ti] {
+                pi += 1;
+                ti += 1;
+            } else if let Some((sp, st)) = star {
+                pi = sp + 1;
+                ti = st + 1;
+                star = Some((sp, st + 1));
+            } else {
+                return false;
+            }
+        }
+        p[pi..].iter().all(|&c| c == b'*')
+    }
+}
