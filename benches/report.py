@@ -100,12 +100,6 @@ def fmt_ratio(x):
     return "–" if x is None else f"{x:.2f}×"
 
 
-def alloc_group(group):
-    if group.startswith("tree/"):
-        return "tree/" + group.rsplit("/", 1)[1]
-    return group
-
-
 def main():
     root = sys.argv[1]
     allocs = load_allocs(sys.argv[2] if len(sys.argv) > 2 else None)
@@ -126,9 +120,7 @@ def main():
             if ns is None:
                 continue
             t[(group, s)] = ns
-            a = allocs.get((alloc_group(group.replace("/*", "")), s))
-            if group.startswith("tree/"):
-                a = allocs.get((group.replace("*/", "").replace("tree/", "tree/"), s)) or allocs.get(("tree/" + group.rsplit("/", 1)[1], s))
+            a = allocs.get((group.replace("/*", ""), s))
             alloc = f"{a[0]:.2f} ({a[1]})" if a else "–"
             out.append("| {} | {} | {} | {} | {} | {} |".format(
                 f"**{title}**" if first else "",

@@ -8,6 +8,7 @@
 //!
 //! `cargo bench -p traced-benches --bench alloc` (`-- --quick` for fewer calls).
 
+#[cfg(feature = "enabled")]
 use opentelemetry_sdk::trace::Sampler;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -150,6 +151,20 @@ fn main() {
         );
         t.measure("before_init", "tracing", || tracing_fn(black_box(7)), n);
         t.measure("before_init", "fastrace", || fastrace_fn(black_box(7)), n);
+
+        {
+            std::env::set_var("OTEL_SDK_DISABLED", "true");
+            let guard = traced::Builder::new().init();
+            std::env::remove_var("OTEL_SDK_DISABLED");
+            t.measure("sdk_disabled", "traced", || traced_fn(black_box(7)), n);
+            t.measure(
+                "sdk_disabled",
+                "sdk_manual",
+                || sdk_manual(&global, black_box(7)),
+                n,
+            );
+            drop(guard);
+        }
 
         for (group, sampler) in [
             ("unsampled", Sampler::AlwaysOff),

@@ -63,6 +63,7 @@ pub struct Builder {
     span_metrics: Option<crate::process::SpanMetrics>,
     redaction: Option<Redaction>,
     filter: Option<SpanFilter>,
+    span_logs: bool,
     sampler: Option<Sampler>,
     shutdown_timeout: Duration,
     read_env: bool,
@@ -114,6 +115,7 @@ impl Builder {
             span_metrics: None,
             redaction: None,
             filter: None,
+            span_logs: false,
             sampler: None,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             read_env: true,
@@ -177,6 +179,13 @@ impl Builder {
                 exporting(b, processor, shaping)
             },
         ));
+        self
+    }
+
+    /// Turns span events and error statuses into log records correlated with their
+    /// span, for programs that have no logging (see [`crate::process`]).
+    pub fn span_logs(mut self, on: bool) -> Self {
+        self.span_logs = on;
         self
     }
 
@@ -369,6 +378,12 @@ impl Builder {
             }
             None => builder.with_sampler(chosen),
         };
+        if self.span_logs {
+            use opentelemetry::logs::LoggerProvider as _;
+            builder = builder.with_span_processor(crate::process::span_logs::SpanLogs {
+                logger: logger_provider.logger("traced.spanlogs"),
+            });
+        }
         let shaping = Shaping {
             filter: self.filter.take(),
             redaction: self.redaction.take(),

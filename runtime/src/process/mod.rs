@@ -5,6 +5,7 @@ pub(crate) mod filter;
 mod glob;
 pub(crate) mod redact;
 pub(crate) mod sampled;
+pub(crate) mod span_logs;
 pub mod span_metrics;
 
 pub use baggage::BaggageSpanProcessor;
