@@ -76,6 +76,31 @@ fn spans_arrive_over_otlp_grpc() {
     assert_checkout_trace(&spans, "grpc");
 }
 
+/// The same settings made in code with `Builder::setting` instead of the
+/// environment reach the exporter too (endpoint, headers and all).
+#[test]
+fn settings_made_in_code_reach_the_exporter() {
+    for protocol in ["http/protobuf", "grpc"] {
+        let _turn = serial();
+        let receiver = Receiver::start();
+        set_otel_env(&[]);
+        let telemetry = traced::Builder::new()
+            .setting("OTEL_TRACES_EXPORTER", "otlp")
+            .setting("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
+            .setting("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint(protocol))
+            .setting("OTEL_EXPORTER_OTLP_HEADERS", "x-test-token=abc")
+            .setting("OTEL_SERVICE_NAME", "checkout-service")
+            .setting("OTEL_METRICS_EXPORTER", "none")
+            .setting("OTEL_LOGS_EXPORTER", "none")
+            .init();
+        let _ = checkout(7);
+        drop(telemetry);
+        let spans = receiver.wait_for_spans(&["POST /checkout", "charge_card", "reserve_stock"]);
+        let transport = if protocol == "grpc" { "grpc" } else { "http" };
+        assert_checkout_trace(&spans, transport);
+    }
+}
+
 /// Runs `checkout` with `traced::init()` exporting OTLP over `protocol` to a fresh
 /// receiver, drops the guard, and returns the spans the receiver decoded.
 fn export_checkout_over(protocol: &str) -> Vec<Json> {

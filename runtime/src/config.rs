@@ -3,6 +3,7 @@
 //! An invalid value never fails the program: it is reported once on stderr with the
 //! variable's name, what was expected, and the default used instead.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// Where spans go.
@@ -105,12 +106,40 @@ pub(crate) struct Env {
     pub(crate) service_name: Option<String>,
     /// One line per invalid value.
     pub(crate) warnings: Vec<String>,
+    /// Settings made in code, over the environment.
+    pub(crate) settings: HashMap<String, String>,
+    /// Whether the process environment is read.
+    pub(crate) read_env: bool,
 }
 
 impl Env {
     /// Reads the process environment.
-    pub(crate) fn from_process() -> Self {
-        Self::from_lookup(|name| std::env::var(name).ok())
+    /// Reads `settings` (set in code) over the process environment (when
+    /// `read_env`), and remembers both for [`Env::lookup`].
+    pub(crate) fn new(settings: HashMap<String, String>, read_env: bool) -> Self {
+        let lookup = |name: &str| {
+            settings
+                .get(name)
+                .cloned()
+                .or_else(|| read_env.then(|| std::env::var(name).ok()).flatten())
+        };
+        let mut env = Self::from_lookup(lookup);
+        env.settings = settings;
+        env.read_env = read_env;
+        env
+    }
+
+    /// A setting as the `Env` sees it: set in code, else in the environment.
+    pub(crate) fn lookup(&self, name: &str) -> Option<String> {
+        self.settings
+            .get(name)
+            .cloned()
+            .or_else(|| self.read_env.then(|| std::env::var(name).ok()).flatten())
+    }
+
+    /// A setting made in code (not one of the environment).
+    pub(crate) fn set_in_code(&self, name: &str) -> Option<&str> {
+        self.settings.get(name).map(String::as_str)
     }
 
     /// Reads through `lookup`, which returns a variable's value if it is set.
@@ -210,6 +239,8 @@ impl Env {
             bsp_max_export_batch_size,
             service_name,
             warnings: r.warnings,
+            settings: HashMap::new(),
+            read_env: true,
         }
     }
 }

@@ -64,6 +64,7 @@ pub struct Builder {
     redaction: Option<Redaction>,
     filter: Option<SpanFilter>,
     span_logs: bool,
+    settings: std::collections::HashMap<String, String>,
     sampler: Option<Sampler>,
     shutdown_timeout: Duration,
     read_env: bool,
@@ -116,6 +117,7 @@ impl Builder {
             redaction: None,
             filter: None,
             span_logs: false,
+            settings: std::collections::HashMap::new(),
             sampler: None,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             read_env: true,
@@ -297,6 +299,21 @@ impl Builder {
         self
     }
 
+    /// Sets a standard `OTEL_*` setting (or `RUST_LOG`) in code, as if the
+    /// environment held it; it wins over the environment. Invalid values are
+    /// reported like the environment's.
+    ///
+    /// ```no_run
+    /// let _telemetry = traced_runtime::Builder::new()
+    ///     .setting("OTEL_TRACES_SAMPLER", "traceidratio")
+    ///     .setting("OTEL_TRACES_SAMPLER_ARG", "0.1")
+    ///     .init();
+    /// ```
+    pub fn setting(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.settings.insert(name.into(), value.into());
+        self
+    }
+
     /// Ignores the `OTEL_*` environment: only what the code sets applies.
     pub fn ignore_env(mut self) -> Self {
         self.read_env = false;
@@ -307,11 +324,7 @@ impl Builder {
     /// that flushes and shuts them down when dropped. Never panics: problems are
     /// reported on stderr and the affected part is left out.
     pub fn init(mut self) -> Guard {
-        let mut env = if self.read_env {
-            Env::from_process()
-        } else {
-            Env::from_lookup(|_| None)
-        };
+        let mut env = Env::new(std::mem::take(&mut self.settings), self.read_env);
         if let Some(interval) = self.metric_interval {
             env.metric_export_interval = interval;
         }
@@ -540,14 +553,20 @@ impl Builder {
     }
 
     fn resource(&self, env: &Env) -> Resource {
-        let mut resource = Resource::builder();
-        if env.service_name.is_none() {
-            resource = resource.with_service_name(
-                self.service_name
-                    .clone()
-                    .unwrap_or_else(default_service_name),
-            );
-        }
+        use opentelemetry_sdk::resource::TelemetryResourceDetector;
+        // Built from the settings `Env` reads (code over environment), not by the
+        // SDK's environment detectors, so that `setting(..)` and `ignore_env()` apply.
+        let mut resource = Resource::builder_empty()
+            .with_detector(Box::new(TelemetryResourceDetector))
+            .with_attributes(resource_attributes(
+                env.lookup("OTEL_RESOURCE_ATTRIBUTES").as_deref(),
+            ));
+        let name = env
+            .service_name
+            .clone()
+            .or_else(|| self.service_name.clone())
+            .unwrap_or_else(default_service_name);
+        resource = resource.with_service_name(name);
         let version = self.service_version.clone().or_else(|| {
             std::env::var("CARGO_PKG_VERSION")
                 .ok()
@@ -561,6 +580,41 @@ impl Builder {
         }
         resource.with_attributes(self.resource.clone()).build()
     }
+}
+
+/// `OTEL_RESOURCE_ATTRIBUTES`: `key=value,...`, values percent-decoded.
+fn resource_attributes(text: Option<&str>) -> Vec<KeyValue> {
+    let Some(text) = text else {
+        return Vec::new();
+    };
+    text.split(',')
+        .filter_map(|pair| {
+            let (k, v) = pair.split_once('=')?;
+            let (k, v) = (k.trim(), v.trim());
+            (!k.is_empty()).then(|| KeyValue::new(k.to_owned(), percent_decode(v)))
+        })
+        .collect()
+}
+
+pub(crate) fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Some(b) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The crate being run by cargo, else the executable's file name.

@@ -18,21 +18,105 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::runtime::Handle;
 
+/// The endpoint and headers set in code (`Builder::setting`): `opentelemetry-otlp`
+/// reads the process environment itself and cannot see them, so they are passed
+/// to its builders explicitly, resolved as the specification says (a signal's
+/// endpoint is used as it is; the general one gets `/v1/<signal>` over HTTP).
+#[derive(Debug, Default)]
+pub(crate) struct CodeSettings {
+    endpoint: Option<String>,
+    headers: Option<std::collections::HashMap<String, String>>,
+}
+
+pub(crate) fn code_settings(env: &Env, signal: &str, http: bool) -> CodeSettings {
+    let endpoint = match env.set_in_code(&format!("OTEL_EXPORTER_OTLP_{signal}_ENDPOINT")) {
+        Some(e) => Some(e.to_owned()),
+        None => env.set_in_code("OTEL_EXPORTER_OTLP_ENDPOINT").map(|base| {
+            if http {
+                format!(
+                    "{}/v1/{}",
+                    base.trim_end_matches('/'),
+                    signal.to_ascii_lowercase()
+                )
+            } else {
+                base.to_owned()
+            }
+        }),
+    };
+    let headers = env
+        .set_in_code(&format!("OTEL_EXPORTER_OTLP_{signal}_HEADERS"))
+        .or_else(|| env.set_in_code("OTEL_EXPORTER_OTLP_HEADERS"))
+        .map(parse_headers);
+    CodeSettings { endpoint, headers }
+}
+
+/// `key=value,key2=value2`, values percent-decoded.
+fn parse_headers(text: &str) -> std::collections::HashMap<String, String> {
+    text.split(',')
+        .filter_map(|pair| {
+            let (k, v) = pair.split_once('=')?;
+            let k = k.trim();
+            (!k.is_empty()).then(|| (k.to_owned(), crate::init::percent_decode(v.trim())))
+        })
+        .collect()
+}
+
+/// Applies code settings to an HTTP exporter builder.
+pub(crate) fn with_http_settings<B>(mut builder: B, settings: &CodeSettings) -> B
+where
+    B: WithExportConfig + opentelemetry_otlp::WithHttpConfig,
+{
+    if let Some(e) = &settings.endpoint {
+        builder = builder.with_endpoint(e.clone());
+    }
+    if let Some(h) = &settings.headers {
+        builder = builder.with_headers(h.clone());
+    }
+    builder
+}
+
+/// Applies code settings to a gRPC exporter builder.
+pub(crate) fn with_grpc_settings<B>(mut builder: B, settings: &CodeSettings) -> B
+where
+    B: WithExportConfig + opentelemetry_otlp::WithTonicConfig,
+{
+    if let Some(e) = &settings.endpoint {
+        builder = builder.with_endpoint(e.clone());
+    }
+    if let Some(h) = &settings.headers {
+        let mut map = http::HeaderMap::new();
+        for (k, v) in h {
+            if let (Ok(k), Ok(v)) = (
+                http::HeaderName::from_bytes(k.as_bytes()),
+                http::HeaderValue::from_str(v),
+            ) {
+                map.insert(k, v);
+            }
+        }
+        builder = builder.with_metadata(tonic::metadata::MetadataMap::from_headers(map));
+    }
+    builder
+}
+
 /// The OTLP span exporter configured by `env` (endpoint and headers are read by
-/// `opentelemetry-otlp` from the standard variables).
+/// `opentelemetry-otlp` from the standard variables, or set in code).
 pub(crate) fn otlp(env: &Env) -> Result<OnRuntime<opentelemetry_otlp::SpanExporter>, String> {
     let rt = runtime()?;
     let _enter = rt.enter();
     let exporter = match env.protocol {
-        Protocol::Grpc => opentelemetry_otlp::SpanExporter::builder()
-            .with_tonic()
-            .with_timeout(env.otlp_timeout)
-            .build(),
-        Protocol::HttpProtobuf => opentelemetry_otlp::SpanExporter::builder()
-            .with_http()
-            .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-            .with_timeout(env.otlp_timeout)
-            .build(),
+        Protocol::Grpc => with_grpc_settings(
+            opentelemetry_otlp::SpanExporter::builder().with_tonic(),
+            &code_settings(env, "TRACES", false),
+        )
+        .with_timeout(env.otlp_timeout)
+        .build(),
+        Protocol::HttpProtobuf => with_http_settings(
+            opentelemetry_otlp::SpanExporter::builder().with_http(),
+            &code_settings(env, "TRACES", true),
+        )
+        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+        .with_timeout(env.otlp_timeout)
+        .build(),
     }
     .map_err(|e| e.to_string())?;
     Ok(OnRuntime {

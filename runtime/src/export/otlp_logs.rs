@@ -17,15 +17,19 @@ pub(crate) fn otlp_logs(
     let rt = super::runtime::runtime()?;
     let _enter = rt.enter();
     let exporter = match env.logs_protocol {
-        Protocol::Grpc => opentelemetry_otlp::LogExporter::builder()
-            .with_tonic()
-            .with_timeout(env.logs_otlp_timeout)
-            .build(),
-        Protocol::HttpProtobuf => opentelemetry_otlp::LogExporter::builder()
-            .with_http()
-            .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-            .with_timeout(env.logs_otlp_timeout)
-            .build(),
+        Protocol::Grpc => super::otlp::with_grpc_settings(
+            opentelemetry_otlp::LogExporter::builder().with_tonic(),
+            &super::otlp::code_settings(env, "LOGS", false),
+        )
+        .with_timeout(env.logs_otlp_timeout)
+        .build(),
+        Protocol::HttpProtobuf => super::otlp::with_http_settings(
+            opentelemetry_otlp::LogExporter::builder().with_http(),
+            &super::otlp::code_settings(env, "LOGS", true),
+        )
+        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+        .with_timeout(env.logs_otlp_timeout)
+        .build(),
     }
     .map_err(|e| e.to_string())?;
     Ok(LogsOnRuntime {

@@ -266,7 +266,7 @@ impl PushMetricExporter for OtlpMetricExporter {
 /// gRPC channel's worker is spawned on the current runtime). Prints a warning on
 /// stderr for an invalid temporality preference.
 pub(crate) fn exporter(env: &Env) -> Result<OtlpMetricExporter, String> {
-    let lookup = |name: &str| std::env::var(name).ok();
+    let lookup = |name: &str| env.lookup(name);
     let (temporality, warning) = temporality(&lookup);
     if let Some(warning) = warning {
         eprintln!("traced: {warning}");
@@ -278,15 +278,18 @@ pub(crate) fn exporter(env: &Env) -> Result<OtlpMetricExporter, String> {
                 .timeout(timeout)
                 .build()
                 .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-            opentelemetry_otlp::MetricExporter::builder()
-                .with_temporality(temporality)
-                .with_http()
-                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-                .with_timeout(timeout)
-                .with_http_client(ExemplarClient { inner: client })
-                .build()
-                .map(OtlpMetricExporter::Http)
-                .map_err(|e| e.to_string())
+            super::otlp::with_http_settings(
+                opentelemetry_otlp::MetricExporter::builder()
+                    .with_temporality(temporality)
+                    .with_http(),
+                &super::otlp::code_settings(env, "METRICS", true),
+            )
+            .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+            .with_timeout(timeout)
+            .with_http_client(ExemplarClient { inner: client })
+            .build()
+            .map(OtlpMetricExporter::Http)
+            .map_err(|e| e.to_string())
         }
         Protocol::Grpc => {
             GrpcMetricExporter::new(&lookup, timeout, temporality).map(OtlpMetricExporter::Grpc)
