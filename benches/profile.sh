@@ -9,13 +9,14 @@
 # `profile` bench binary; callgrind collects only there. The per-call count is
 # (total - the same loop over the plain function) / calls, so it is the cost of
 # the instrumentation alone. Outputs stay in target/callgrind/ for
-# callgrind_annotate / kcachegrind.
+# callgrind_annotate / kcachegrind. BIN=path runs another build of the profile binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "profile.sh: needs valgrind (apt-get install valgrind)" >&2; exit 1; }
 calls=${CALLS:-20000}
 warm=1000
-bin=$(cargo bench -p traced-benches --bench profile --no-run --message-format=json 2>/dev/null |
+bin=${BIN:-}
+[[ -n "$bin" ]] || bin=$(cargo bench -p traced-benches --bench profile --no-run --message-format=json 2>/dev/null |
     python3 -c 'import json,sys
 for l in sys.stdin:
     m = json.loads(l)
@@ -28,7 +29,8 @@ total_ir() { # case -> instructions collected in `measured` for warm-up + calls
     local file="$out/${1//\//_}.out"
     valgrind --tool=callgrind --callgrind-out-file="$file" --toggle-collect='*cases::measured*' \
         "$bin" "$1" "$calls" >/dev/null 2>"$file.log" || { cat "$file.log" >&2; return 1; }
-    callgrind_annotate "$file" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }'
+    # callgrind writes its totals at exit: read them from the file's summary line.
+    awk '/^(summary|totals):/ { print $2; exit }' "$file"
 }
 
 floor=$(total_ir floor/plain)

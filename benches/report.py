@@ -122,9 +122,12 @@ def main():
             t[(group, s)] = ns
             a = allocs.get((group.replace("/*", ""), s))
             alloc = f"{a[0]:.2f} ({a[1]})" if a else "–"
+            name = SUBJECT_NAMES.get(s, s)
+            if group == "metrics" and s == "traced":
+                name = "`#[traced(metrics)]`, span not sampled"
             out.append("| {} | {} | {} | {} | {} | {} |".format(
                 f"**{title}**" if first else "",
-                SUBJECT_NAMES.get(s, s),
+                name,
                 fmt_time(ns),
                 fmt_ratio(ns / floor if floor else None),
                 fmt_ratio(ns / best if best else None),

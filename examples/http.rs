@@ -9,8 +9,8 @@
 //! The service listens on 127.0.0.1 (a free port), takes one order, and stops. The
 //! trace prints on stderr: `shop` → `GET` (client) → `GET /checkout` (server) →
 //! `checkout` → `GET` (client) → `GET /price/{sku}` (server) → `price`, for each item,
-//! all under one trace id; each server span, whose parent came over HTTP, heads a
-//! block of its own, marked with its remote parent (the client span's id).
+//! as one tree: the console exporter nests each server span, whose parent came over
+//! HTTP, under the client span of this same process.
 
 use axum::extract::{Path, State};
 use axum::routing::get;

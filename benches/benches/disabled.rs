@@ -84,6 +84,7 @@ fn main() {
         .measurement_time(Duration::from_millis(2000))
         .sample_size(50)
         .configure_from_args();
+    traced_benches::spin(500);
     // init() is a no-op in this build; call it as a program would.
     let _telemetry = traced::init();
     let mut g = c.benchmark_group("enabled_off");

@@ -24,6 +24,7 @@ fn main() {
         .measurement_time(Duration::from_millis(2000))
         .sample_size(50)
         .configure_from_args();
+    traced_benches::spin(500);
 
     floor(&mut c);
     before_init(&mut c);

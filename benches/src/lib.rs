@@ -18,6 +18,18 @@ pub fn body(x: u64) -> u64 {
         .rotate_left(17)
 }
 
+/// Keeps a core busy for `ms` milliseconds before measuring, so that the first
+/// benchmark does not run on a cold, down-clocked core (criterion's quick mode has
+/// no warm-up).
+pub fn spin(ms: u64) {
+    let until = std::time::Instant::now() + std::time::Duration::from_millis(ms);
+    let mut x = 0u64;
+    while std::time::Instant::now() < until {
+        x = body(x);
+    }
+    black_box(x);
+}
+
 /// The floor: the function without instrumentation.
 #[inline(never)]
 pub fn plain(x: u64) -> u64 {

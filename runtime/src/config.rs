@@ -138,6 +138,7 @@ impl Env {
     }
 
     /// A setting made in code (not one of the environment).
+    #[cfg(feature = "otlp")]
     pub(crate) fn set_in_code(&self, name: &str) -> Option<&str> {
         self.settings.get(name).map(String::as_str)
     }

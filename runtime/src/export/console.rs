@@ -1,7 +1,9 @@
 //! A human-readable "waterfall" exporter that prints finished traces to the console.
 //!
 //! [`ConsoleExporter`] holds spans back until the local root of their trace has
-//! ended, then prints the whole trace as a tree: one line per span with its
+//! ended, then prints the whole trace as a tree (with the spans of servers in
+//! this process nested under the client spans that called them): one line per
+//! span with its
 //! duration and a bar on a time axis shared by the trace, followed by the span's
 //! source location, attributes, events and links. Made
 //! [`with_logs`](ConsoleExporter::with_logs), it also draws the log records
@@ -34,7 +36,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt::{self, Write as _};
 use std::io::Write;
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use opentelemetry::logs::AnyValue;
 use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
@@ -55,6 +57,9 @@ const MAX_PENDING_TRACES: usize = 1024;
 const MAX_PENDING_SPANS: usize = 10_000;
 /// How many printed spans are remembered, to recognise children that end late.
 const MAX_PRINTED_SPANS: usize = 4096;
+/// How long a span whose parent is remote waits for that parent to arrive
+/// before an export prints it as the root of a block of its own.
+const REMOTE_PARENT_WAIT: Duration = Duration::from_secs(1);
 
 /// Columns of the time axis every bar is drawn on.
 const BAR_WIDTH: usize = 32;
@@ -79,8 +84,24 @@ const MAX_INDENT_DEPTH: usize = 24;
 /// and [`shutdown`](SpanExporter::shutdown) print whatever is still held back,
 /// marking spans whose parent never arrived.
 ///
+/// A span whose parent is *remote* (it came with a request, as for the span of
+/// an HTTP server) may still have its parent in this process: when a client
+/// calls a server of the same process, the client span reaches this exporter
+/// too, usually in the same batch, and ends after the server span. So a
+/// remote-parent span is held back as well. If its parent arrives, in the same
+/// batch or a later one, the span is drawn under it and the trace prints as one
+/// tree. Otherwise (the parent truly lives in another process) the span is
+/// printed as the root of a block of its own, marked `(remote parent …)`, by
+/// the first export at least a second after it arrived, or by
+/// [`force_flush`](SpanExporter::force_flush) or
+/// [`shutdown`](SpanExporter::shutdown): such a trace prints at a later export
+/// rather than as soon as it ends. A batch span processor exports only when
+/// spans are waiting, so in a process gone quiet it prints with the next spans
+/// that end, or at shutdown.
+///
 /// At most 1024 traces and 10 000 spans are held back; beyond that the oldest
-/// trace is printed as it is, so memory stays bounded.
+/// trace is printed as it is, so memory stays bounded. Holding never blocks:
+/// every export prints what is due and returns.
 ///
 /// Output is deterministic for the same spans: apart from durations and
 /// offsets computed from span timestamps, no clock time is printed.
@@ -221,10 +242,56 @@ impl ConsoleExporter {
         }
     }
 
+    /// Exports `batch` as [`SpanExporter::export`] does, `now` being the time
+    /// it arrived (the clock is a parameter so that tests need not sleep).
+    fn export_at(&self, state: &mut State, batch: Vec<SpanData>, now: Instant) -> OTelSdkResult {
+        if state.is_shutdown {
+            return Err(OTelSdkError::AlreadyShutdown);
+        }
+
+        // Hold everything back first, so that a root sees all its descendants
+        // from the same batch whatever their order in it, and a span whose
+        // parent is remote finds that parent if it is in the batch.
+        let mut out = String::new();
+        let mut tops = Vec::new();
+        for span in batch {
+            if ParentNote::for_top(&span, &state.printed).is_some_and(ParentNote::waits) {
+                state.pending.push(span, now);
+                while let Some(evicted) = state.pending.pop_over_limit() {
+                    self.render(&mut out, &mut state.printed, &evicted);
+                }
+            } else {
+                tops.push(span);
+            }
+        }
+        let tops: Vec<Vec<SpanData>> = tops
+            .into_iter()
+            .map(|top| {
+                let mut spans = state.pending.take_subtree(&top);
+                spans.push(top);
+                spans
+            })
+            .collect();
+        // Remote-parent spans whose parent has not come by now were held
+        // longer than the new tops: print them first.
+        for spans in state.pending.pop_remote_heads(Some(now)) {
+            self.render(&mut out, &mut state.printed, &spans);
+        }
+        for spans in tops {
+            self.render(&mut out, &mut state.printed, &spans);
+        }
+        state.write(&out)
+    }
+
     /// Prints every trace still held back, oldest first, then the log
-    /// records of spans that were not printed, as lines.
+    /// records of spans that were not printed, as lines. Spans whose parent
+    /// is remote and not held back head blocks of their own, as if their
+    /// wait were over.
     fn flush_pending(&self, state: &mut State) -> OTelSdkResult {
         let mut out = String::new();
+        for spans in state.pending.pop_remote_heads(None) {
+            self.render(&mut out, &mut state.printed, &spans);
+        }
         while let Some(spans) = state.pending.pop_oldest() {
             self.render(&mut out, &mut state.printed, &spans);
         }
@@ -304,32 +371,10 @@ impl fmt::Debug for ConsoleExporter {
 /// ```
 impl SpanExporter for ConsoleExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let mut guard = self.lock();
-        let state = &mut *guard;
-        if state.is_shutdown {
-            return Err(OTelSdkError::AlreadyShutdown);
-        }
-
-        // Hold everything back first, so that a root sees all its descendants
-        // from the same batch whatever their order in it.
-        let mut out = String::new();
-        let mut tops = Vec::new();
-        for span in batch {
-            if ParentNote::for_top(&span, &state.printed).is_some_and(ParentNote::waits) {
-                state.pending.push(span);
-                while let Some(evicted) = state.pending.pop_over_limit() {
-                    self.render(&mut out, &mut state.printed, &evicted);
-                }
-            } else {
-                tops.push(span);
-            }
-        }
-        for top in tops {
-            let mut spans = state.pending.take_subtree(&top);
-            spans.push(top);
-            self.render(&mut out, &mut state.printed, &spans);
-        }
-        state.write(&out)
+        let mut state = self.lock();
+        // Read under the lock, so that arrival times only grow.
+        let now = Instant::now();
+        self.export_at(&mut state, batch, now)
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
@@ -376,23 +421,38 @@ struct Pending {
     traces: HashMap<TraceId, PendingTrace>,
     /// Arrival order of the traces in `traces`, to evict the oldest first.
     arrival: BTreeMap<u64, TraceId>,
+    /// The held spans whose parent is remote, by arrival, while they wait for
+    /// that parent; exactly the keys in [`Held::remote`] of `traces`.
+    remote: BTreeMap<RemoteKey, TraceId>,
     next_seq: u64,
     span_count: usize,
 }
 
+/// When a span whose parent is remote arrived, and a number unique among
+/// the held spans.
+type RemoteKey = (Instant, u64);
+
 struct PendingTrace {
     seq: u64,
-    spans: Vec<SpanData>,
+    spans: Vec<Held>,
+}
+
+/// A span held back.
+struct Held {
+    span: SpanData,
+    /// Its key in [`Pending::remote`] while it waits for its remote parent.
+    remote: Option<RemoteKey>,
 }
 
 impl Pending {
-    fn push(&mut self, span: SpanData) {
+    /// Holds `span` back, which arrived at `now`.
+    fn push(&mut self, span: SpanData, now: Instant) {
         let trace_id = span.span_context.trace_id();
+        let seq = self.next_seq;
+        self.next_seq += 1;
         let trace = match self.traces.entry(trace_id) {
             Entry::Occupied(entry) => entry.into_mut(),
             Entry::Vacant(entry) => {
-                let seq = self.next_seq;
-                self.next_seq += 1;
                 self.arrival.insert(seq, trace_id);
                 entry.insert(PendingTrace {
                     seq,
@@ -400,7 +460,12 @@ impl Pending {
                 })
             }
         };
-        trace.spans.push(span);
+        let remote = span.parent_span_is_remote.then(|| {
+            let key = (now, seq);
+            self.remote.insert(key, trace_id);
+            key
+        });
+        trace.spans.push(Held { span, remote });
         self.span_count += 1;
     }
 
@@ -417,7 +482,17 @@ impl Pending {
         while let Some((_, trace_id)) = self.arrival.pop_first() {
             if let Some(trace) = self.traces.remove(&trace_id) {
                 self.span_count -= trace.spans.len();
-                return Some(trace.spans);
+                let spans = trace
+                    .spans
+                    .into_iter()
+                    .map(|held| {
+                        if let Some(key) = held.remote {
+                            self.remote.remove(&key);
+                        }
+                        held.span
+                    })
+                    .collect();
+                return Some(spans);
             }
         }
         None
@@ -426,35 +501,117 @@ impl Pending {
     /// Removes and returns the held-back descendants of `root`. Other spans of
     /// the same trace stay: a trace may enter this process more than once.
     fn take_subtree(&mut self, root: &SpanData) -> Vec<SpanData> {
-        let trace_id = root.span_context.trace_id();
+        let roots = [(root.span_context.span_id(), None)];
+        self.take_trees(root.span_context.trace_id(), &roots)
+            .pop()
+            .unwrap_or_default()
+    }
+
+    /// Removes the spans whose wait for their remote parent is over at `now`
+    /// (all that wait, if `now` is `None`). Those whose parent is held back
+    /// stay below it; each other one is returned with its held-back
+    /// descendants, as a block of its own, oldest first.
+    fn pop_remote_heads(&mut self, now: Option<Instant>) -> Vec<Vec<SpanData>> {
+        // The waits that are over, by trace, in the order they began.
+        let mut over: Vec<(TraceId, HashSet<u64>)> = Vec::new();
+        let mut slots: HashMap<TraceId, usize> = HashMap::new();
+        while let Some(entry) = self.remote.first_entry() {
+            let (arrived, _) = *entry.key();
+            if now.is_some_and(|now| now.saturating_duration_since(arrived) < REMOTE_PARENT_WAIT) {
+                break;
+            }
+            let ((_, seq), trace_id) = entry.remove_entry();
+            let slot = *slots.entry(trace_id).or_insert_with(|| {
+                over.push((trace_id, HashSet::new()));
+                over.len() - 1
+            });
+            over[slot].1.insert(seq);
+        }
+
+        let mut blocks = Vec::new();
+        for (trace_id, seqs) in over {
+            let Some(trace) = self.traces.get_mut(&trace_id) else {
+                continue;
+            };
+            let held_ids: HashSet<SpanId> = trace
+                .spans
+                .iter()
+                .map(|held| held.span.span_context.span_id())
+                .collect();
+            let mut heads = Vec::new();
+            for (i, held) in trace.spans.iter_mut().enumerate() {
+                let Some(key) = held.remote.take_if(|(_, seq)| seqs.contains(seq)) else {
+                    continue;
+                };
+                if !held_ids.contains(&held.span.parent_span_id) {
+                    heads.push((key, held.span.span_context.span_id(), i));
+                }
+            }
+            heads.sort_unstable_by_key(|&(key, _, _)| key);
+            let roots: Vec<_> = heads.iter().map(|&(_, id, i)| (id, Some(i))).collect();
+            blocks.extend(
+                self.take_trees(trace_id, &roots)
+                    .into_iter()
+                    .filter(|block| !block.is_empty()),
+            );
+        }
+        blocks
+    }
+
+    /// Removes from trace `trace_id` the held-back descendants of each root,
+    /// given as its span id and, if the root itself is held back, its index in
+    /// the trace's spans; returns one block per root, with the root if held.
+    /// A span below several roots (only in malformed input) goes to the
+    /// first. Other spans of the trace stay.
+    fn take_trees(
+        &mut self,
+        trace_id: TraceId,
+        roots: &[(SpanId, Option<usize>)],
+    ) -> Vec<Vec<SpanData>> {
+        let mut blocks: Vec<Vec<SpanData>> = roots.iter().map(|_| Vec::new()).collect();
         let Some(trace) = self.traces.get_mut(&trace_id) else {
-            return Vec::new();
+            return blocks;
         };
 
         let mut children: HashMap<SpanId, Vec<usize>> = HashMap::new();
-        for (i, span) in trace.spans.iter().enumerate() {
-            children.entry(span.parent_span_id).or_default().push(i);
+        for (i, held) in trace.spans.iter().enumerate() {
+            children
+                .entry(held.span.parent_span_id)
+                .or_default()
+                .push(i);
         }
-        let mut in_subtree = vec![false; trace.spans.len()];
-        let mut to_visit = vec![root.span_context.span_id()];
-        while let Some(id) = to_visit.pop() {
-            for &i in children.get(&id).map_or(&[][..], Vec::as_slice) {
-                if !std::mem::replace(&mut in_subtree[i], true) {
-                    to_visit.push(trace.spans[i].span_context.span_id());
+        let mut block_of: Vec<Option<usize>> = vec![None; trace.spans.len()];
+        for (block, &(root_id, held_root)) in roots.iter().enumerate() {
+            if let Some(slot) = held_root.and_then(|i| block_of.get_mut(i)) {
+                if slot.is_some() {
+                    continue;
+                }
+                *slot = Some(block);
+            }
+            let mut to_visit = vec![root_id];
+            while let Some(id) = to_visit.pop() {
+                for &i in children.get(&id).map_or(&[][..], Vec::as_slice) {
+                    if block_of[i].is_none() {
+                        block_of[i] = Some(block);
+                        to_visit.push(trace.spans[i].span.span_context.span_id());
+                    }
                 }
             }
         }
 
-        let mut taken = Vec::new();
         let mut kept = Vec::new();
-        for (span, inside) in std::mem::take(&mut trace.spans).into_iter().zip(in_subtree) {
-            if inside {
-                taken.push(span);
-            } else {
-                kept.push(span);
+        for (held, block) in std::mem::take(&mut trace.spans).into_iter().zip(block_of) {
+            match block {
+                Some(block) => {
+                    if let Some(key) = held.remote {
+                        self.remote.remove(&key);
+                    }
+                    self.span_count -= 1;
+                    blocks[block].push(held.span);
+                }
+                None => kept.push(held),
             }
         }
-        self.span_count -= taken.len();
         if kept.is_empty() {
             let seq = trace.seq;
             self.traces.remove(&trace_id);
@@ -462,7 +619,7 @@ impl Pending {
         } else {
             trace.spans = kept;
         }
-        taken
+        blocks
     }
 }
 
@@ -495,7 +652,8 @@ impl Printed {
 /// Why a span is drawn at the top level of a tree although it has a parent.
 #[derive(Clone, Copy)]
 enum ParentNote {
-    /// The parent lives in another process.
+    /// The parent lives in another process: it is remote and did not arrive
+    /// in time.
     Remote(SpanId),
     /// The parent was printed before this span ended.
     PrintedEarlier(SpanId),
@@ -509,18 +667,20 @@ impl ParentNote {
         let parent = span.parent_span_id;
         if parent == SpanId::INVALID {
             None
+        } else if printed.contains(span.span_context.trace_id(), parent) {
+            // A remote parent too: a client span of this process.
+            Some(Self::PrintedEarlier(parent))
         } else if span.parent_span_is_remote {
             Some(Self::Remote(parent))
-        } else if printed.contains(span.span_context.trace_id(), parent) {
-            Some(Self::PrintedEarlier(parent))
         } else {
             Some(Self::NotSeen(parent))
         }
     }
 
-    /// Whether a span with this note waits for its parent.
+    /// Whether a span with this note waits for its parent: a remote parent
+    /// may be a client span of this process that has not ended yet.
     fn waits(self) -> bool {
-        matches!(self, Self::NotSeen(_))
+        matches!(self, Self::NotSeen(_) | Self::Remote(_))
     }
 }
 
@@ -1080,6 +1240,16 @@ mod tests {
         complete(exporter.export(batch))
     }
 
+    /// Runs an export that arrives at `now`.
+    fn export_at(exporter: &ConsoleExporter, batch: Vec<SpanData>, now: Instant) -> OTelSdkResult {
+        exporter.export_at(&mut exporter.lock(), batch, now)
+    }
+
+    /// `start` plus `millis`.
+    fn later(start: Instant, millis: u64) -> Instant {
+        start + Duration::from_millis(millis)
+    }
+
     /// A fixed instant plus `nanos`.
     fn at(nanos: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(1_700_000_000) + Duration::from_nanos(nanos)
@@ -1317,14 +1487,259 @@ mod tests {
         let first_child = span(TRACE, 3, 1, "first child", 10, 90);
         let second_child = span(TRACE, 4, 2, "second child", 60, 200);
 
-        export(&exporter, vec![first_child, second_child, first]).unwrap();
+        let start = Instant::now();
+        export_at(&exporter, vec![first_child, second_child, first], start).unwrap();
+        assert_eq!(buffer.take(), "", "the remote parent may still come");
+        export_at(&exporter, vec![second], later(start, 500)).unwrap();
+        assert_eq!(buffer.take(), "");
+
+        export_at(&exporter, Vec::new(), later(start, 1_000)).unwrap();
         let output = buffer.take();
         assert!(output.contains("first child"));
         assert!(output.contains("(remote parent 00000000000000aa)"));
         assert!(!output.contains("second child"), "{output}");
+        assert!(!output.contains("incomplete"), "{output}");
 
-        export(&exporter, vec![second]).unwrap();
-        assert!(buffer.take().contains("second child"));
+        export_at(&exporter, Vec::new(), later(start, 1_500)).unwrap();
+        let output = buffer.take();
+        assert!(output.contains("second child"), "{output}");
+        assert!(output.contains("(remote parent 00000000000000bb)"));
+        assert!(exporter.lock().pending.traces.is_empty());
+        assert!(exporter.lock().pending.remote.is_empty());
+    }
+
+    /// A client span of this process, a local root, and the span of a server
+    /// of the same process that it called, whose parent is therefore remote;
+    /// in the order they end.
+    fn client_and_server() -> Vec<SpanData> {
+        let mut lookup = span(TRACE, 3, 2, "lookup_price", 310, 820);
+        lookup.attributes = vec![
+            KeyValue::new("code.file.path", "src/prices.rs"),
+            KeyValue::new("code.line.number", 17),
+            KeyValue::new("sku", "apple"),
+        ];
+
+        let mut server = span(TRACE, 2, 1, "GET /price/{sku}", 240, 900);
+        server.parent_span_is_remote = true;
+        server.span_kind = SpanKind::Server;
+        server.attributes = vec![
+            KeyValue::new("http.request.method", "GET"),
+            KeyValue::new("url.path", "/price/apple"),
+            KeyValue::new("http.route", "/price/{sku}"),
+            KeyValue::new("http.response.status_code", 200),
+        ];
+
+        let mut client = span(TRACE, 1, 0, "GET", 0, 1_150);
+        client.span_kind = SpanKind::Client;
+        client.attributes = vec![
+            KeyValue::new("http.request.method", "GET"),
+            KeyValue::new("url.full", "http://127.0.0.1:8080/price/apple"),
+            KeyValue::new("http.response.status_code", 200),
+        ];
+
+        vec![lookup, server, client]
+    }
+
+    #[test]
+    fn a_server_span_nests_under_its_client_span_from_the_same_batch() {
+        let (exporter, buffer) = exporter(false);
+        export_at(&exporter, client_and_server(), Instant::now()).unwrap();
+        let output = buffer.take();
+        assert_eq!(output.matches("trace ").count(), 1, "{output}");
+        assert!(!output.contains("remote parent"), "{output}");
+        insta::assert_snapshot!("client_and_server", output);
+
+        let state = exporter.lock();
+        assert!(state.pending.traces.is_empty());
+        assert!(state.pending.remote.is_empty());
+    }
+
+    #[test]
+    fn a_server_span_waits_for_its_client_span_from_a_later_batch() {
+        let (whole, buffer) = exporter(false);
+        export_at(&whole, client_and_server(), Instant::now()).unwrap();
+        let expected = buffer.take();
+
+        // The client span arrives before the wait is over, or with the export
+        // that ends it: either way it is in time.
+        for delay in [10, 1_000, 5_000] {
+            let (exporter, buffer) = exporter(false);
+            let mut spans = client_and_server();
+            let client = spans.pop().unwrap();
+            let start = Instant::now();
+            export_at(&exporter, spans, start).unwrap();
+            assert_eq!(buffer.take(), "", "the server span waits");
+            export_at(&exporter, Vec::new(), later(start, 5)).unwrap();
+            assert_eq!(buffer.take(), "", "still waiting");
+
+            export_at(&exporter, vec![client], later(start, delay)).unwrap();
+            assert_eq!(buffer.take(), expected, "after {delay}ms");
+            let state = exporter.lock();
+            assert!(state.pending.traces.is_empty());
+            assert!(state.pending.remote.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_server_span_waits_as_long_as_its_client_span_is_held() {
+        let (exporter, buffer) = exporter(false);
+        let mut spans = client_and_server();
+        let mut client = spans.pop().unwrap();
+        client.parent_span_id = SpanId::from(9);
+        let root = span(TRACE, 9, 0, "checkout", 0, 2_000);
+
+        let start = Instant::now();
+        export_at(&exporter, spans, start).unwrap();
+        export_at(&exporter, vec![client], later(start, 10)).unwrap();
+        export_at(&exporter, Vec::new(), later(start, 2_000)).unwrap();
+        assert_eq!(
+            buffer.take(),
+            "",
+            "the client span is held, so is its server"
+        );
+        assert!(
+            exporter.lock().pending.remote.is_empty(),
+            "its wait is over"
+        );
+
+        export_at(&exporter, vec![root], later(start, 3_000)).unwrap();
+        let output = buffer.take();
+        let lines: Vec<&str> = output.lines().collect();
+        assert_eq!(output.matches("trace ").count(), 1, "{output}");
+        assert!(!lines[0].contains("incomplete"), "{output}");
+        assert!(lines[1].starts_with("checkout "), "{output}");
+        assert!(lines[2].starts_with("└─ GET client "), "{output}");
+        insta::assert_snapshot!("client_and_server_under_a_root", output);
+        assert!(!output.contains("remote parent"), "{output}");
+        assert!(exporter.lock().pending.traces.is_empty());
+    }
+
+    /// [`client_and_server`] without the client: its server was called by
+    /// another process.
+    fn server_called_from_elsewhere() -> Vec<SpanData> {
+        let mut spans = client_and_server();
+        spans.pop();
+        spans[1].parent_span_id = SpanId::from(0xaa);
+        spans
+    }
+
+    #[test]
+    fn a_remote_parent_that_never_comes_prints_at_the_next_export_after_the_wait() {
+        let (exporter, buffer) = exporter(false);
+        let start = Instant::now();
+        export_at(&exporter, server_called_from_elsewhere(), start).unwrap();
+        export_at(&exporter, Vec::new(), later(start, 999)).unwrap();
+        assert_eq!(buffer.take(), "");
+
+        let other = span(TRACE + 1, 1, 0, "other", 0, 10);
+        export_at(&exporter, vec![other], later(start, 1_000)).unwrap();
+        let output = buffer.take();
+        let blocks: Vec<&str> = output.split_terminator("\n\n").collect();
+        assert_eq!(blocks.len(), 2, "{output}");
+        let lines: Vec<&str> = blocks[0].lines().collect();
+        assert!(lines[0].starts_with("trace 4bf92f35"), "{output}");
+        assert!(!lines[0].contains("incomplete"), "{output}");
+        assert!(lines[1].starts_with("GET /price/{sku} server "), "{output}");
+        assert_eq!(lines[2], "│ (remote parent 00000000000000aa)");
+        assert!(blocks[0].contains("└─ lookup_price "), "{output}");
+        assert!(blocks[1].contains("other"), "{output}");
+
+        let state = exporter.lock();
+        assert!(state.pending.traces.is_empty());
+        assert!(state.pending.remote.is_empty());
+        assert_eq!(state.pending.span_count, 0);
+    }
+
+    #[test]
+    fn a_remote_parent_that_never_comes_prints_at_shutdown_and_flush() {
+        // Printed the way it was printed before remote parents were awaited.
+        let (exporter, buffer) = exporter(false);
+        let start = Instant::now();
+        export_at(&exporter, server_called_from_elsewhere(), start).unwrap();
+        export_at(&exporter, Vec::new(), later(start, 1_000)).unwrap();
+        let after_wait = buffer.take();
+        assert!(after_wait.contains("(remote parent 00000000000000aa)"));
+
+        let (exporter, buffer) = self::exporter(false);
+        export_at(&exporter, server_called_from_elsewhere(), start).unwrap();
+        exporter.force_flush().unwrap();
+        assert_eq!(buffer.take(), after_wait);
+        exporter.force_flush().unwrap();
+        assert_eq!(buffer.take(), "", "printed once");
+
+        let (exporter, buffer) = self::exporter(false);
+        export_at(&exporter, server_called_from_elsewhere(), start).unwrap();
+        exporter.shutdown().unwrap();
+        assert_eq!(buffer.take(), after_wait);
+    }
+
+    #[test]
+    fn spans_entering_twice_print_as_blocks_of_their_own_at_shutdown() {
+        let (exporter, buffer) = exporter(false);
+        let mut first = span(TRACE, 1, 0xaa, "first request", 0, 100);
+        first.parent_span_is_remote = true;
+        let mut second = span(TRACE, 2, 0xbb, "second request", 50, 300);
+        second.parent_span_is_remote = true;
+        let orphan = span(TRACE, 5, 7, "orphan", 60, 70);
+        let start = Instant::now();
+        export_at(&exporter, vec![orphan, second, first], start).unwrap();
+        exporter.shutdown().unwrap();
+
+        let output = buffer.take();
+        let blocks: Vec<&str> = output.split_terminator("\n\n").collect();
+        assert_eq!(blocks.len(), 3, "{output}");
+        assert!(blocks[0].contains("\nsecond request "), "{output}");
+        assert!(blocks[1].contains("\nfirst request "), "{output}");
+        assert!(blocks[2].contains(" · incomplete\norphan "), "{output}");
+    }
+
+    #[test]
+    fn a_server_span_whose_client_span_was_printed_prints_at_once() {
+        let (exporter, buffer) = exporter(false);
+        let mut spans = client_and_server();
+        let client = spans.pop().unwrap();
+        let start = Instant::now();
+        export_at(&exporter, vec![client], start).unwrap();
+        buffer.take();
+
+        export_at(&exporter, spans, start).unwrap();
+        let output = buffer.take();
+        assert!(output.contains("GET /price/{sku} server"), "{output}");
+        assert!(output.contains("(parent 0000000000000001 printed earlier)"));
+        assert!(exporter.lock().pending.traces.is_empty());
+    }
+
+    #[test]
+    fn remote_waits_are_bounded() {
+        let (exporter, buffer) = exporter(false);
+        let start = Instant::now();
+        let batch = (0..1500u64)
+            .map(|i| {
+                let mut server = span(u128::from(i) + 1, 2, 1, "server", 0, 10);
+                server.parent_span_is_remote = true;
+                server
+            })
+            .collect();
+        export_at(&exporter, batch, start).unwrap();
+        {
+            let state = exporter.lock();
+            assert_eq!(state.pending.traces.len(), MAX_PENDING_TRACES);
+            assert_eq!(state.pending.remote.len(), MAX_PENDING_TRACES);
+        }
+        let output = buffer.take();
+        assert_eq!(output.matches("trace ").count(), 1500 - MAX_PENDING_TRACES);
+        assert_eq!(
+            output.matches("(remote parent 0000000000000001)").count(),
+            1500 - MAX_PENDING_TRACES
+        );
+
+        export_at(&exporter, Vec::new(), later(start, 1_000)).unwrap();
+        assert_eq!(buffer.take().matches("trace ").count(), MAX_PENDING_TRACES);
+        let state = exporter.lock();
+        assert!(state.pending.traces.is_empty());
+        assert!(state.pending.arrival.is_empty());
+        assert!(state.pending.remote.is_empty());
+        assert_eq!(state.pending.span_count, 0);
     }
 
     #[test]
