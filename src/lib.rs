@@ -103,6 +103,8 @@
 pub use traced_macros::{attr, event, link, traced, Attributes, Metrics};
 pub use traced_runtime::metrics;
 
+#[cfg(feature = "enabled")]
+pub use traced_runtime::file_config;
 #[cfg(any(feature = "tower", feature = "reqwest"))]
 pub use traced_runtime::http;
 pub use traced_runtime::{baggage, propagation};
@@ -112,6 +114,7 @@ pub use traced_runtime::{
     init, AttrValue, Builder, Error, Guard, MetricsExporter, Protocol, TracesExporter,
     DEFAULT_SHUTDOWN_TIMEOUT,
 };
+pub use traced_runtime::{init_from_file, ConfigError};
 
 /// The OpenTelemetry API crate this version of `traced` is built on.
 pub use opentelemetry;
@@ -125,6 +128,7 @@ pub use traced_runtime::sdk as opentelemetry_sdk;
 /// What generated code calls; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use traced_runtime::init_for_crate;
     pub use traced_runtime::metrics::{
         meter, FromInstrument, GlobalInstance, DEFAULT_HISTOGRAM_BOUNDS,
     };
@@ -141,10 +145,10 @@ pub mod __private {
 #[macro_export]
 macro_rules! init {
     () => {
-        $crate::Builder::new()
-            .service_name(::core::env!("CARGO_PKG_NAME"))
-            .service_version(::core::env!("CARGO_PKG_VERSION"))
-            .init()
+        $crate::__private::init_for_crate(
+            ::core::env!("CARGO_PKG_NAME"),
+            ::core::env!("CARGO_PKG_VERSION"),
+        )
     };
 }
 

@@ -717,6 +717,9 @@ fn batch(
 ///
 /// With nothing configured, each finished trace prints as a waterfall on stderr.
 /// Setting `OTEL_EXPORTER_OTLP_ENDPOINT` sends OTLP to a collector instead.
+/// When `OTEL_CONFIG_FILE` names a configuration file, the file configures
+/// everything instead, as [`init_from_file`] does; if it cannot be used, the
+/// problem is printed on stderr and the environment applies.
 /// Keep the guard alive for the life of the program:
 ///
 /// ```no_run
@@ -725,7 +728,41 @@ fn batch(
 /// drop(_telemetry); // spans are flushed, providers shut down
 /// ```
 pub fn init() -> Guard {
-    Builder::new().init()
+    init_with(Builder::new)
+}
+
+/// What `init!()` calls: [`init`], with the calling crate's name and version as
+/// the fallback `service.name` and `service.version`.
+#[doc(hidden)]
+pub fn init_for_crate(name: &'static str, version: &'static str) -> Guard {
+    init_with(|| Builder::new().service_name(name).service_version(version))
+}
+
+/// The file named by `OTEL_CONFIG_FILE` if there is one (on top of `base`'s
+/// service name), else `base` from the environment.
+fn init_with(base: impl Fn() -> Builder) -> Guard {
+    if let Some(path) = std::env::var_os("OTEL_CONFIG_FILE").filter(|p| !p.is_empty()) {
+        match crate::file_config::load(&path) {
+            Ok(config) => {
+                for warning in config.warnings() {
+                    eprintln!("traced: {warning}");
+                }
+                let defaults = base();
+                let mut builder = config.builder();
+                if let Some(name) = defaults.service_name.clone() {
+                    builder = builder.service_name(name);
+                }
+                if let Some(version) = defaults.service_version.clone() {
+                    builder = builder.service_version(version);
+                }
+                return builder.init();
+            }
+            Err(e) => {
+                eprintln!("traced: OTEL_CONFIG_FILE: {e}; configuring from the environment instead")
+            }
+        }
+    }
+    base().init()
 }
 
 /// Keeps telemetry installed; dropping it flushes and shuts down, within the
@@ -850,4 +887,28 @@ impl Drop for Guard {
             eprintln!("traced: shutdown did not complete: {e}");
         }
     }
+}
+
+/// Installs telemetry as the configuration file at `path` says: the
+/// OpenTelemetry declarative configuration format (YAML), with `traced`'s
+/// processors as extensions (see [`crate::file_config`]). The `OTEL_*`
+/// environment is not read, except where the file substitutes `${VAR}`.
+/// Warnings about the file are printed on stderr.
+///
+/// Nothing is installed when the file cannot be read or is not valid: the error
+/// names the file, the line and the column, and for a misspelt key the nearest
+/// valid one.
+///
+/// ```no_run
+/// let _telemetry = traced_runtime::init_from_file("config/production.yaml")
+///     .unwrap_or_else(|e| panic!("{e}"));
+/// ```
+pub fn init_from_file(
+    path: impl AsRef<std::path::Path>,
+) -> Result<Guard, crate::file_config::ConfigError> {
+    let config = crate::file_config::load(path)?;
+    for warning in config.warnings() {
+        eprintln!("traced: {warning}");
+    }
+    Ok(config.builder().init())
 }

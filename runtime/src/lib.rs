@@ -9,6 +9,8 @@ pub mod baggage;
 mod config;
 #[cfg(feature = "enabled")]
 pub mod export;
+#[cfg(feature = "enabled")]
+pub mod file_config;
 #[cfg(any(feature = "tower", feature = "reqwest"))]
 pub mod http;
 #[cfg(feature = "enabled")]
@@ -32,7 +34,11 @@ pub mod private;
 #[cfg(feature = "enabled")]
 pub use config::{LogsExporter, MetricsExporter, Protocol, TracesExporter};
 #[cfg(feature = "enabled")]
-pub use init::{init, Builder, Error, Guard, DEFAULT_SHUTDOWN_TIMEOUT};
+pub use file_config::ConfigError;
+#[cfg(feature = "enabled")]
+pub use init::{
+    init, init_for_crate, init_from_file, Builder, Error, Guard, DEFAULT_SHUTDOWN_TIMEOUT,
+};
 
 #[cfg(not(feature = "enabled"))]
 mod disabled;

@@ -262,6 +262,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "enabled")]
     fn display_and_debug() {
         assert_eq!(
             DisplayValue(std::net::Ipv4Addr::LOCALHOST).to_attr_value(),

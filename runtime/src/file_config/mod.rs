@@ -37,7 +37,8 @@
 //!     Some("http://localhost:4318/v1/traces")
 //! );
 //! assert_eq!(config.setting("OTEL_PROPAGATORS"), Some("tracecontext,baggage"));
-//! let _telemetry = config.builder().service_version("1.4.2").init();
+//! // Code can add to what the file says, then `.init()` installs it all.
+//! let _builder = config.builder().service_version("1.4.2");
 //! # Ok::<(), traced_runtime::file_config::ConfigError>(())
 //! ```
 //!
@@ -84,7 +85,10 @@ pub fn load(path: impl AsRef<Path>) -> Result<FileConfig, ConfigError> {
 ///
 /// ```
 /// let err = traced_runtime::file_config::parse("inline.yaml", "disabled: false\n").unwrap_err();
-/// assert_eq!(err.to_string(), "missing `file_format` at the top level of inline.yaml at inline.yaml:1:1");
+/// assert_eq!(
+///     err.to_string(),
+///     "missing `file_format` at the top level of inline.yaml: it is required, e.g. `file_format: \"1.0\"`"
+/// );
 /// ```
 pub fn parse(name: &str, yaml: &str) -> Result<FileConfig, ConfigError> {
     parse_with_env(name, yaml, |var| std::env::var(var).ok())
@@ -487,7 +491,11 @@ impl fmt::Debug for RedactionConfig {
             .field("rules", &self.rules)
             .field(
                 "hash_secret",
-                &self.hash_secret.as_ref().map(|_| "***").unwrap_or("(random per process)"),
+                &self
+                    .hash_secret
+                    .as_ref()
+                    .map(|_| "***")
+                    .unwrap_or("(random per process)"),
             )
             .finish()
     }
@@ -507,8 +515,12 @@ impl RedactionConfig {
                 RedactionRule::MaskKey(k) => r.mask_key(k),
                 RedactionRule::HashKey(k) => r.hash_key(k),
                 // Checked when the file was read: it compiles.
-                RedactionRule::MaskValue(p) => r.clone().value_pattern(p, Action::Mask).unwrap_or(r),
-                RedactionRule::HashValue(p) => r.clone().value_pattern(p, Action::Hash).unwrap_or(r),
+                RedactionRule::MaskValue(p) => {
+                    r.clone().value_pattern(p, Action::Mask).unwrap_or(r)
+                }
+                RedactionRule::HashValue(p) => {
+                    r.clone().value_pattern(p, Action::Hash).unwrap_or(r)
+                }
             };
         }
         if let Some(secret) = &self.hash_secret {

@@ -100,7 +100,10 @@ mod tests {
 
     #[test]
     fn defaults_apply_when_unset_or_empty() {
-        assert_eq!(sub("${UNSET:-http://localhost:4318}").unwrap(), "http://localhost:4318");
+        assert_eq!(
+            sub("${UNSET:-http://localhost:4318}").unwrap(),
+            "http://localhost:4318"
+        );
         assert_eq!(sub("${EMPTY:-fallback}").unwrap(), "fallback");
         assert_eq!(sub("${HOST:-fallback}").unwrap(), "collector");
         assert_eq!(sub("${UNSET:-}").unwrap(), "");
@@ -118,7 +121,14 @@ mod tests {
 
     #[test]
     fn malformed_references_are_errors() {
-        for bad in ["${HOST", "${1HOST}", "${}", "${HOST:?required}", "${HO ST}", "${A\n}"] {
+        for bad in [
+            "${HOST",
+            "${1HOST}",
+            "${}",
+            "${HOST:?required}",
+            "${HO ST}",
+            "${A\n}",
+        ] {
             let err = sub(bad).unwrap_err();
             assert!(err.starts_with("invalid substitution"), "{bad}: {err}");
         }

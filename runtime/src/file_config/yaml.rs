@@ -10,7 +10,6 @@
 use super::error::{at, ConfigError, Pos};
 use super::subst;
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Tag};
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// A value and where it starts.
@@ -45,7 +44,7 @@ impl Value {
             Value::Null => "nothing (null)".to_owned(),
             Value::Bool(b) => format!("a boolean ({b})"),
             Value::Int(i) => format!("an integer ({i})"),
-            Value::Float(f) => format!("a number ({f})"),
+            Value::Float(f) => format!("a number ({f:?})"),
             Value::Str(s) => {
                 let shown: String = s.chars().take(40).collect();
                 let more = if s.chars().count() > 40 { "..." } else { "" };
@@ -101,9 +100,13 @@ pub(crate) fn parse(
         let not_a_key = |what: &str| {
             error(
                 here,
-                format!("{what} as a key at {}: keys are plain names", at(file, here)),
+                format!(
+                    "{what} as a key at {}: keys are plain names",
+                    at(file, here)
+                ),
             )
         };
+        let is_map = matches!(event, Event::MappingStart(..));
         let (node, anchor) = match event {
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => continue,
             Event::DocumentStart(_) => {
@@ -120,13 +123,17 @@ pub(crate) fn parse(
                 continue;
             }
             Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag) => {
-                let is_map = matches!(event, Event::MappingStart(..));
                 if awaiting_key {
                     return Err(not_a_key("a list or mapping"));
                 }
                 let expected = if is_map { "map" } else { "seq" };
-                if let Some(tag) = tag.filter(|t| !(t.is_yaml_core_schema() && t.suffix == expected)) {
-                    return Err(error(here, format!("unsupported tag `{tag}` at {}", at(file, here))));
+                if let Some(tag) =
+                    tag.filter(|t| !(t.is_yaml_core_schema() && t.suffix == expected))
+                {
+                    return Err(error(
+                        here,
+                        format!("unsupported tag `{tag}` at {}", at(file, here)),
+                    ));
                 }
                 stack.push(if is_map {
                     Frame::Map {
@@ -178,7 +185,9 @@ pub(crate) fn parse(
             }
             Event::Scalar(text, style, anchor, tag) => {
                 if awaiting_key {
-                    if let Some(tag) = tag.filter(|t| !(t.is_yaml_core_schema() && t.suffix == "str")) {
+                    if let Some(tag) =
+                        tag.filter(|t| !(t.is_yaml_core_schema() && t.suffix == "str"))
+                    {
                         return Err(not_a_key(&format!("a value tagged `{tag}`")));
                     }
                     let Some(Frame::Map { entries, key, .. }) = stack.last_mut() else {
@@ -273,7 +282,10 @@ fn core(text: &str) -> Result<Value, String> {
             } else if all_digits(text.strip_prefix(['-', '+']).unwrap_or(text), 10) {
                 Value::Int(text.parse().map_err(|_| out_of_range())?)
             } else if is_float(text) {
-                Value::Float(text.parse().map_err(|_| format!("`{text}` is not a number"))?)
+                Value::Float(
+                    text.parse()
+                        .map_err(|_| format!("`{text}` is not a number"))?,
+                )
             } else {
                 Value::Str(text.to_owned())
             }
@@ -297,7 +309,8 @@ fn is_float(text: &str) -> bool {
         Some((int, frac)) => digits(int) && digits(frac) && !(int.is_empty() && frac.is_empty()),
         None => all_digits(mantissa, 10),
     };
-    let exponent_ok = exponent.is_none_or(|e| all_digits(e.strip_prefix(['-', '+']).unwrap_or(e), 10));
+    let exponent_ok =
+        exponent.is_none_or(|e| all_digits(e.strip_prefix(['-', '+']).unwrap_or(e), 10));
     mantissa_ok && exponent_ok
 }
 
@@ -364,7 +377,9 @@ mod tests {
 
     #[test]
     fn anchors_and_aliases_copy_values() {
-        let root = parse("t.yaml", "a: &x {b: 1}\nc: *x\n", &env).unwrap().unwrap();
+        let root = parse("t.yaml", "a: &x {b: 1}\nc: *x\n", &env)
+            .unwrap()
+            .unwrap();
         let Value::Map(entries) = root.value else {
             panic!()
         };
@@ -374,7 +389,8 @@ mod tests {
     #[test]
     fn structural_problems_are_errors() {
         let err = |y: &str| parse("t.yaml", y, &env).unwrap_err().to_string();
-        assert!(err("a: 1\na: 2\n").starts_with("duplicate key `a` at t.yaml:2:1 (first at t.yaml:1:1)"));
+        assert!(err("a: 1\na: 2\n")
+            .starts_with("duplicate key `a` at t.yaml:2:1 (first at t.yaml:1:1)"));
         assert!(err("a: 1\n---\nb: 2\n").starts_with("a second YAML document"));
         assert!(err("? [a]\n: 1\n").contains("as a key"));
         assert!(err("a: !custom 1\n").contains("unsupported tag"));

@@ -121,6 +121,7 @@ impl Reservoir {
     }
 
     /// Offers a measurement made in the span `(trace_id, span_id, sampled)`.
+    #[cfg(feature = "enabled")]
     pub(crate) fn offer_in(
         &self,
         value: Num,
@@ -171,6 +172,7 @@ impl Reservoir {
             .unwrap_or_default()
     }
 
+    #[cfg(feature = "enabled")]
     fn clear(&self) {
         self.series
             .lock()
@@ -228,6 +230,7 @@ pub fn lookup(name: &str) -> Option<Arc<Reservoir>> {
 }
 
 /// Forgets every exemplar (a new meter provider starts from nothing).
+#[cfg(feature = "enabled")]
 pub(crate) fn clear_all() {
     if let Some(map) = REGISTRY
         .lock()
@@ -240,7 +243,7 @@ pub(crate) fn clear_all() {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "enabled"))]
 mod tests {
     use super::*;
 
