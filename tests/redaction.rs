@@ -136,3 +136,95 @@ fn filtered_spans_are_not_exported_but_still_counted_unless_asked() {
         .collect();
     assert_eq!(counted, ["GET /cart"]);
 }
+
+#[derive(traced::Metrics)]
+struct Signups {
+    attempts: traced::metrics::Counter<u64>,
+}
+
+#[traced]
+fn signup() {
+    traced::event!("signup.failed", password = SECRET, contact = MAIL);
+    Signups::global().attempts.add(
+        1,
+        &[
+            opentelemetry::KeyValue::new("user.password", SECRET),
+            opentelemetry::KeyValue::new("note", format!("card {CARD}")),
+            opentelemetry::KeyValue::new("plan", "gold"),
+        ],
+    );
+}
+
+#[test]
+fn log_records_and_metric_attributes_are_redacted_too() {
+    use traced::opentelemetry_sdk::logs::InMemoryLogExporter;
+    use traced::opentelemetry_sdk::metrics::InMemoryMetricExporter;
+    let logs = InMemoryLogExporter::default();
+    let metric_exporter = InMemoryMetricExporter::default();
+    let (records, metrics) = without_telemetry(|| {
+        let guard = traced::Builder::new()
+            .ignore_env()
+            .traces_exporters([])
+            .redact(Redaction::default_rules())
+            .span_logs(true)
+            .simple_log_exporter(logs.clone())
+            .metric_exporter(metric_exporter.clone())
+            .init();
+        signup();
+        guard.flush().unwrap();
+        let records = format!("{:?}", logs.get_emitted_logs().unwrap());
+        let metrics = common::metrics::last_export(&metric_exporter);
+        drop(guard);
+        (records, metrics)
+    });
+    let points = format!("{:?}", metrics.0);
+    for (what, text) in [("log records", &records), ("metric points", &points)] {
+        assert!(
+            text.contains("signup") || text.contains("attempts"),
+            "{what}: {text}"
+        );
+        for secret in [SECRET, CARD, MAIL] {
+            assert!(
+                !text.contains(secret),
+                "{secret:?} leaked into the {what}:\n{text}"
+            );
+        }
+    }
+    let attempts = metrics.one("attempts");
+    assert_eq!(attempts.attrs["user.password"], traced::process::MASK);
+    assert_eq!(attempts.attrs["plan"], "gold");
+}
+
+#[test]
+fn the_prometheus_page_never_shows_a_planted_secret() {
+    use std::io::Read;
+    let page = {
+        let exporter = traced::opentelemetry_sdk::trace::InMemorySpanExporter::default();
+        let guard = without_telemetry(|| {
+            traced::Builder::new()
+                .ignore_env()
+                .simple_exporter(exporter)
+                .metrics_exporters([])
+                .logs_exporters([])
+                .prometheus_endpoint("127.0.0.1", 0)
+                .redact(Redaction::default_rules())
+                .init()
+        });
+        let addr = guard.prometheus_addr().expect("endpoint");
+        without_telemetry(signup);
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        write!(
+            stream,
+            "GET /metrics HTTP/1.0\r\nAccept: application/openmetrics-text; version=1.0.0\r\n\r\n"
+        )
+        .unwrap();
+        let mut page = String::new();
+        stream.read_to_string(&mut page).unwrap();
+        drop(guard);
+        page
+    };
+    assert!(page.contains("attempts_total"), "{page}");
+    for secret in [SECRET, CARD, MAIL] {
+        assert!(!page.contains(secret), "{secret:?} is on the page:\n{page}");
+    }
+}

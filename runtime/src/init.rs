@@ -397,6 +397,7 @@ impl Builder {
                 logger: logger_provider.logger("traced.spanlogs"),
             });
         }
+        crate::process::redact::set_current(self.redaction.clone());
         let shaping = Shaping {
             filter: self.filter.take(),
             redaction: self.redaction.take(),
@@ -448,6 +449,11 @@ impl Builder {
         trace_logs: Option<crate::export::console_logs::TraceLogs>,
     ) -> SdkLoggerProvider {
         let mut builder = SdkLoggerProvider::builder().with_resource(resource);
+        // First, so that every processor after it sees redacted records.
+        if let Some(rules) = &self.redaction {
+            builder = builder
+                .with_log_processor(crate::process::redact::RedactingLogs::new(rules.clone()));
+        }
         let code_configured = !self.log_steps.is_empty();
         for step in self.log_steps.drain(..) {
             builder = step(builder, env);
@@ -851,6 +857,7 @@ impl Guard {
         let logger_provider = self.logger_provider.take();
         if GENERATION.load(Ordering::Acquire) == self.generation {
             crate::logs::uninstall_bridges();
+            crate::process::redact::set_current(None);
             crate::tracer::set(None);
             opentelemetry::global::set_tracer_provider(
                 opentelemetry::trace::noop::NoopTracerProvider::new(),

@@ -62,9 +62,16 @@ macro_rules! instrument {
                 }
             }
 
-            /// Records a measurement with its attributes.
+            /// Records a measurement with its attributes (redacted first when
+            /// `init` was given redaction rules).
             #[inline]
             pub fn $method(&self, value: T, attributes: &[KeyValue]) {
+                #[cfg(feature = "enabled")]
+                if let Some(redacted) = crate::process::redact::redact_metric_attributes(attributes) {
+                    self.inner.$method(value, &redacted);
+                    self.exemplars.offer(value.num(), &redacted);
+                    return;
+                }
                 self.inner.$method(value, attributes);
                 self.exemplars.offer(value.num(), attributes);
             }
@@ -78,6 +85,11 @@ macro_rules! instrument {
                 attributes: &[KeyValue],
                 span: (opentelemetry::trace::TraceId, opentelemetry::trace::SpanId, bool),
             ) {
+                if let Some(redacted) = crate::process::redact::redact_metric_attributes(attributes) {
+                    self.inner.$method(value, &redacted);
+                    self.exemplars.offer_in(value.num(), &redacted, span);
+                    return;
+                }
                 self.inner.$method(value, attributes);
                 self.exemplars.offer_in(value.num(), attributes, span);
             }

@@ -26,6 +26,7 @@
 
 use super::glob::KeyPattern;
 use hmac::{Hmac, Mac};
+use opentelemetry::logs::AnyValue;
 use opentelemetry::trace::Status;
 use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
 use opentelemetry_sdk::error::OTelSdkResult;
@@ -319,6 +320,159 @@ fn random_key() -> [u8; 32] {
         chunk.copy_from_slice(&h.finish().to_le_bytes());
     }
     key
+}
+
+/// The rules `init` was given, for the instruments of `traced::metrics`, which
+/// redact their attributes before recording.
+static CURRENT: arc_swap::ArcSwapOption<Redaction> = arc_swap::ArcSwapOption::const_empty();
+
+/// Makes `rules` the ones metric instruments apply (`None`: none).
+pub(crate) fn set_current(rules: Option<Redaction>) {
+    CURRENT.store(rules.map(Arc::new));
+}
+
+/// Redacts metric attributes with the current rules, if there are any; `None`
+/// when there is nothing to do (the attributes are recorded as they are).
+#[inline]
+pub(crate) fn redact_metric_attributes(attributes: &[KeyValue]) -> Option<Vec<KeyValue>> {
+    let rules = CURRENT.load();
+    let rules = rules.as_deref()?;
+    if attributes.is_empty() {
+        return None;
+    }
+    let mut out = attributes.to_vec();
+    rules.redact_attributes(&mut out);
+    Some(out)
+}
+
+impl Redaction {
+    /// Redacts a log attribute: `None` deletes it.
+    fn redact_any(&self, key: &str, value: &AnyValue) -> Option<AnyValue> {
+        for rule in &self.rules {
+            if let Matcher::Key(pattern) = &rule.matcher {
+                if pattern.matches(key) {
+                    return match rule.action {
+                        Action::Delete => None,
+                        Action::Mask => Some(AnyValue::String(MASK.into())),
+                        Action::Hash => Some(AnyValue::String(self.hash(&any_text(value)).into())),
+                    };
+                }
+            }
+        }
+        Some(self.redact_any_value(value))
+    }
+
+    fn redact_any_value(&self, value: &AnyValue) -> AnyValue {
+        match value {
+            AnyValue::String(s) => match self.redact_str(s.as_str()) {
+                Cow::Borrowed(_) => value.clone(),
+                Cow::Owned(o) => AnyValue::String(o.into()),
+            },
+            AnyValue::ListAny(items) => AnyValue::ListAny(Box::new(
+                items.iter().map(|v| self.redact_any_value(v)).collect(),
+            )),
+            AnyValue::Map(map) => AnyValue::Map(Box::new(
+                map.iter()
+                    .filter_map(|(k, v)| self.redact_any(k.as_str(), v).map(|v| (k.clone(), v)))
+                    .collect(),
+            )),
+            other => other.clone(),
+        }
+    }
+}
+
+fn any_text(value: &AnyValue) -> String {
+    match value {
+        AnyValue::String(s) => s.as_str().to_owned(),
+        AnyValue::Int(i) => i.to_string(),
+        AnyValue::Double(d) => d.to_string(),
+        AnyValue::Boolean(b) => b.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Redacts log records before the processors after it see them: `init` puts it
+/// first in the logger provider. `SdkLogRecord` can gain attributes but not lose
+/// or change them, so a record that needs redacting is rebuilt from a blank one.
+#[derive(Debug)]
+pub(crate) struct RedactingLogs {
+    rules: Redaction,
+    blank: opentelemetry_sdk::logs::SdkLogger,
+    _provider: opentelemetry_sdk::logs::SdkLoggerProvider,
+}
+
+impl RedactingLogs {
+    pub(crate) fn new(rules: Redaction) -> Self {
+        use opentelemetry::logs::LoggerProvider as _;
+        let provider = opentelemetry_sdk::logs::SdkLoggerProvider::builder().build();
+        RedactingLogs {
+            rules,
+            blank: provider.logger("traced.redaction"),
+            _provider: provider,
+        }
+    }
+}
+
+impl opentelemetry_sdk::logs::LogProcessor for RedactingLogs {
+    fn emit(
+        &self,
+        record: &mut opentelemetry_sdk::logs::SdkLogRecord,
+        _scope: &opentelemetry::InstrumentationScope,
+    ) {
+        use opentelemetry::logs::{LogRecord as _, Logger as _};
+        let attributes: Vec<(opentelemetry::Key, Option<AnyValue>)> = record
+            .attributes_iter()
+            .map(|(k, v)| (k.clone(), self.rules.redact_any(k.as_str(), v)))
+            .collect();
+        let body = record.body().map(|b| self.rules.redact_any_value(b));
+        let unchanged = body.as_ref() == record.body()
+            && attributes
+                .iter()
+                .zip(record.attributes_iter())
+                .all(|((_, new), (_, old))| new.as_ref() == Some(old));
+        if unchanged {
+            return;
+        }
+        let mut fresh = self.blank.create_log_record();
+        if let Some(name) = record.event_name() {
+            fresh.set_event_name(name);
+        }
+        if let Some(target) = record.target() {
+            fresh.set_target(target.clone());
+        }
+        if let Some(t) = record.timestamp() {
+            fresh.set_timestamp(t);
+        }
+        if let Some(t) = record.observed_timestamp() {
+            fresh.set_observed_timestamp(t);
+        }
+        if let Some(cx) = record.trace_context() {
+            fresh.set_trace_context(cx.trace_id, cx.span_id, cx.trace_flags);
+        }
+        if let Some(text) = record.severity_text() {
+            fresh.set_severity_text(text);
+        }
+        if let Some(n) = record.severity_number() {
+            fresh.set_severity_number(n);
+        }
+        if let Some(body) = body {
+            fresh.set_body(body);
+        }
+        for (k, v) in attributes {
+            if let Some(v) = v {
+                fresh.add_attribute(k, v);
+            }
+        }
+        *record = fresh;
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
 }
 
 /// Redacts spans on their way to `inner`.
