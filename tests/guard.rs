@@ -279,3 +279,80 @@ impl Drop for BlackHole {
         }
     }
 }
+
+/// An exporter that takes its time, so that the batch processor's queue fills.
+#[derive(Debug)]
+struct Slow;
+
+impl traced::opentelemetry_sdk::trace::SpanExporter for Slow {
+    fn export(
+        &self,
+        _batch: Vec<traced::opentelemetry_sdk::trace::SpanData>,
+    ) -> impl std::future::Future<Output = traced::opentelemetry_sdk::error::OTelSdkResult> + Send
+    {
+        std::thread::sleep(Duration::from_millis(200));
+        std::future::ready(Ok(()))
+    }
+}
+
+#[traced::traced]
+fn burst() {}
+
+#[test]
+fn a_full_queue_drops_counts_and_never_blocks() {
+    let _turn = serial();
+    set_otel_env(&[]);
+    let metrics = traced::opentelemetry_sdk::metrics::InMemoryMetricExporter::default();
+    let guard = traced::Builder::new()
+        .setting("OTEL_BSP_MAX_QUEUE_SIZE", "4")
+        .setting("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "2")
+        .traces_exporters([])
+        .logs_exporters([])
+        .batch_exporter(Slow)
+        .metric_exporter(metrics.clone())
+        .shutdown_timeout(Duration::from_secs(5))
+        .init();
+    let started = Instant::now();
+    for _ in 0..200 {
+        burst();
+    }
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_secs(2),
+        "200 spans took {elapsed:?}: the application blocked on a full queue"
+    );
+    guard.flush().ok();
+    let dropped: u64 = processed(&metrics, Some("queue_full"));
+    drop(guard);
+    assert!(dropped > 0, "a queue of 4 behind a slow exporter drops");
+}
+
+/// The SDK's `otel.sdk.processor.span.processed` count with this `error.type`.
+fn processed(
+    exporter: &traced::opentelemetry_sdk::metrics::InMemoryMetricExporter,
+    error: Option<&str>,
+) -> u64 {
+    use traced::opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+    let all = exporter.get_finished_metrics().unwrap();
+    let Some(last) = all.last() else { return 0 };
+    let mut total = 0;
+    for scope in last.scope_metrics() {
+        for m in scope.metrics() {
+            if m.name() != "otel.sdk.processor.span.processed" {
+                continue;
+            }
+            if let AggregatedMetrics::U64(MetricData::Sum(sum)) = m.data() {
+                for p in sum.data_points() {
+                    let e = p
+                        .attributes()
+                        .find(|kv| kv.key.as_str() == "error.type")
+                        .map(|kv| kv.value.as_str().into_owned());
+                    if e.as_deref() == error {
+                        total += p.value();
+                    }
+                }
+            }
+        }
+    }
+    total
+}

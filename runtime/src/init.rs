@@ -358,6 +358,11 @@ impl Builder {
         let resource = self.resource(&env);
         crate::metrics::exemplars::set_filter(env.exemplar_filter);
         let (meter_provider, prometheus) = self.meter_provider(&env, resource.clone());
+        // Installed before the span and log processors are built: the SDK's batch
+        // processors take their self-diagnostics meter (`otel.sdk.processor.*.processed`,
+        // spans and records exported or dropped because the queue was full) from
+        // the global provider when they are created.
+        opentelemetry::global::set_meter_provider(meter_provider.clone());
         let code_configured = !self.steps.is_empty();
         let exporters = match (self.exporters.take(), env.traces_exporters.clone()) {
             (Some(code), _) => code,
@@ -429,7 +434,6 @@ impl Builder {
             provider.tracer_with_scope(crate::tracer::SCOPE.clone()),
         ));
         opentelemetry::global::set_tracer_provider(provider.clone());
-        opentelemetry::global::set_meter_provider(meter_provider.clone());
         crate::metrics::provider_changed();
         crate::logs::install_bridges(&logger_provider, &env.log_filter);
         Guard {
@@ -876,7 +880,10 @@ impl Guard {
         };
         let logs = logger_provider.map_or(Ok(()), |l| l.shutdown_with_timeout(self.timeout));
         let spans = provider.shutdown_with_timeout(left());
-        let metrics = meter_provider.map_or(Ok(()), |m| m.shutdown_with_timeout(left()));
+        // The SDK's meter provider ignores the timeout (its periodic reader waits a
+        // fixed 5 s for the final export): bound it here, on a thread of its own
+        // that is left to finish in the background if it overruns.
+        let metrics = meter_provider.map_or(Ok(()), |m| bounded(left(), move || m.shutdown()));
         // Only after the final export, which reads the exemplars: instruments built
         // from now on start from nothing.
         if GENERATION.load(Ordering::Acquire) == self.generation {
@@ -885,6 +892,27 @@ impl Guard {
         // The endpoint stops after the last collection, freeing its port.
         self.prometheus.take();
         logs.and(spans).and(metrics)
+    }
+}
+
+/// Runs `work` on a thread of its own and waits for it at most `timeout`.
+fn bounded(
+    timeout: Duration,
+    work: impl FnOnce() -> Result<(), Error> + Send + 'static,
+) -> Result<(), Error> {
+    let (done, result) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("traced-shutdown".to_owned())
+        .spawn(move || {
+            let _ = done.send(work());
+        });
+    match spawned {
+        Ok(_) => result
+            .recv_timeout(timeout)
+            .unwrap_or(Err(Error::Timeout(timeout))),
+        Err(e) => Err(Error::InternalFailure(format!(
+            "cannot start a thread: {e}"
+        ))),
     }
 }
 
