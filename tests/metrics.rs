@@ -255,20 +255,20 @@ fn traced_metrics_on_async_functions() {
 #[test]
 fn traced_metrics_count_unsampled_calls_too() {
     let exporter = traced::opentelemetry_sdk::metrics::InMemoryMetricExporter::default();
-    let guard = without_telemetry(|| {
-        traced::Builder::new()
+    // One turn for the whole test: no other test installs a provider meanwhile.
+    let metrics = without_telemetry(|| {
+        let guard = traced::Builder::new()
             .ignore_env()
             .sampler(traced::opentelemetry_sdk::trace::Sampler::AlwaysOff)
             .traces_exporters([])
             .metric_exporter(exporter.clone())
-            .init()
-    });
-    without_telemetry(|| {
+            .init();
         let _ = handler(false);
+        guard.flush().unwrap();
+        let metrics = common::metrics::last_export(&exporter);
+        drop(guard);
+        metrics
     });
-    guard.flush().unwrap();
-    let metrics = common::metrics::last_export(&exporter);
-    drop(guard);
     assert_eq!(
         metrics
             .with("function.calls", &[("function", "handler")])

@@ -198,20 +198,19 @@ fn log_records_and_metric_attributes_are_redacted_too() {
 #[test]
 fn the_prometheus_page_never_shows_a_planted_secret() {
     use std::io::Read;
-    let page = {
+    // One turn for the whole test: no other test installs a provider meanwhile.
+    let page = without_telemetry(|| {
         let exporter = traced::opentelemetry_sdk::trace::InMemorySpanExporter::default();
-        let guard = without_telemetry(|| {
-            traced::Builder::new()
-                .ignore_env()
-                .simple_exporter(exporter)
-                .metrics_exporters([])
-                .logs_exporters([])
-                .prometheus_endpoint("127.0.0.1", 0)
-                .redact(Redaction::default_rules())
-                .init()
-        });
+        let guard = traced::Builder::new()
+            .ignore_env()
+            .simple_exporter(exporter)
+            .metrics_exporters([])
+            .logs_exporters([])
+            .prometheus_endpoint("127.0.0.1", 0)
+            .redact(Redaction::default_rules())
+            .init();
         let addr = guard.prometheus_addr().expect("endpoint");
-        without_telemetry(signup);
+        signup();
         let mut stream = std::net::TcpStream::connect(addr).unwrap();
         write!(
             stream,
@@ -222,7 +221,7 @@ fn the_prometheus_page_never_shows_a_planted_secret() {
         stream.read_to_string(&mut page).unwrap();
         drop(guard);
         page
-    };
+    });
     assert!(page.contains("attempts_total"), "{page}");
     for secret in [SECRET, CARD, MAIL] {
         assert!(!page.contains(secret), "{secret:?} is on the page:\n{page}");
