@@ -173,6 +173,8 @@ impl Attrs {
 /// context to carry: then every operation is free.
 pub struct Active {
     cx: Option<Context>,
+    /// Whether the span records: a span that does not has nothing to end.
+    recording: bool,
     site: &'static CallSite,
     metrics: Option<CallMetrics>,
     panicking_at_start: bool,
@@ -205,13 +207,18 @@ pub fn start<F: FnOnce(&mut Attrs)>(
         caller: CURRENT_FN.with(Cell::get),
         failed: Cell::new(false),
     });
-    let cx = match parent {
+    let built = match parent {
         Parent::Current => Context::map_current(|cx| build(site, cx, cx, links, fill)),
         Parent::Explicit(parent) => build(site, &parent, &parent, links, fill),
         Parent::Root => Context::map_current(|cx| build(site, &Context::new(), cx, links, fill)),
     };
+    let (cx, recording) = match built {
+        Some((cx, recording)) => (Some(cx), recording),
+        None => (None, false),
+    };
     Active {
         cx,
+        recording,
         site,
         metrics,
         panicking_at_start: cx_panicking(),
@@ -230,7 +237,7 @@ fn build<F: FnOnce(&mut Attrs)>(
     base: &Context,
     links: Vec<Link>,
     fill: F,
-) -> Option<Context> {
+) -> Option<(Context, bool)> {
     let mut builder = SpanBuilder::from_name(Cow::Borrowed(site.name)).with_kind(site.kind.clone());
     if !links.is_empty() {
         builder.links = Some(links);
@@ -239,45 +246,52 @@ fn build<F: FnOnce(&mut Attrs)>(
     match sdk.as_deref() {
         Some(tracer) => {
             let mut span = tracer.build_with_context(builder, parent);
-            if !span.is_recording() {
-                return Some(base.with_span(span));
+            let recording = span.is_recording();
+            if recording {
+                record_site(&mut span, site, fill);
             }
-            span.set_attributes(site_attributes(site, fill));
-            Some(base.with_span(span))
+            Some((base.with_span(span), recording))
         }
         None => {
             let tracer = crate::tracer::global();
             let mut span = tracer.build_with_context(builder, parent);
-            if span.is_recording() {
+            let recording = span.is_recording();
+            if recording {
                 crate::panic::install_hook();
-                span.set_attributes(site_attributes(site, fill));
+                record_site(&mut span, site, fill);
             } else if !span.span_context().is_valid() {
                 return None;
             }
-            Some(base.with_span(span))
+            Some((base.with_span(span), recording))
         }
     }
 }
 
+/// Sets the `code.*` attributes and those of `attrs(..)`/`args(..)` on a span
+/// being started, straight into the span's own list.
 #[inline]
-fn site_attributes<F: FnOnce(&mut Attrs)>(site: &'static CallSite, fill: F) -> Vec<KeyValue> {
-    let mut attrs = Attrs {
-        list: Vec::with_capacity(8),
-    };
-    attrs.list.push(KeyValue::new(
+fn record_site<S: opentelemetry::trace::Span, F: FnOnce(&mut Attrs)>(
+    span: &mut S,
+    site: &'static CallSite,
+    fill: F,
+) {
+    span.set_attribute(KeyValue::new(
         Key::from_static_str(semconv::CODE_FUNCTION_NAME),
         site.function,
     ));
-    attrs.list.push(KeyValue::new(
+    span.set_attribute(KeyValue::new(
         Key::from_static_str(semconv::CODE_FILE_PATH),
         site.file,
     ));
-    attrs.list.push(KeyValue::new(
+    span.set_attribute(KeyValue::new(
         Key::from_static_str(semconv::CODE_LINE_NUMBER),
         i64::from(site.line),
     ));
+    let mut attrs = Attrs { list: Vec::new() };
     fill(&mut attrs);
-    attrs.list
+    if !attrs.list.is_empty() {
+        span.set_attributes(attrs.list);
+    }
 }
 
 impl Active {
@@ -301,7 +315,7 @@ impl Active {
 
     #[inline]
     fn recording(&self) -> Option<&Context> {
-        self.cx.as_ref().filter(|cx| cx.span().is_recording())
+        self.cx.as_ref().filter(|_| self.recording)
     }
 
     fn end(&mut self) {
@@ -314,7 +328,10 @@ impl Active {
             let span = cx.span();
             let sc = span.span_context();
             ids = (sc.trace_id(), sc.span_id(), sc.is_sampled());
-            span.end();
+            // A span that does not record has nothing to end: no clock read, no lock.
+            if self.recording {
+                span.end();
+            }
         }
         if let Some(m) = self.metrics.take() {
             crate::metrics::record_call(
