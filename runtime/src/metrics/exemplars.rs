@@ -61,6 +61,17 @@ fn filter() -> ExemplarFilter {
     }
 }
 
+/// Whether a measurement made in a span sampled or not (`sampled`) may become an exemplar.
+#[inline]
+#[cfg(feature = "enabled")]
+pub(crate) fn eligible(sampled: bool) -> bool {
+    match filter() {
+        ExemplarFilter::AlwaysOff => false,
+        ExemplarFilter::TraceBased => sampled,
+        ExemplarFilter::AlwaysOn => true,
+    }
+}
+
 /// A measured value, as recorded.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Num {

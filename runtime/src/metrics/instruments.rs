@@ -94,6 +94,19 @@ macro_rules! instrument {
                 self.exemplars.offer_in(value.num(), attributes, span);
             }
 
+            /// Offers a measurement made in the given span as an exemplar only (the
+            /// measurement itself went through a bound instrument).
+            #[cfg(feature = "enabled")]
+            #[allow(dead_code)]
+            pub(crate) fn exemplar_in(
+                &self,
+                value: T,
+                attributes: &[KeyValue],
+                span: (opentelemetry::trace::TraceId, opentelemetry::trace::SpanId, bool),
+            ) {
+                self.exemplars.offer_in(value.num(), attributes, span);
+            }
+
             /// The OpenTelemetry instrument underneath.
             pub fn inner(&self) -> &otel::$name<T> {
                 &self.inner

@@ -144,7 +144,79 @@ fn call_instruments() -> &'static CallInstruments {
     })
 }
 
+/// The bound instruments of one `(function, caller, result)` label set.
+#[cfg(feature = "enabled")]
+struct Bound {
+    calls: opentelemetry::metrics::BoundCounter<u64>,
+    duration: opentelemetry::metrics::BoundHistogram<f64>,
+}
+
+/// Hashes the `(site, caller, failed)` key: two addresses and a flag.
+#[cfg(feature = "enabled")]
+#[derive(Default)]
+struct KeyHasher(u64);
+
+#[cfg(feature = "enabled")]
+impl std::hash::Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+    #[inline]
+    fn write_u8(&mut self, n: u8) {
+        self.write_u64(u64::from(n));
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+#[cfg(feature = "enabled")]
+type BoundMap = std::collections::HashMap<
+    (usize, usize, bool),
+    Bound,
+    std::hash::BuildHasherDefault<KeyHasher>,
+>;
+
+#[cfg(feature = "enabled")]
+thread_local! {
+    /// Per thread: the generation of the meter provider, and the bound instruments
+    /// of each label set seen on this thread.
+    static BOUND: std::cell::RefCell<(u64, BoundMap)> =
+        std::cell::RefCell::new((0, BoundMap::default()));
+}
+
+#[cfg(feature = "enabled")]
+fn call_labels(
+    site: &'static crate::private::CallSite,
+    caller: Option<&'static crate::private::CallSite>,
+    failed: bool,
+) -> [opentelemetry::KeyValue; 5] {
+    use opentelemetry::KeyValue;
+    [
+        KeyValue::new("function", site.fn_name),
+        KeyValue::new("module", site.module),
+        KeyValue::new("result", if failed { "error" } else { "ok" }),
+        KeyValue::new("caller.function", caller.map_or("", |c| c.fn_name)),
+        KeyValue::new("caller.module", caller.map_or("", |c| c.module)),
+    ]
+}
+
 /// Records one call of `#[traced(metrics)]`, with the autometrics labels.
+///
+/// The label set of a call is one of few per function (its callers, ok or
+/// error): each is bound once per thread, so a call records without hashing its
+/// labels.
 #[cfg(feature = "enabled")]
 pub(crate) fn record_call(
     site: &'static crate::private::CallSite,
@@ -157,18 +229,44 @@ pub(crate) fn record_call(
         bool,
     ),
 ) {
-    use opentelemetry::KeyValue;
     let instruments = call_instruments();
     let seconds = start.elapsed().as_secs_f64();
-    let labels = [
-        KeyValue::new("function", site.fn_name),
-        KeyValue::new("module", site.module),
-        KeyValue::new("result", if failed { "error" } else { "ok" }),
-        KeyValue::new("caller.function", caller.map_or("", |c| c.fn_name)),
-        KeyValue::new("caller.module", caller.map_or("", |c| c.module)),
-    ];
-    instruments.calls.add_in(1, &labels, span);
-    instruments.duration.record_in(seconds, &labels[..2], span);
+    let key = (
+        site as *const crate::private::CallSite as usize,
+        caller.map_or(0, |c| c as *const crate::private::CallSite as usize),
+        failed,
+    );
+    let recorded = BOUND
+        .try_with(|bound| {
+            let mut bound = bound.borrow_mut();
+            let generation = GENERATION.load(Ordering::Acquire);
+            if bound.0 != generation {
+                bound.1.clear();
+                bound.0 = generation;
+            }
+            let b = bound.1.entry(key).or_insert_with(|| {
+                let labels = call_labels(site, caller, failed);
+                Bound {
+                    calls: instruments.calls.inner().bind(&labels),
+                    duration: instruments.duration.inner().bind(&labels[..2]),
+                }
+            });
+            b.calls.add(1);
+            b.duration.record(seconds);
+        })
+        .is_ok();
+    if !recorded {
+        // Thread teardown: record the slow way.
+        let labels = call_labels(site, caller, failed);
+        instruments.calls.add_in(1, &labels, span);
+        instruments.duration.record_in(seconds, &labels[..2], span);
+        return;
+    }
+    if exemplars::eligible(span.2) {
+        let labels = call_labels(site, caller, failed);
+        instruments.calls.exemplar_in(1, &labels, span);
+        instruments.duration.exemplar_in(seconds, &labels[..2], span);
+    }
 }
 
 /// Checks an instrument name against the OpenTelemetry rules (used by the derive at
