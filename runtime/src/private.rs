@@ -194,6 +194,9 @@ thread_local! {
 
 /// Starts the span of a call site (and, with `metrics`, times the call).
 /// `fill` runs only when the span records.
+///
+/// A thin generic shell over one out-of-line core, so that each instrumented
+/// function does not get its own copy of the whole span start (compile time).
 #[inline]
 pub fn start<F: FnOnce(&mut Attrs)>(
     site: &'static CallSite,
@@ -201,6 +204,22 @@ pub fn start<F: FnOnce(&mut Attrs)>(
     links: Vec<Link>,
     metrics: bool,
     fill: F,
+) -> Active {
+    let mut fill = Some(fill);
+    start_dyn(site, parent, links, metrics, &mut |attrs: &mut Attrs| {
+        if let Some(fill) = fill.take() {
+            fill(attrs);
+        }
+    })
+}
+
+#[inline(never)]
+fn start_dyn(
+    site: &'static CallSite,
+    parent: Parent,
+    links: Vec<Link>,
+    metrics: bool,
+    fill: &mut dyn FnMut(&mut Attrs),
 ) -> Active {
     let metrics = metrics.then(|| CallMetrics {
         start: Instant::now(),
@@ -231,12 +250,12 @@ fn cx_panicking() -> bool {
 }
 
 #[inline]
-fn build<F: FnOnce(&mut Attrs)>(
+fn build(
     site: &'static CallSite,
     parent: &Context,
     base: &Context,
     links: Vec<Link>,
-    fill: F,
+    fill: &mut dyn FnMut(&mut Attrs),
 ) -> Option<(Context, bool)> {
     let mut builder = SpanBuilder::from_name(Cow::Borrowed(site.name)).with_kind(site.kind.clone());
     if !links.is_empty() {
@@ -270,10 +289,10 @@ fn build<F: FnOnce(&mut Attrs)>(
 /// Sets the `code.*` attributes and those of `attrs(..)`/`args(..)` on a span
 /// being started, straight into the span's own list.
 #[inline]
-fn record_site<S: opentelemetry::trace::Span, F: FnOnce(&mut Attrs)>(
+fn record_site<S: opentelemetry::trace::Span>(
     span: &mut S,
     site: &'static CallSite,
-    fill: F,
+    fill: &mut dyn FnMut(&mut Attrs),
 ) {
     span.set_attribute(KeyValue::new(
         Key::from_static_str(semconv::CODE_FUNCTION_NAME),

@@ -265,7 +265,9 @@ pub(crate) fn record_call(
     if exemplars::eligible(span.2) {
         let labels = call_labels(site, caller, failed);
         instruments.calls.exemplar_in(1, &labels, span);
-        instruments.duration.exemplar_in(seconds, &labels[..2], span);
+        instruments
+            .duration
+            .exemplar_in(seconds, &labels[..2], span);
     }
 }
 
