@@ -201,11 +201,9 @@ impl Env {
         }
         let service_name = r.get("OTEL_SERVICE_NAME").or_else(|| {
             r.get("OTEL_RESOURCE_ATTRIBUTES").and_then(|attrs| {
-                attrs.split(',').find_map(|pair| {
-                    let (k, v) = pair.split_once('=')?;
-                    (k.trim() == "service.name" && !v.trim().is_empty())
-                        .then(|| v.trim().to_owned())
-                })
+                key_value_list(&attrs)
+                    .find(|(k, v)| k == "service.name" && !v.is_empty())
+                    .map(|(_, v)| v)
             })
         });
         Env {
@@ -244,6 +242,36 @@ impl Env {
             read_env: true,
         }
     }
+}
+
+/// A `key=value,...` list as the `OTEL_*` variables write one (headers, resource
+/// attributes): pairs trimmed, values percent-decoded (kept as written when they do
+/// not decode), pairs without `=` or with an empty key left out.
+pub(crate) fn key_value_list(text: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    text.split(',').filter_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        let (key, value) = (key.trim(), value.trim());
+        let value = percent_decode(value).unwrap_or_else(|| value.to_owned());
+        (!key.is_empty()).then(|| (key.to_owned(), value))
+    })
+}
+
+/// `%XX` escapes decoded; `None` when an escape or the result is not valid.
+fn percent_decode(value: &str) -> Option<String> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 struct Reader<'a> {

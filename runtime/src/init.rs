@@ -594,37 +594,11 @@ impl Builder {
 
 /// `OTEL_RESOURCE_ATTRIBUTES`: `key=value,...`, values percent-decoded.
 fn resource_attributes(text: Option<&str>) -> Vec<KeyValue> {
-    let Some(text) = text else {
-        return Vec::new();
-    };
-    text.split(',')
-        .filter_map(|pair| {
-            let (k, v) = pair.split_once('=')?;
-            let (k, v) = (k.trim(), v.trim());
-            (!k.is_empty()).then(|| KeyValue::new(k.to_owned(), percent_decode(v)))
-        })
-        .collect()
-}
-
-pub(crate) fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Some(b) = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    text.map_or_else(Vec::new, |text| {
+        crate::config::key_value_list(text)
+            .map(|(k, v)| KeyValue::new(k, v))
+            .collect()
+    })
 }
 
 /// The crate being run by cargo, else the executable's file name.

@@ -52,13 +52,7 @@ pub(crate) fn code_settings(env: &Env, signal: &str, http: bool) -> CodeSettings
 
 /// `key=value,key2=value2`, values percent-decoded.
 fn parse_headers(text: &str) -> std::collections::HashMap<String, String> {
-    text.split(',')
-        .filter_map(|pair| {
-            let (k, v) = pair.split_once('=')?;
-            let k = k.trim();
-            (!k.is_empty()).then(|| (k.to_owned(), crate::init::percent_decode(v.trim())))
-        })
-        .collect()
+    crate::config::key_value_list(text).collect()
 }
 
 /// Applies code settings to an HTTP exporter builder.

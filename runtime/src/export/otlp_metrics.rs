@@ -528,32 +528,9 @@ fn metadata(lookup: &dyn Fn(&str) -> Option<String>) -> MetadataMap {
 /// `key=value,...` pairs, trimmed, values percent-decoded (kept as written when
 /// they do not decode); pairs with an empty key or value are left out.
 fn parse_headers(input: &str) -> Vec<(String, String)> {
-    input
-        .split_terminator(',')
-        .filter_map(|pair| {
-            let (key, value) = pair.trim().split_once('=')?;
-            let (key, value) = (key.trim(), value.trim());
-            let value = percent_decode(value).unwrap_or_else(|| value.to_owned());
-            (!key.is_empty() && !value.is_empty()).then(|| (key.to_owned(), value))
-        })
+    crate::config::key_value_list(input)
+        .filter(|(_, value)| !value.is_empty())
         .collect()
-}
-
-fn percent_decode(value: &str) -> Option<String> {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]
