@@ -104,24 +104,22 @@ pub use traced_macros::{attr, event, link, traced, Attributes, Metrics};
 pub use traced_runtime::metrics;
 
 #[cfg(feature = "enabled")]
-pub use traced_runtime::file_config;
+pub use traced_runtime::export;
 #[cfg(any(feature = "tower", feature = "reqwest"))]
 pub use traced_runtime::http;
-pub use traced_runtime::{baggage, propagation};
-#[cfg(feature = "enabled")]
-pub use traced_runtime::{export, logs, process};
+pub use traced_runtime::{baggage, file_config, logs, process, propagation};
 pub use traced_runtime::{
-    init, AttrValue, Builder, Error, Guard, MetricsExporter, Protocol, TracesExporter,
-    DEFAULT_SHUTDOWN_TIMEOUT,
+    init, init_from_file, providers, sdk_bounds, AttrValue, Builder, ConfigError, Error, Guard,
+    LogsExporter, MetricsExporter, Protocol, Sampler, TracesExporter, DEFAULT_SHUTDOWN_TIMEOUT,
 };
-pub use traced_runtime::{init_from_file, ConfigError};
 
 /// The OpenTelemetry API crate this version of `traced` is built on.
 pub use opentelemetry;
 /// The OpenTelemetry semantic conventions (stable attribute and metric names), for
 /// `attrs(..)` keys such as `semconv::attribute::HTTP_ROUTE`.
 pub use opentelemetry_semantic_conventions as semconv;
-/// The OpenTelemetry SDK crate this version of `traced` is built on.
+/// The OpenTelemetry SDK crate this version of `traced` is built on (with the
+/// `enabled` feature; no documented setup needs it: [`Sampler`] chooses the sampler).
 #[cfg(feature = "enabled")]
 pub use traced_runtime::sdk as opentelemetry_sdk;
 

@@ -6,6 +6,7 @@
 //! `send_traced` returns (the client span), and the in-memory exporter receives spans
 //! synchronously, so each test reads its spans as soon as its last request returned:
 //! no sleeps. Every test runs under a time bound.
+#![cfg(feature = "enabled")]
 
 mod common;
 

@@ -6,53 +6,13 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-/// Where spans go.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TracesExporter {
-    /// The human-readable waterfall on stderr.
-    Console,
-    /// OTLP to a collector (`OTEL_EXPORTER_OTLP_*`).
-    Otlp,
-}
-
-/// Where metrics go.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum MetricsExporter {
-    /// A readable table on stderr at every export interval and at shutdown.
-    Console,
-    /// OTLP to a collector (`OTEL_EXPORTER_OTLP_*`).
-    Otlp,
-    /// A Prometheus pull endpoint (`OTEL_EXPORTER_PROMETHEUS_HOST`/`_PORT`).
-    Prometheus,
-}
-
-/// Where log records go.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum LogsExporter {
-    /// One line per record on stderr.
-    Console,
-    /// OTLP to a collector (`OTEL_EXPORTER_OTLP_*`).
-    Otlp,
-}
+pub(crate) use crate::builder::{LogsExporter, MetricsExporter, Protocol, TracesExporter};
 
 /// A context propagator named in `OTEL_PROPAGATORS`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum PropagatorChoice {
     TraceContext,
     Baggage,
-}
-
-/// The OTLP transport.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Protocol {
-    /// OTLP/gRPC (default port 4317).
-    Grpc,
-    /// OTLP/HTTP with protobuf bodies (default port 4318), the spec's default.
-    HttpProtobuf,
 }
 
 /// The sampler named by `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`.

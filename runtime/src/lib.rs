@@ -2,51 +2,50 @@
 //! `traced::init()`, the exporters, and the items generated code calls.
 //!
 //! Applications use it through the `traced` crate, which re-exports what is public here.
+//!
+//! The configuration surface ([`Builder`], [`Guard`], [`Sampler`], the exporter
+//! choices, [`process`]'s rules, the HTTP integrations) compiles whatever the
+//! features; with `enabled` off it does nothing and the OpenTelemetry SDK is not
+//! compiled. What installs providers (`install`), exports (`export`), reads
+//! settings (`config`, `file_config`) and records (`private`, `tracer`) needs
+//! `enabled`.
 #![warn(missing_docs)]
 
 pub mod baggage;
+mod builder;
+pub mod file_config;
+mod guard;
+#[cfg(any(feature = "tower", feature = "reqwest"))]
+pub mod http;
+pub mod logs;
+pub mod metrics;
+pub mod process;
+pub mod propagation;
+mod value;
+
 #[cfg(feature = "enabled")]
 mod config;
 #[cfg(feature = "enabled")]
 pub mod export;
 #[cfg(feature = "enabled")]
-pub mod file_config;
-#[cfg(any(feature = "tower", feature = "reqwest"))]
-pub mod http;
-#[cfg(feature = "enabled")]
-mod init;
-#[cfg(feature = "enabled")]
-pub mod logs;
-pub mod metrics;
+mod install;
 #[cfg(feature = "enabled")]
 mod panic;
 #[cfg(feature = "enabled")]
-pub mod process;
-pub mod propagation;
-#[cfg(feature = "enabled")]
 mod tracer;
-mod value;
 
 #[cfg(feature = "enabled")]
 #[doc(hidden)]
 pub mod private;
 
-#[cfg(feature = "enabled")]
-pub use config::{LogsExporter, MetricsExporter, Protocol, TracesExporter};
-#[cfg(feature = "enabled")]
-pub use file_config::ConfigError;
-#[cfg(feature = "enabled")]
-pub use init::{
-    init, init_for_crate, init_from_file, Builder, Error, Guard, DEFAULT_SHUTDOWN_TIMEOUT,
+pub use builder::{
+    init, init_for_crate, init_from_file, sdk_bounds, Builder, LogsExporter, MetricsExporter,
+    Protocol, Sampler, TracesExporter, DEFAULT_SHUTDOWN_TIMEOUT,
 };
-
-#[cfg(not(feature = "enabled"))]
-mod disabled;
-#[cfg(not(feature = "enabled"))]
-pub use disabled::*;
-
+pub use file_config::ConfigError;
+pub use guard::{providers, Error, Guard};
 pub use value::AttrValue;
 
-/// The OpenTelemetry SDK this runtime is built on.
+/// The OpenTelemetry SDK this runtime is built on (with the `enabled` feature).
 #[cfg(feature = "enabled")]
 pub use opentelemetry_sdk as sdk;

@@ -12,20 +12,21 @@
 //! `init` says so on stderr; add `tracing_layer()` (feature `tracing`) to your
 //! subscriber instead.
 
-#[cfg(any(feature = "log", feature = "tracing"))]
+#[cfg(all(feature = "enabled", any(feature = "log", feature = "tracing")))]
 use arc_swap::ArcSwapOption;
+#[cfg(feature = "enabled")]
 use opentelemetry_sdk::logs::SdkLoggerProvider;
-#[cfg(any(feature = "log", feature = "tracing"))]
+#[cfg(all(feature = "enabled", any(feature = "log", feature = "tracing")))]
 use std::sync::Arc;
 
 /// The `RUST_LOG`-style filter used when none is configured.
 pub const DEFAULT_FILTER: &str = "info";
 
 /// A parsed level filter: `info`, `warn,my_crate=debug`, ...
-#[cfg(any(feature = "log", feature = "tracing"))]
+#[cfg(all(feature = "enabled", any(feature = "log", feature = "tracing")))]
 pub(crate) struct LevelFilter(env_filter::Filter);
 
-#[cfg(any(feature = "log", feature = "tracing"))]
+#[cfg(all(feature = "enabled", any(feature = "log", feature = "tracing")))]
 impl LevelFilter {
     /// Parses `spec`; an invalid spec is reported and the default used.
     pub(crate) fn parse(spec: &str) -> Self {
@@ -47,7 +48,7 @@ impl LevelFilter {
     }
 }
 
-#[cfg(feature = "log")]
+#[cfg(all(feature = "enabled", feature = "log"))]
 mod log_bridge {
     use super::*;
     use opentelemetry_appender_log::OpenTelemetryLogBridge;
@@ -104,7 +105,7 @@ mod log_bridge {
     }
 }
 
-#[cfg(feature = "tracing")]
+#[cfg(all(feature = "enabled", feature = "tracing"))]
 mod tracing_bridge {
     use super::*;
     use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
@@ -126,42 +127,19 @@ mod tracing_bridge {
         }
     }
 
-    /// A `tracing_subscriber` layer that sends `tracing` events to the logger
-    /// provider of the current `traced::init` (and nowhere before it).
-    #[derive(Debug, Clone, Copy, Default)]
-    pub struct TracingLayer {
-        _private: (),
-    }
-
-    impl<S> tracing_subscriber::Layer<S> for TracingLayer
-    where
+    /// Sends `event` on when a logger provider is installed and the filter lets it through.
+    pub(crate) fn on_event<S>(
+        event: &tracing::Event<'_>,
+        ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) where
         S: tracing::Subscriber + for<'a> LookupSpan<'a>,
     {
-        fn on_event(
-            &self,
-            event: &tracing::Event<'_>,
-            ctx: tracing_subscriber::layer::Context<'_, S>,
-        ) {
-            if let Some(b) = CURRENT.load().as_ref() {
-                let meta = event.metadata();
-                if b.0.enabled(level(meta.level()), meta.target()) {
-                    tracing_subscriber::Layer::<S>::on_event(&b.1, event, ctx);
-                }
+        if let Some(b) = CURRENT.load().as_ref() {
+            let meta = event.metadata();
+            if b.0.enabled(level(meta.level()), meta.target()) {
+                tracing_subscriber::Layer::<S>::on_event(&b.1, event, ctx);
             }
         }
-    }
-
-    /// The layer to add to your own `tracing` subscriber when the application
-    /// installs one itself (then `init` cannot install its own).
-    ///
-    /// ```no_run
-    /// use tracing_subscriber::prelude::*;
-    /// tracing_subscriber::registry()
-    ///     .with(traced_runtime::logs::tracing_layer())
-    ///     .init();
-    /// ```
-    pub fn tracing_layer() -> TracingLayer {
-        TracingLayer::default()
     }
 
     pub(crate) fn install(provider: &SdkLoggerProvider, filter: LevelFilter) {
@@ -172,7 +150,7 @@ mod tracing_bridge {
         static ONCE: Once = Once::new();
         ONCE.call_once(|| {
             use tracing_subscriber::layer::SubscriberExt;
-            let subscriber = tracing_subscriber::registry().with(tracing_layer());
+            let subscriber = tracing_subscriber::registry().with(super::tracing_layer());
             if tracing::subscriber::set_global_default(subscriber).is_err() {
                 eprintln!(
                     "traced: a global `tracing` subscriber is already installed; add `traced::logs::tracing_layer()` to it to bridge `tracing` events"
@@ -186,9 +164,42 @@ mod tracing_bridge {
     }
 }
 
+/// A `tracing_subscriber` layer that sends `tracing` events to the logger
+/// provider of the current `traced::init` (and nowhere before it; nowhere at all
+/// with the `enabled` feature off).
 #[cfg(feature = "tracing")]
-pub use tracing_bridge::{tracing_layer, TracingLayer};
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TracingLayer {
+    _private: (),
+}
 
+#[cfg(feature = "tracing")]
+impl<S> tracing_subscriber::Layer<S> for TracingLayer
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    #[cfg_attr(not(feature = "enabled"), allow(unused_variables))]
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        #[cfg(feature = "enabled")]
+        tracing_bridge::on_event(event, ctx);
+    }
+}
+
+/// The layer to add to your own `tracing` subscriber when the application
+/// installs one itself (then `init` cannot install its own).
+///
+/// ```no_run
+/// use tracing_subscriber::prelude::*;
+/// tracing_subscriber::registry()
+///     .with(traced_runtime::logs::tracing_layer())
+///     .init();
+/// ```
+#[cfg(feature = "tracing")]
+pub fn tracing_layer() -> TracingLayer {
+    TracingLayer::default()
+}
+
+#[cfg(feature = "enabled")]
 /// Points the bridges at `provider`, filtering by `filter` (RUST_LOG syntax).
 #[allow(unused_variables)]
 pub(crate) fn install_bridges(provider: &SdkLoggerProvider, filter: &str) {
@@ -199,6 +210,7 @@ pub(crate) fn install_bridges(provider: &SdkLoggerProvider, filter: &str) {
 }
 
 /// Detaches the bridges (records are dropped until the next `init`).
+#[cfg(feature = "enabled")]
 pub(crate) fn uninstall_bridges() {
     #[cfg(feature = "log")]
     log_bridge::uninstall();

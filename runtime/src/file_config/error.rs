@@ -1,4 +1,5 @@
 //! [`ConfigError`]: what is wrong with a configuration file, and where.
+#![cfg_attr(not(feature = "enabled"), allow(dead_code))]
 
 use std::fmt;
 

@@ -70,6 +70,21 @@ pub trait RequestBuilderExt: sealed::Sealed {
 
 impl RequestBuilderExt for reqwest::RequestBuilder {
     async fn send_traced(self) -> reqwest::Result<reqwest::Response> {
+        #[cfg(not(feature = "enabled"))]
+        return self.send().await;
+        #[cfg(feature = "enabled")]
+        self.instrumented_send().await
+    }
+}
+
+#[cfg(feature = "enabled")]
+trait Instrumented {
+    async fn instrumented_send(self) -> reqwest::Result<reqwest::Response>;
+}
+
+#[cfg(feature = "enabled")]
+impl Instrumented for reqwest::RequestBuilder {
+    async fn instrumented_send(self) -> reqwest::Result<reqwest::Response> {
         let (client, request) = self.build_split();
         let mut request = request?;
         let known = super::known_method(request.method());

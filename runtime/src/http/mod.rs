@@ -46,6 +46,10 @@
 //! names. `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS` (a comma-separated,
 //! case-sensitive list, read once) replaces the list.
 
+// With instrumentation compiled out the layer and the client extension pass
+// requests straight through, and the helpers below go unused.
+#![cfg_attr(not(feature = "enabled"), allow(dead_code, unused_imports))]
+
 #[cfg(feature = "reqwest")]
 mod client;
 #[cfg(feature = "tower")]
@@ -202,6 +206,7 @@ pub(crate) fn protocol_version(version: http::Version) -> Option<&'static str> {
 /// Starts a span of `kind` under `parent`. With the tracer `init` installed the
 /// attributes are given at creation (samplers see them, as the conventions ask);
 /// with the global provider they are computed only when the span records.
+#[cfg(feature = "enabled")]
 pub(crate) fn start_span(
     name: Cow<'static, str>,
     kind: SpanKind,

@@ -165,6 +165,27 @@ where
     }
 
     fn call(&mut self, request: http::Request<ReqBody>) -> ResponseFuture<S::Future> {
+        #[cfg(not(feature = "enabled"))]
+        return ResponseFuture {
+            inner: self.inner.call(request),
+            span: SpanOwner(None),
+            method: None,
+            route_known: false,
+        };
+        #[cfg(feature = "enabled")]
+        self.instrumented_call(request)
+    }
+}
+
+impl<S> ServerService<S> {
+    #[cfg(feature = "enabled")]
+    fn instrumented_call<ReqBody, ResBody>(
+        &mut self,
+        request: http::Request<ReqBody>,
+    ) -> ResponseFuture<S::Future>
+    where
+        S: tower_service::Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
+    {
         let parent = crate::propagation::extract(&HeaderExtractor(request.headers()));
         let known = super::known_method(request.method());
         let route = route_of(&request);

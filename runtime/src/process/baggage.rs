@@ -1,11 +1,6 @@
 //! Copies chosen baggage entries onto spans.
 
-use opentelemetry::baggage::BaggageExt;
-use opentelemetry::trace::Span as _;
-use opentelemetry::{Context, Key, KeyValue};
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
-use std::time::Duration;
+use opentelemetry::Key;
 
 /// Sets, on every span that starts, the baggage entries named in its allow-list
 /// as span attributes (same key, string value). Only listed keys are copied:
@@ -18,6 +13,7 @@ use std::time::Duration;
 ///     .init();
 /// ```
 #[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "enabled"), allow(dead_code))]
 pub struct BaggageSpanProcessor {
     keys: Vec<Key>,
 }
@@ -31,26 +27,37 @@ impl BaggageSpanProcessor {
     }
 }
 
-impl SpanProcessor for BaggageSpanProcessor {
-    fn on_start(&self, span: &mut Span, cx: &Context) {
-        let baggage = cx.baggage();
-        if baggage.is_empty() {
-            return;
-        }
-        for key in &self.keys {
-            if let Some(value) = baggage.get(key.as_str()) {
-                span.set_attribute(KeyValue::new(key.clone(), value.clone()));
+#[cfg(feature = "enabled")]
+mod processor {
+    use super::BaggageSpanProcessor;
+    use opentelemetry::baggage::BaggageExt;
+    use opentelemetry::trace::Span as _;
+    use opentelemetry::{Context, KeyValue};
+    use opentelemetry_sdk::error::OTelSdkResult;
+    use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+    use std::time::Duration;
+
+    impl SpanProcessor for BaggageSpanProcessor {
+        fn on_start(&self, span: &mut Span, cx: &Context) {
+            let baggage = cx.baggage();
+            if baggage.is_empty() {
+                return;
+            }
+            for key in &self.keys {
+                if let Some(value) = baggage.get(key.as_str()) {
+                    span.set_attribute(KeyValue::new(key.clone(), value.clone()));
+                }
             }
         }
-    }
 
-    fn on_end(&self, _span: SpanData) {}
+        fn on_end(&self, _span: SpanData) {}
 
-    fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
-    }
+        fn force_flush(&self) -> OTelSdkResult {
+            Ok(())
+        }
 
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        Ok(())
+        fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+            Ok(())
+        }
     }
 }

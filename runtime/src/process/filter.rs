@@ -3,13 +3,10 @@
 
 use super::glob::KeyPattern;
 use opentelemetry::trace::SpanKind;
-use opentelemetry::{Context, Key};
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
-use opentelemetry_sdk::Resource;
-use std::time::Duration;
+use opentelemetry::Key;
 
 #[derive(Clone, Debug)]
+#[cfg_attr(not(feature = "enabled"), allow(dead_code))]
 enum Rule {
     Name(KeyPattern),
     Attribute(Key, KeyPattern),
@@ -33,6 +30,7 @@ enum Rule {
 /// ```
 #[derive(Clone, Debug, Default)]
 #[must_use]
+#[cfg_attr(not(feature = "enabled"), allow(dead_code))]
 pub struct SpanFilter {
     rules: Vec<Rule>,
     metrics_too: bool,
@@ -70,12 +68,14 @@ impl SpanFilter {
         self
     }
 
+    #[cfg(feature = "enabled")]
     pub(crate) fn metrics_too(&self) -> bool {
         self.metrics_too
     }
 
-    /// Whether `span` is to be dropped.
-    pub fn drops(&self, span: &SpanData) -> bool {
+    /// Whether `span` is to be dropped (with the `enabled` feature).
+    #[cfg(feature = "enabled")]
+    pub fn drops(&self, span: &opentelemetry_sdk::trace::SpanData) -> bool {
         self.rules.iter().any(|rule| match rule {
             Rule::Name(p) => p.matches(&span.name),
             Rule::Kind(k) => &span.span_kind == k,
@@ -84,36 +84,5 @@ impl SpanFilter {
                 .iter()
                 .any(|kv| &kv.key == key && p.matches(&kv.value.as_str())),
         })
-    }
-}
-
-/// Passes on to `inner` only the spans `filter` keeps.
-#[derive(Debug)]
-pub(crate) struct Filtering<P> {
-    pub(crate) filter: SpanFilter,
-    pub(crate) inner: P,
-}
-
-impl<P: SpanProcessor> SpanProcessor for Filtering<P> {
-    fn on_start(&self, span: &mut Span, cx: &Context) {
-        self.inner.on_start(span, cx);
-    }
-
-    fn on_end(&self, span: SpanData) {
-        if !self.filter.drops(&span) {
-            self.inner.on_end(span);
-        }
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
     }
 }

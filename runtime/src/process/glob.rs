@@ -2,8 +2,10 @@
 
 /// A case-insensitive key pattern; `*` matches any run of characters.
 #[derive(Clone, Debug)]
+#[cfg_attr(not(feature = "enabled"), allow(dead_code))]
 pub(crate) struct KeyPattern(Vec<u8>);
 
+#[cfg_attr(not(feature = "enabled"), allow(dead_code))]
 impl KeyPattern {
     pub(crate) fn new(pattern: &str) -> Self {
         KeyPattern(pattern.to_ascii_lowercase().into_bytes())

@@ -25,18 +25,51 @@
 //! ```
 
 use super::glob::KeyPattern;
-use hmac::{Hmac, Mac};
-use opentelemetry::logs::AnyValue;
-use opentelemetry::trace::Status;
-use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
-use opentelemetry_sdk::Resource;
-use regex::Regex;
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+#[cfg(feature = "enabled")]
+use {
+    hmac::{Hmac, Mac},
+    opentelemetry::logs::AnyValue,
+    opentelemetry::trace::Status,
+    opentelemetry::{Array, KeyValue, StringValue, Value},
+    opentelemetry_sdk::error::OTelSdkResult,
+    opentelemetry_sdk::trace::SpanData,
+    std::borrow::Cow,
+    std::time::Duration,
+};
+
+/// A compiled value pattern (a regular expression, with the `enabled` feature;
+/// nothing to compile without it).
+#[cfg(feature = "enabled")]
+type Pattern = regex::Regex;
+#[cfg(not(feature = "enabled"))]
+#[derive(Clone)]
+struct Pattern;
+
+#[cfg(feature = "enabled")]
+fn compile(regex: &str) -> Result<Pattern, PatternError> {
+    Pattern::new(regex).map_err(|e| PatternError(e.to_string()))
+}
+
+#[cfg(not(feature = "enabled"))]
+fn compile(_regex: &str) -> Result<Pattern, PatternError> {
+    Ok(Pattern)
+}
+
+/// Why [`Redaction::value_pattern`] did not take a regular expression: the
+/// message says where it is not valid. (With the `enabled` feature off patterns
+/// are not compiled, so this never happens.)
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PatternError(String);
+
+impl fmt::Display for PatternError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for PatternError {}
 
 /// What a rule does to what it matches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,12 +87,14 @@ pub enum Action {
 pub const MASK: &str = "[REDACTED]";
 
 #[derive(Clone)]
+#[cfg_attr(not(feature = "enabled"), allow(dead_code))]
 enum Matcher {
     Key(KeyPattern),
-    Value(Regex, Option<fn(&str) -> bool>),
+    Value(Pattern, Option<fn(&str) -> bool>),
 }
 
 #[derive(Clone)]
+#[cfg_attr(not(feature = "enabled"), allow(dead_code))]
 struct Rule {
     matcher: Matcher,
     action: Action,
@@ -68,6 +103,7 @@ struct Rule {
 /// A set of redaction rules, applied in order.
 #[derive(Clone)]
 #[must_use]
+#[cfg_attr(not(feature = "enabled"), allow(dead_code))]
 pub struct Redaction {
     rules: Vec<Rule>,
     key: Arc<[u8]>,
@@ -87,6 +123,7 @@ impl Default for Redaction {
     }
 }
 
+#[cfg_attr(not(feature = "enabled"), allow(dead_code))]
 fn luhn(digits: &str) -> bool {
     let digits: Vec<u32> = digits.chars().filter_map(|c| c.to_digit(10)).collect();
     if !(13..=19).contains(&digits.len()) {
@@ -142,21 +179,21 @@ impl Redaction {
         }
         r.rules.push(Rule {
             matcher: Matcher::Value(
-                Regex::new(r"(?i)\bbearer\s+[A-Za-z0-9\-._~+/]+=*").expect("valid"),
+                compile(r"(?i)\bbearer\s+[A-Za-z0-9\-._~+/]+=*").expect("valid"),
                 None,
             ),
             action: Action::Mask,
         });
         r.rules.push(Rule {
             matcher: Matcher::Value(
-                Regex::new(r"\b(?:\d[ -]?){12,18}\d\b").expect("valid"),
+                compile(r"\b(?:\d[ -]?){12,18}\d\b").expect("valid"),
                 Some(luhn),
             ),
             action: Action::Mask,
         });
         r.rules.push(Rule {
             matcher: Matcher::Value(
-                Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}").expect("valid"),
+                compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}").expect("valid"),
                 None,
             ),
             action: Action::Mask,
@@ -188,9 +225,9 @@ impl Redaction {
     }
 
     /// Masks (or hashes) every part of a string value that matches `regex`.
-    pub fn value_pattern(mut self, regex: &str, action: Action) -> Result<Self, regex::Error> {
+    pub fn value_pattern(mut self, regex: &str, action: Action) -> Result<Self, PatternError> {
         self.rules.push(Rule {
-            matcher: Matcher::Value(Regex::new(regex)?, None),
+            matcher: Matcher::Value(compile(regex)?, None),
             action,
         });
         Ok(self)
@@ -203,6 +240,7 @@ impl Redaction {
         self
     }
 
+    #[cfg(feature = "enabled")]
     fn hash(&self, value: &str) -> String {
         let mut mac =
             Hmac::<sha2::Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
@@ -212,6 +250,7 @@ impl Redaction {
         format!("hmac:{hex}")
     }
 
+    #[cfg(feature = "enabled")]
     /// Redacts a string (value rules only).
     pub fn redact_str<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut out = Cow::Borrowed(text);
@@ -238,6 +277,7 @@ impl Redaction {
         out
     }
 
+    #[cfg(feature = "enabled")]
     fn redact_value(&self, value: &Value) -> Option<Value> {
         match value {
             Value::String(s) => match self.redact_str(s.as_str()) {
@@ -262,6 +302,7 @@ impl Redaction {
         }
     }
 
+    #[cfg(feature = "enabled")]
     /// Redacts attributes in place: key rules first, then value rules.
     pub fn redact_attributes(&self, attributes: &mut Vec<KeyValue>) {
         attributes.retain_mut(|kv| {
@@ -286,6 +327,7 @@ impl Redaction {
         });
     }
 
+    #[cfg(feature = "enabled")]
     /// Redacts a finished span: its attributes, its events' and links'
     /// attributes, its event names and its status message.
     pub fn redact_span(&self, span: &mut SpanData) {
@@ -324,15 +366,18 @@ fn random_key() -> [u8; 32] {
 
 /// The rules `init` was given, for the instruments of `traced::metrics`, which
 /// redact their attributes before recording.
+#[cfg(feature = "enabled")]
 static CURRENT: arc_swap::ArcSwapOption<Redaction> = arc_swap::ArcSwapOption::const_empty();
 
 /// Makes `rules` the ones metric instruments apply (`None`: none).
+#[cfg(feature = "enabled")]
 pub(crate) fn set_current(rules: Option<Redaction>) {
     CURRENT.store(rules.map(Arc::new));
 }
 
 /// Redacts metric attributes with the current rules, if there are any; `None`
 /// when there is nothing to do (the attributes are recorded as they are).
+#[cfg(feature = "enabled")]
 #[inline]
 pub(crate) fn redact_metric_attributes(attributes: &[KeyValue]) -> Option<Vec<KeyValue>> {
     let rules = CURRENT.load();
@@ -345,6 +390,7 @@ pub(crate) fn redact_metric_attributes(attributes: &[KeyValue]) -> Option<Vec<Ke
     Some(out)
 }
 
+#[cfg(feature = "enabled")]
 impl Redaction {
     /// Redacts a log attribute: `None` deletes it.
     fn redact_any(&self, key: &str, value: &AnyValue) -> Option<AnyValue> {
@@ -381,6 +427,7 @@ impl Redaction {
     }
 }
 
+#[cfg(feature = "enabled")]
 fn any_text(value: &AnyValue) -> String {
     match value {
         AnyValue::String(s) => s.as_str().to_owned(),
@@ -394,6 +441,7 @@ fn any_text(value: &AnyValue) -> String {
 /// Redacts log records before the processors after it see them: `init` puts it
 /// first in the logger provider. `SdkLogRecord` can gain attributes but not lose
 /// or change them, so a record that needs redacting is rebuilt from a blank one.
+#[cfg(feature = "enabled")]
 #[derive(Debug)]
 pub(crate) struct RedactingLogs {
     rules: Redaction,
@@ -401,6 +449,7 @@ pub(crate) struct RedactingLogs {
     _provider: opentelemetry_sdk::logs::SdkLoggerProvider,
 }
 
+#[cfg(feature = "enabled")]
 impl RedactingLogs {
     pub(crate) fn new(rules: Redaction) -> Self {
         use opentelemetry::logs::LoggerProvider as _;
@@ -413,6 +462,7 @@ impl RedactingLogs {
     }
 }
 
+#[cfg(feature = "enabled")]
 impl opentelemetry_sdk::logs::LogProcessor for RedactingLogs {
     fn emit(
         &self,
@@ -475,37 +525,7 @@ impl opentelemetry_sdk::logs::LogProcessor for RedactingLogs {
     }
 }
 
-/// Redacts spans on their way to `inner`.
-#[derive(Debug)]
-pub(crate) struct Redacting<P> {
-    pub(crate) rules: Redaction,
-    pub(crate) inner: P,
-}
-
-impl<P: SpanProcessor> SpanProcessor for Redacting<P> {
-    fn on_start(&self, span: &mut Span, cx: &Context) {
-        self.inner.on_start(span, cx);
-    }
-
-    fn on_end(&self, mut span: SpanData) {
-        self.rules.redact_span(&mut span);
-        self.inner.on_end(span);
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
-    }
-}
-
-#[cfg(test)]
+#[cfg(all(test, feature = "enabled"))]
 mod tests {
     use super::*;
 

@@ -19,13 +19,17 @@
 //! `otel.metric.overflow=true`: nothing is lost, memory stays bounded. Each measurement of a
 //! sampled span carries an exemplar pointing at it.
 
-use crate::metrics::{Counter, Histogram};
-use opentelemetry::trace::{SpanKind, Status};
-use opentelemetry::{Context, Key, KeyValue, Value};
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
-use opentelemetry_sdk::Resource;
-use std::time::Duration;
+use opentelemetry::Key;
+#[cfg(feature = "enabled")]
+use {
+    crate::metrics::{Counter, Histogram},
+    opentelemetry::trace::{SpanKind, Status},
+    opentelemetry::{Context, KeyValue, Value},
+    opentelemetry_sdk::error::OTelSdkResult,
+    opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor},
+    opentelemetry_sdk::Resource,
+    std::time::Duration,
+};
 
 /// The name of the calls counter.
 pub const CALLS: &str = "traces.span.metrics.calls";
@@ -47,6 +51,7 @@ pub const DEFAULT_BUCKETS_MS: [f64; 16] = [
 /// ```
 #[derive(Debug, Clone)]
 #[must_use]
+#[cfg_attr(not(feature = "enabled"), allow(dead_code))]
 pub struct SpanMetrics {
     pub(crate) dimensions: Vec<Key>,
     pub(crate) buckets_ms: Vec<f64>,
@@ -88,6 +93,7 @@ impl SpanMetrics {
     }
 
     /// The processor, with instruments from `meter`.
+    #[cfg(feature = "enabled")]
     pub(crate) fn processor(
         &self,
         meter: &opentelemetry::metrics::Meter,
@@ -119,6 +125,7 @@ impl SpanMetrics {
     }
 }
 
+#[cfg(feature = "enabled")]
 /// Records the span metrics of every span that ends.
 #[derive(Debug)]
 pub(crate) struct SpanMetricsProcessor {
@@ -130,6 +137,7 @@ pub(crate) struct SpanMetricsProcessor {
     duration: Histogram<f64>,
 }
 
+#[cfg(feature = "enabled")]
 fn kind(kind: &SpanKind) -> &'static str {
     match kind {
         SpanKind::Client => "SPAN_KIND_CLIENT",
@@ -140,6 +148,7 @@ fn kind(kind: &SpanKind) -> &'static str {
     }
 }
 
+#[cfg(feature = "enabled")]
 fn status(status: &Status) -> &'static str {
     match status {
         Status::Unset => "STATUS_CODE_UNSET",
@@ -148,6 +157,7 @@ fn status(status: &Status) -> &'static str {
     }
 }
 
+#[cfg(feature = "enabled")]
 impl SpanProcessor for SpanMetricsProcessor {
     fn on_start(&self, _span: &mut Span, _cx: &Context) {}
 
@@ -192,11 +202,13 @@ impl SpanProcessor for SpanMetricsProcessor {
     }
 }
 
+#[cfg(feature = "enabled")]
 /// Makes a sampler's "drop" a "record only", so that every span reaches the
 /// span processors (span metrics) while the exporters see only sampled ones.
 #[derive(Debug, Clone)]
 pub(crate) struct RecordAll(pub(crate) opentelemetry_sdk::trace::Sampler);
 
+#[cfg(feature = "enabled")]
 impl opentelemetry_sdk::trace::ShouldSample for RecordAll {
     fn should_sample(
         &self,

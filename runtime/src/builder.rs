@@ -1,0 +1,553 @@
+//! The [`Builder`], the exporter choices and the [`Sampler`]: the configuration
+//! surface, compiled whatever the features. With the `enabled` feature off every
+//! method is kept and does nothing, so an application compiles unchanged; only
+//! what installs providers (`crate::install`) is left out.
+
+use crate::guard::Guard;
+use crate::process::{Redaction, SpanFilter, SpanMetrics};
+use opentelemetry::KeyValue;
+use std::collections::HashMap;
+use std::fmt;
+use std::time::Duration;
+
+/// The default bound on how long dropping the [`Guard`] may take.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where spans go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TracesExporter {
+    /// The human-readable waterfall on stderr.
+    Console,
+    /// OTLP to a collector (`OTEL_EXPORTER_OTLP_*`).
+    Otlp,
+}
+
+/// Where metrics go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MetricsExporter {
+    /// A readable table on stderr at every export interval and at shutdown.
+    Console,
+    /// OTLP to a collector (`OTEL_EXPORTER_OTLP_*`).
+    Otlp,
+    /// A Prometheus pull endpoint (`OTEL_EXPORTER_PROMETHEUS_HOST`/`_PORT`).
+    Prometheus,
+}
+
+/// Where log records go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LogsExporter {
+    /// One line per record on stderr.
+    Console,
+    /// OTLP to a collector (`OTEL_EXPORTER_OTLP_*`).
+    Otlp,
+}
+
+/// The OTLP transport.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// OTLP/gRPC (default port 4317).
+    Grpc,
+    /// OTLP/HTTP with protobuf bodies (default port 4318), the spec's default.
+    HttpProtobuf,
+}
+
+/// Which traces are sampled: the samplers of the OpenTelemetry SDK
+/// specification, as `OTEL_TRACES_SAMPLER` names them.
+///
+/// ```
+/// // 10 % of new traces; a span with a parent follows its parent's decision.
+/// let _telemetry = traced_runtime::Builder::new()
+///     .sampler(traced_runtime::Sampler::parent_based(traced_runtime::Sampler::ratio(0.1)))
+///     .init();
+/// ```
+///
+/// With the `enabled` feature on, an SDK sampler converts too
+/// (`Sampler::from(opentelemetry_sdk::trace::Sampler::AlwaysOn)`), for a custom
+/// `ShouldSample` implementation.
+#[derive(Clone, Debug)]
+pub struct Sampler(pub(crate) SamplerKind);
+
+#[derive(Clone, Debug)]
+#[cfg_attr(not(feature = "enabled"), allow(dead_code))]
+pub(crate) enum SamplerKind {
+    AlwaysOn,
+    AlwaysOff,
+    Ratio(f64),
+    ParentBased(Box<SamplerKind>),
+    #[cfg(feature = "enabled")]
+    Sdk(opentelemetry_sdk::trace::Sampler),
+}
+
+impl Sampler {
+    /// Samples every trace (`always_on`).
+    pub fn always_on() -> Self {
+        Sampler(SamplerKind::AlwaysOn)
+    }
+
+    /// Samples no trace (`always_off`); context still propagates.
+    pub fn always_off() -> Self {
+        Sampler(SamplerKind::AlwaysOff)
+    }
+
+    /// Samples this fraction of traces by trace id (`traceidratio`); `ratio`
+    /// is clamped to 0..=1.
+    pub fn ratio(ratio: f64) -> Self {
+        let ratio = if ratio.is_nan() {
+            0.0
+        } else {
+            ratio.clamp(0.0, 1.0)
+        };
+        Sampler(SamplerKind::Ratio(ratio))
+    }
+
+    /// Follows the parent's decision when there is a parent, else `root`
+    /// (`parentbased_*`; the default is `parent_based(always_on())`).
+    pub fn parent_based(root: Sampler) -> Self {
+        Sampler(SamplerKind::ParentBased(Box::new(root.0)))
+    }
+}
+
+impl Default for Sampler {
+    /// `parentbased_always_on`, the specification's default.
+    fn default() -> Self {
+        Sampler::parent_based(Sampler::always_on())
+    }
+}
+
+#[cfg(feature = "enabled")]
+impl From<opentelemetry_sdk::trace::Sampler> for Sampler {
+    fn from(sampler: opentelemetry_sdk::trace::Sampler) -> Self {
+        Sampler(SamplerKind::Sdk(sampler))
+    }
+}
+
+#[cfg(feature = "enabled")]
+impl SamplerKind {
+    pub(crate) fn into_sdk(self) -> opentelemetry_sdk::trace::Sampler {
+        use opentelemetry_sdk::trace::Sampler as S;
+        match self {
+            SamplerKind::AlwaysOn => S::AlwaysOn,
+            SamplerKind::AlwaysOff => S::AlwaysOff,
+            SamplerKind::Ratio(r) => S::TraceIdRatioBased(r),
+            SamplerKind::ParentBased(root) => S::ParentBased(Box::new(root.into_sdk())),
+            SamplerKind::Sdk(s) => s,
+        }
+    }
+}
+
+/// The SDK traits the [`Builder`] takes: with the `enabled` feature on each is
+/// the OpenTelemetry SDK trait of its name (every type implementing that trait
+/// implements this one); with it off, every type does, so code passing SDK
+/// components compiles unchanged and they are dropped unused.
+pub mod sdk_bounds {
+    #[cfg(feature = "enabled")]
+    mod imp {
+        /// An `opentelemetry_sdk::trace::SpanProcessor`.
+        pub trait SpanProcessor: opentelemetry_sdk::trace::SpanProcessor + 'static {}
+        impl<T: opentelemetry_sdk::trace::SpanProcessor + 'static> SpanProcessor for T {}
+        /// An `opentelemetry_sdk::trace::SpanExporter`.
+        pub trait SpanExporter: opentelemetry_sdk::trace::SpanExporter + 'static {}
+        impl<T: opentelemetry_sdk::trace::SpanExporter + 'static> SpanExporter for T {}
+        /// An `opentelemetry_sdk::metrics::exporter::PushMetricExporter`.
+        pub trait PushMetricExporter:
+            opentelemetry_sdk::metrics::exporter::PushMetricExporter
+        {
+        }
+        impl<T: opentelemetry_sdk::metrics::exporter::PushMetricExporter> PushMetricExporter for T {}
+        /// An `opentelemetry_sdk::logs::LogExporter`.
+        pub trait LogExporter: opentelemetry_sdk::logs::LogExporter + 'static {}
+        impl<T: opentelemetry_sdk::logs::LogExporter + 'static> LogExporter for T {}
+    }
+    #[cfg(not(feature = "enabled"))]
+    mod imp {
+        /// Any type (instrumentation is compiled out).
+        pub trait SpanProcessor {}
+        impl<T> SpanProcessor for T {}
+        /// Any type (instrumentation is compiled out).
+        pub trait SpanExporter {}
+        impl<T> SpanExporter for T {}
+        /// Any type (instrumentation is compiled out).
+        pub trait PushMetricExporter {}
+        impl<T> PushMetricExporter for T {}
+        /// Any type (instrumentation is compiled out).
+        pub trait LogExporter {}
+        impl<T> LogExporter for T {}
+    }
+    pub use imp::*;
+}
+
+#[cfg(feature = "enabled")]
+pub(crate) use crate::install::{LogStep, MeterStep, SpanStep};
+
+/// Configures telemetry in code; whatever is not set comes from the `OTEL_*`
+/// environment (or nothing does, after [`ignore_env`](Self::ignore_env)).
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// let _telemetry = traced_runtime::Builder::new()
+///     .service_name("checkout")
+///     .service_version("1.4.2")
+///     .shutdown_timeout(Duration::from_secs(2))
+///     .init();
+/// ```
+///
+/// With the `enabled` feature off every method exists and [`init`](Self::init)
+/// installs nothing.
+#[must_use = "a Builder does nothing until `.init()`"]
+pub struct Builder {
+    pub(crate) service_name: Option<String>,
+    pub(crate) service_version: Option<String>,
+    pub(crate) resource: Vec<KeyValue>,
+    pub(crate) exporters: Option<Vec<TracesExporter>>,
+    pub(crate) metrics_exporters: Option<Vec<MetricsExporter>>,
+    pub(crate) metric_interval: Option<Duration>,
+    pub(crate) prometheus: Option<(String, u16)>,
+    pub(crate) logs_exporters: Option<Vec<LogsExporter>>,
+    pub(crate) log_filter: Option<String>,
+    pub(crate) exemplar_filter: Option<crate::metrics::exemplars::ExemplarFilter>,
+    pub(crate) span_metrics: Option<SpanMetrics>,
+    pub(crate) redaction: Option<Redaction>,
+    pub(crate) filter: Option<SpanFilter>,
+    pub(crate) span_logs: bool,
+    pub(crate) settings: HashMap<String, String>,
+    pub(crate) sampler: Option<Sampler>,
+    pub(crate) shutdown_timeout: Duration,
+    pub(crate) read_env: bool,
+    #[cfg(feature = "enabled")]
+    pub(crate) steps: Vec<SpanStep>,
+    #[cfg(feature = "enabled")]
+    pub(crate) meter_steps: Vec<MeterStep>,
+    #[cfg(feature = "enabled")]
+    pub(crate) log_steps: Vec<LogStep>,
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Builder");
+        d.field("service_name", &self.service_name)
+            .field("service_version", &self.service_version)
+            .field("resource", &self.resource)
+            .field("exporters", &self.exporters)
+            .field("metrics_exporters", &self.metrics_exporters)
+            .field("metric_interval", &self.metric_interval)
+            .field("logs_exporters", &self.logs_exporters)
+            .field("log_filter", &self.log_filter)
+            .field("sampler", &self.sampler)
+            .field("shutdown_timeout", &self.shutdown_timeout);
+        #[cfg(feature = "enabled")]
+        d.field("processors", &self.steps.len())
+            .field("metric_readers", &self.meter_steps.len())
+            .field("log_processors", &self.log_steps.len());
+        d.finish()
+    }
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Builder {
+    /// A builder that takes everything from the environment.
+    pub fn new() -> Self {
+        Builder {
+            service_name: None,
+            service_version: None,
+            resource: Vec::new(),
+            exporters: None,
+            metrics_exporters: None,
+            metric_interval: None,
+            prometheus: None,
+            logs_exporters: None,
+            log_filter: None,
+            exemplar_filter: None,
+            span_metrics: None,
+            redaction: None,
+            filter: None,
+            span_logs: false,
+            settings: HashMap::new(),
+            sampler: None,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            read_env: true,
+            #[cfg(feature = "enabled")]
+            steps: Vec::new(),
+            #[cfg(feature = "enabled")]
+            meter_steps: Vec::new(),
+            #[cfg(feature = "enabled")]
+            log_steps: Vec::new(),
+        }
+    }
+
+    /// `service.name`, used when neither `OTEL_SERVICE_NAME` nor `OTEL_RESOURCE_ATTRIBUTES`
+    /// names the service (the environment wins, so operators can rename a deployment).
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// `service.version`.
+    pub fn service_version(mut self, version: impl Into<String>) -> Self {
+        self.service_version = Some(version.into());
+        self
+    }
+
+    /// Adds a resource attribute (for example `deployment.environment.name`).
+    pub fn resource_attribute(mut self, attribute: KeyValue) -> Self {
+        self.resource.push(attribute);
+        self
+    }
+
+    /// Chooses the exporters in code, replacing `OTEL_TRACES_EXPORTER`.
+    /// An empty list exports nothing but what processors added here export.
+    pub fn traces_exporters(mut self, exporters: impl IntoIterator<Item = TracesExporter>) -> Self {
+        self.exporters = Some(exporters.into_iter().collect());
+        self
+    }
+
+    /// Adds a span processor (any `opentelemetry_sdk::trace::SpanProcessor`).
+    /// When code adds processors or exporters, the console default no longer
+    /// applies: only an explicit `OTEL_TRACES_EXPORTER` adds more.
+    ///
+    /// The processor sees spans as they are, before [`redact`](Self::redact) rules.
+    #[cfg_attr(not(feature = "enabled"), allow(unused_variables, unused_mut))]
+    pub fn span_processor(mut self, processor: impl sdk_bounds::SpanProcessor) -> Self {
+        #[cfg(feature = "enabled")]
+        self.steps
+            .push(crate::install::traces::processor_step(processor));
+        self
+    }
+
+    /// Adds an exporter (any `opentelemetry_sdk::trace::SpanExporter`) behind a
+    /// batch processor configured by `OTEL_BSP_*`.
+    #[cfg_attr(not(feature = "enabled"), allow(unused_variables, unused_mut))]
+    pub fn batch_exporter(mut self, exporter: impl sdk_bounds::SpanExporter) -> Self {
+        #[cfg(feature = "enabled")]
+        self.steps
+            .push(crate::install::traces::batch_step(exporter));
+        self
+    }
+
+    /// Adds an exporter that receives each span synchronously when it ends.
+    /// Meant for tests and debugging: it runs on the thread that ends the span.
+    #[cfg_attr(not(feature = "enabled"), allow(unused_variables, unused_mut))]
+    pub fn simple_exporter(mut self, exporter: impl sdk_bounds::SpanExporter) -> Self {
+        #[cfg(feature = "enabled")]
+        self.steps
+            .push(crate::install::traces::simple_step(exporter));
+        self
+    }
+
+    /// Turns span events and error statuses into log records correlated with their
+    /// span, for programs that have no logging (see [`crate::process`]).
+    pub fn span_logs(mut self, on: bool) -> Self {
+        self.span_logs = on;
+        self
+    }
+
+    /// Drops the spans `filter` names before any exporter sees them (see
+    /// [`SpanFilter`]); applies where [`redact`](Self::redact) does.
+    pub fn filter(mut self, filter: SpanFilter) -> Self {
+        self.filter = Some(filter);
+        self
+    }
+
+    /// Redacts spans before any exporter sees them (see [`Redaction`]); applies to
+    /// the exporters `init` installs and those added with `batch_exporter` and
+    /// `simple_exporter`.
+    pub fn redact(mut self, rules: Redaction) -> Self {
+        self.redaction = Some(rules);
+        self
+    }
+
+    /// Chooses the metric exporters in code, replacing `OTEL_METRICS_EXPORTER`.
+    pub fn metrics_exporters(
+        mut self,
+        exporters: impl IntoIterator<Item = MetricsExporter>,
+    ) -> Self {
+        self.metrics_exporters = Some(exporters.into_iter().collect());
+        self
+    }
+
+    /// Adds a metric exporter (any `opentelemetry_sdk::metrics::exporter::PushMetricExporter`)
+    /// behind a periodic reader (interval from
+    /// [`metric_export_interval`](Self::metric_export_interval) or
+    /// `OTEL_METRIC_EXPORT_INTERVAL`, 60 s by default). When code adds metric
+    /// exporters, the console default no longer applies.
+    #[cfg_attr(not(feature = "enabled"), allow(unused_variables, unused_mut))]
+    pub fn metric_exporter(mut self, exporter: impl sdk_bounds::PushMetricExporter) -> Self {
+        #[cfg(feature = "enabled")]
+        self.meter_steps
+            .push(crate::install::metrics::exporter_step(exporter));
+        self
+    }
+
+    /// How often metrics are exported, replacing `OTEL_METRIC_EXPORT_INTERVAL`.
+    /// A longer interval is how to lower metric volume.
+    pub fn metric_export_interval(mut self, interval: Duration) -> Self {
+        self.metric_interval = Some(interval);
+        self
+    }
+
+    /// Serves metrics for Prometheus on `host:port` (port 0 picks a free one; see
+    /// [`Guard::prometheus_addr`]), replacing `OTEL_EXPORTER_PROMETHEUS_HOST`/`_PORT`.
+    /// Adds the Prometheus exporter if the exporters do not name it.
+    pub fn prometheus_endpoint(mut self, host: impl Into<String>, port: u16) -> Self {
+        self.prometheus = Some((host.into(), port));
+        self
+    }
+
+    /// Chooses the log exporters in code, replacing `OTEL_LOGS_EXPORTER`.
+    pub fn logs_exporters(mut self, exporters: impl IntoIterator<Item = LogsExporter>) -> Self {
+        self.logs_exporters = Some(exporters.into_iter().collect());
+        self
+    }
+
+    /// Adds a log exporter (any `opentelemetry_sdk::logs::LogExporter`) behind a
+    /// batch processor configured by `OTEL_BLRP_*`. When code adds log exporters,
+    /// the console default no longer applies.
+    #[cfg_attr(not(feature = "enabled"), allow(unused_variables, unused_mut))]
+    pub fn log_exporter(mut self, exporter: impl sdk_bounds::LogExporter) -> Self {
+        #[cfg(feature = "enabled")]
+        self.log_steps
+            .push(crate::install::logs::batch_step(exporter));
+        self
+    }
+
+    /// Adds a log exporter that receives each record synchronously (tests, debugging).
+    #[cfg_attr(not(feature = "enabled"), allow(unused_variables, unused_mut))]
+    pub fn simple_log_exporter(mut self, exporter: impl sdk_bounds::LogExporter) -> Self {
+        #[cfg(feature = "enabled")]
+        self.log_steps
+            .push(crate::install::logs::simple_step(exporter));
+        self
+    }
+
+    /// The level filter of bridged `log` and `tracing` records, in `RUST_LOG`
+    /// syntax (`"warn,my_crate=debug"`), replacing `RUST_LOG` (default `"info"`).
+    pub fn log_filter(mut self, filter: impl Into<String>) -> Self {
+        self.log_filter = Some(filter.into());
+        self
+    }
+
+    /// Which measurements become exemplars, replacing `OTEL_METRICS_EXEMPLAR_FILTER`.
+    pub fn exemplar_filter(mut self, filter: crate::metrics::exemplars::ExemplarFilter) -> Self {
+        self.exemplar_filter = Some(filter);
+        self
+    }
+
+    /// Derives RED metrics from every span (see [`crate::process::span_metrics`]).
+    /// Every span is then recorded, and only the sampled ones exported.
+    pub fn span_metrics(mut self, config: SpanMetrics) -> Self {
+        self.span_metrics = Some(config);
+        self
+    }
+
+    /// The sampler, replacing `OTEL_TRACES_SAMPLER`: a [`Sampler`] (or, with the
+    /// `enabled` feature, an `opentelemetry_sdk::trace::Sampler`).
+    pub fn sampler(mut self, sampler: impl Into<Sampler>) -> Self {
+        self.sampler = Some(sampler.into());
+        self
+    }
+
+    /// How long dropping the [`Guard`] may take to flush and shut down (default 5 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Sets a standard `OTEL_*` setting (or `RUST_LOG`) in code, as if the
+    /// environment held it; it wins over the environment. Invalid values are
+    /// reported like the environment's.
+    ///
+    /// ```no_run
+    /// let _telemetry = traced_runtime::Builder::new()
+    ///     .setting("OTEL_TRACES_SAMPLER", "traceidratio")
+    ///     .setting("OTEL_TRACES_SAMPLER_ARG", "0.1")
+    ///     .init();
+    /// ```
+    pub fn setting(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.settings.insert(name.into(), value.into());
+        self
+    }
+
+    /// Ignores the `OTEL_*` environment: only what the code sets applies.
+    pub fn ignore_env(mut self) -> Self {
+        self.read_env = false;
+        self
+    }
+
+    /// Installs the tracer, meter and logger providers and the propagators, and
+    /// returns the guard that flushes and shuts them down when dropped. Never
+    /// panics: problems are reported on stderr and the affected part is left out.
+    /// With the `enabled` feature off it installs nothing.
+    pub fn init(self) -> Guard {
+        #[cfg(feature = "enabled")]
+        return crate::install::install(self);
+        #[cfg(not(feature = "enabled"))]
+        return Guard::noop();
+    }
+}
+
+/// Installs telemetry configured by the `OTEL_*` environment; see [`Builder`].
+///
+/// With nothing configured, each finished trace prints as a waterfall on stderr.
+/// Setting `OTEL_EXPORTER_OTLP_ENDPOINT` sends OTLP to a collector instead.
+/// When `OTEL_CONFIG_FILE` names a configuration file, the file configures
+/// everything instead, as [`init_from_file`] does; if it cannot be used, the
+/// problem is printed on stderr and the environment applies.
+/// Keep the guard alive for the life of the program:
+///
+/// ```no_run
+/// let _telemetry = traced_runtime::init();
+/// // ... the program ...
+/// drop(_telemetry); // spans are flushed, providers shut down
+/// ```
+pub fn init() -> Guard {
+    #[cfg(feature = "enabled")]
+    return crate::install::init_with(Builder::new);
+    #[cfg(not(feature = "enabled"))]
+    return Guard::noop();
+}
+
+/// What `init!()` calls: [`init`], with the calling crate's name and version as
+/// the fallback `service.name` and `service.version`.
+#[doc(hidden)]
+#[cfg_attr(not(feature = "enabled"), allow(unused_variables))]
+pub fn init_for_crate(name: &'static str, version: &'static str) -> Guard {
+    #[cfg(feature = "enabled")]
+    return crate::install::init_with(|| {
+        Builder::new().service_name(name).service_version(version)
+    });
+    #[cfg(not(feature = "enabled"))]
+    return Guard::noop();
+}
+
+/// Installs telemetry as the configuration file at `path` says: the
+/// OpenTelemetry declarative configuration format (YAML), with `traced`'s
+/// processors as extensions (see the `file_config` module). The `OTEL_*`
+/// environment is not read, except where the file substitutes `${VAR}`.
+/// Warnings about the file are printed on stderr.
+///
+/// Nothing is installed when the file cannot be read or is not valid: the error
+/// names the file, the line and the column, and for a misspelt key the nearest
+/// valid one. With the `enabled` feature off the file is not read.
+///
+/// ```no_run
+/// let _telemetry = traced_runtime::init_from_file("config/production.yaml")
+///     .unwrap_or_else(|e| panic!("{e}"));
+/// ```
+#[cfg_attr(not(feature = "enabled"), allow(unused_variables))]
+pub fn init_from_file(
+    path: impl AsRef<std::path::Path>,
+) -> Result<Guard, crate::file_config::ConfigError> {
+    #[cfg(feature = "enabled")]
+    return crate::install::init_from_file(path.as_ref());
+    #[cfg(not(feature = "enabled"))]
+    return Ok(Guard::noop());
+}

@@ -1,0 +1,474 @@
+//! Reading a configuration file into a [`FileConfig`] (with the `enabled` feature).
+
+use super::error::ConfigError;
+use super::{schema, yaml};
+use crate::builder::{Builder, LogsExporter, MetricsExporter, TracesExporter};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+/// Reads and checks the configuration file at `path`, substituting the process
+/// environment into `${VAR}` references. Nothing is installed.
+///
+/// ```no_run
+/// let config = traced_runtime::file_config::load("otel.yaml")?;
+/// println!("{config:#?}");
+/// # Ok::<(), traced_runtime::file_config::ConfigError>(())
+/// ```
+pub fn load(path: impl AsRef<Path>) -> Result<FileConfig, ConfigError> {
+    let path = path.as_ref();
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::new(&name, None, format!("cannot read {name}: {e}")))?;
+    parse(&name, &text)
+}
+
+/// Reads and checks a configuration given as text (`name` is the file name used
+/// in messages), substituting the process environment into `${VAR}` references.
+///
+/// ```
+/// let err = traced_runtime::file_config::parse("inline.yaml", "disabled: false\n").unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "missing `file_format` at the top level of inline.yaml: it is required, e.g. `file_format: \"1.0\"`"
+/// );
+/// ```
+pub fn parse(name: &str, yaml: &str) -> Result<FileConfig, ConfigError> {
+    parse_with_env(name, yaml, |var| std::env::var(var).ok())
+}
+
+/// Like [`parse`], with `env` giving the value of each variable a `${VAR}`
+/// reference names (`None`: unset), instead of the process environment. `RUST_LOG`
+/// is looked up through it too.
+///
+/// ```
+/// use traced_runtime::file_config::parse_with_env;
+///
+/// let yaml = r#"
+/// file_format: "1.0"
+/// meter_provider:
+///   readers:
+///     - periodic:
+///         interval: ${INTERVAL:-60000}
+///         exporter: { console: }
+/// "#;
+/// let config = parse_with_env("m.yaml", yaml, |var| (var == "INTERVAL").then(|| "5000".into()))?;
+/// assert_eq!(config.setting("OTEL_METRIC_EXPORT_INTERVAL"), Some("5000"));
+/// let config = parse_with_env("m.yaml", yaml, |_| None)?;
+/// assert_eq!(config.setting("OTEL_METRIC_EXPORT_INTERVAL"), Some("60000"));
+/// # Ok::<(), traced_runtime::file_config::ConfigError>(())
+/// ```
+pub fn parse_with_env(
+    name: &str,
+    yaml: &str,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<FileConfig, ConfigError> {
+    let root = yaml::parse(name, yaml, &env)?;
+    schema::read(name, root, &env)
+}
+
+/// A configuration file, read and checked: what [`builder`](Self::builder) will
+/// set. Its `Debug` output lists it all (header values and the hash secret
+/// masked), which makes it easy to review or snapshot.
+#[derive(Clone, PartialEq)]
+pub struct FileConfig {
+    pub(crate) source: String,
+    pub(crate) file_format: String,
+    pub(crate) disabled: bool,
+    pub(crate) resource: Vec<Attribute>,
+    pub(crate) sampler: SamplerConfig,
+    pub(crate) span_processors: Vec<Processor>,
+    pub(crate) metric_readers: Vec<Reader>,
+    pub(crate) log_processors: Vec<Processor>,
+    pub(crate) settings: BTreeMap<String, String>,
+    pub(crate) span_metrics: Option<SpanMetricsConfig>,
+    pub(crate) filter: Option<FilterConfig>,
+    pub(crate) redaction: Option<RedactionConfig>,
+    pub(crate) span_logs: bool,
+    pub(crate) baggage_attributes: Vec<String>,
+    pub(crate) warnings: Vec<String>,
+}
+
+impl FileConfig {
+    /// A [`Builder`] set up as the file says, ignoring the `OTEL_*` environment
+    /// ([`Builder::ignore_env`]). Code can add to it before `init()`, for example
+    /// an exporter of its own or `service_version`.
+    pub fn builder(&self) -> Builder {
+        use crate::export::console::ConsoleExporter;
+        use crate::export::console_metrics::ConsoleMetricsExporter;
+
+        let mut b = Builder::new().ignore_env();
+        for (name, value) in &self.settings {
+            b = b.setting(name.clone(), value.clone());
+        }
+        for attribute in &self.resource {
+            b = b.resource_attribute(attribute.key_value());
+        }
+        b = b.sampler(self.sampler.sdk());
+
+        let mut traces = Vec::new();
+        for processor in &self.span_processors {
+            match processor {
+                Processor::Batch(Exporter::Console) => traces.push(TracesExporter::Console),
+                Processor::Batch(_) => traces.push(TracesExporter::Otlp),
+                Processor::Simple(_) => b = b.simple_exporter(ConsoleExporter::new()),
+            }
+        }
+        b = b.traces_exporters(traces);
+
+        let mut metrics = Vec::new();
+        let mut prometheus = None;
+        for reader in &self.metric_readers {
+            match reader {
+                Reader::Periodic(Exporter::Console, Temporality::Cumulative) => {
+                    metrics.push(MetricsExporter::Console);
+                }
+                Reader::Periodic(Exporter::Console, temporality) => {
+                    b = b.metric_exporter(
+                        ConsoleMetricsExporter::new().with_temporality(temporality.sdk()),
+                    );
+                }
+                Reader::Periodic(_, _) => metrics.push(MetricsExporter::Otlp),
+                Reader::Prometheus { host, port } => prometheus = Some((host.clone(), *port)),
+            }
+        }
+        b = b.metrics_exporters(metrics);
+        if let Some((host, port)) = prometheus {
+            b = b.prometheus_endpoint(host, port);
+        }
+
+        let logs = self.log_processors.iter().map(|p| match p {
+            Processor::Batch(Exporter::Console) | Processor::Simple(_) => LogsExporter::Console,
+            Processor::Batch(_) => LogsExporter::Otlp,
+        });
+        b = b.logs_exporters(logs);
+
+        if let Some(config) = &self.span_metrics {
+            b = b.span_metrics(config.processor());
+        }
+        if let Some(config) = &self.filter {
+            b = b.filter(config.filter());
+        }
+        if let Some(config) = &self.redaction {
+            b = b.redact(config.redaction());
+        }
+        if self.span_logs {
+            b = b.span_logs(true);
+        }
+        if !self.baggage_attributes.is_empty() {
+            b = b.span_processor(crate::process::BaggageSpanProcessor::new(
+                self.baggage_attributes.clone(),
+            ));
+        }
+        b
+    }
+
+    /// A standard setting the file makes (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`,
+    /// `OTEL_BSP_SCHEDULE_DELAY`, ...), as [`Builder::setting`] receives it.
+    pub fn setting(&self, name: &str) -> Option<&str> {
+        self.settings.get(name).map(String::as_str)
+    }
+
+    /// Every standard setting the file makes, by name.
+    pub fn settings(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.settings.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Whether the file disables telemetry (`disabled: true`).
+    pub fn disabled(&self) -> bool {
+        self.disabled
+    }
+
+    /// What the file sets that is accepted but deserves a word, one line each
+    /// (for example hash rules without a `hash_secret`).
+    /// [`init_from_file`](crate::init_from_file) prints them on stderr.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// The file's name, as given to [`load`] or [`parse`].
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+}
+
+/// Header values may hold credentials: `Debug` shows their names only.
+struct MaskedSettings<'a>(&'a BTreeMap<String, String>);
+
+impl fmt::Debug for MaskedSettings<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        for (name, value) in self.0 {
+            if name.ends_with("_HEADERS") {
+                let masked: Vec<String> = value
+                    .split(',')
+                    .filter_map(|pair| pair.split_once('='))
+                    .map(|(k, _)| format!("{}=***", k.trim()))
+                    .collect();
+                map.entry(name, &masked.join(","));
+            } else {
+                map.entry(name, value);
+            }
+        }
+        map.finish()
+    }
+}
+
+impl fmt::Debug for FileConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileConfig")
+            .field("source", &self.source)
+            .field("file_format", &self.file_format)
+            .field("disabled", &self.disabled)
+            .field("resource", &self.resource)
+            .field("sampler", &self.sampler)
+            .field("span_processors", &self.span_processors)
+            .field("metric_readers", &self.metric_readers)
+            .field("log_processors", &self.log_processors)
+            .field("settings", &MaskedSettings(&self.settings))
+            .field("span_metrics", &self.span_metrics)
+            .field("filter", &self.filter)
+            .field("redaction", &self.redaction)
+            .field("span_logs", &self.span_logs)
+            .field("baggage_attributes", &self.baggage_attributes)
+            .field("warnings", &self.warnings)
+            .finish()
+    }
+}
+
+/// A resource attribute with its typed value.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Attribute {
+    pub(crate) name: String,
+    pub(crate) value: AttributeValue,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum AttributeValue {
+    String(String),
+    Bool(bool),
+    Int(i64),
+    Double(f64),
+    StringArray(Vec<String>),
+    BoolArray(Vec<bool>),
+    IntArray(Vec<i64>),
+    DoubleArray(Vec<f64>),
+}
+
+impl Attribute {
+    fn key_value(&self) -> opentelemetry::KeyValue {
+        use opentelemetry::{Array, Value};
+        let value = match &self.value {
+            AttributeValue::String(s) => Value::from(s.clone()),
+            AttributeValue::Bool(b) => Value::Bool(*b),
+            AttributeValue::Int(i) => Value::I64(*i),
+            AttributeValue::Double(d) => Value::F64(*d),
+            AttributeValue::StringArray(v) => {
+                Value::Array(Array::String(v.iter().map(|s| s.clone().into()).collect()))
+            }
+            AttributeValue::BoolArray(v) => Value::Array(Array::Bool(v.clone())),
+            AttributeValue::IntArray(v) => Value::Array(Array::I64(v.clone())),
+            AttributeValue::DoubleArray(v) => Value::Array(Array::F64(v.clone())),
+        };
+        opentelemetry::KeyValue::new(self.name.clone(), value)
+    }
+}
+
+/// The sampler, as the SDK can build it.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum SamplerConfig {
+    AlwaysOn,
+    AlwaysOff,
+    TraceIdRatioBased(f64),
+    /// With the SDK's fixed rules for spans that have a parent.
+    ParentBased(Box<SamplerConfig>),
+}
+
+impl SamplerConfig {
+    fn sdk(&self) -> opentelemetry_sdk::trace::Sampler {
+        use opentelemetry_sdk::trace::Sampler;
+        match self {
+            SamplerConfig::AlwaysOn => Sampler::AlwaysOn,
+            SamplerConfig::AlwaysOff => Sampler::AlwaysOff,
+            SamplerConfig::TraceIdRatioBased(r) => Sampler::TraceIdRatioBased(*r),
+            SamplerConfig::ParentBased(root) => Sampler::ParentBased(Box::new(root.sdk())),
+        }
+    }
+}
+
+/// A span or log record processor that exports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Processor {
+    Batch(Exporter),
+    /// Only with the console exporter.
+    Simple(Exporter),
+}
+
+/// Where a processor or reader sends its data (the OTLP endpoint, headers and
+/// timeout are in the settings).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Exporter {
+    OtlpHttp,
+    OtlpGrpc,
+    Console,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Reader {
+    /// Interval and timeout are in the settings.
+    Periodic(Exporter, Temporality),
+    Prometheus {
+        host: String,
+        port: u16,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Temporality {
+    Cumulative,
+    Delta,
+    LowMemory,
+}
+
+impl Temporality {
+    fn sdk(self) -> opentelemetry_sdk::metrics::Temporality {
+        use opentelemetry_sdk::metrics::Temporality as T;
+        match self {
+            Temporality::Cumulative => T::Cumulative,
+            Temporality::Delta => T::Delta,
+            Temporality::LowMemory => T::LowMemory,
+        }
+    }
+}
+
+/// `traced_span_metrics`.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct SpanMetricsConfig {
+    pub(crate) dimensions: Vec<String>,
+    pub(crate) buckets_ms: Option<Vec<f64>>,
+    pub(crate) cardinality_limit: Option<usize>,
+}
+
+impl SpanMetricsConfig {
+    fn processor(&self) -> crate::process::SpanMetrics {
+        let mut m = crate::process::SpanMetrics::new();
+        for d in &self.dimensions {
+            m = m.dimension(d.clone());
+        }
+        if let Some(b) = &self.buckets_ms {
+            m = m.buckets_ms(b.iter().copied());
+        }
+        if let Some(limit) = self.cardinality_limit {
+            m = m.cardinality_limit(limit);
+        }
+        m
+    }
+}
+
+/// `traced_filter`.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct FilterConfig {
+    pub(crate) drop_names: Vec<String>,
+    pub(crate) drop_attributes: Vec<(String, String)>,
+    pub(crate) drop_kinds: Vec<SpanKind>,
+    pub(crate) also_from_span_metrics: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SpanKind {
+    Internal,
+    Server,
+    Client,
+    Producer,
+    Consumer,
+}
+
+impl FilterConfig {
+    fn filter(&self) -> crate::process::SpanFilter {
+        use opentelemetry::trace::SpanKind as K;
+        let mut f = crate::process::SpanFilter::new();
+        for name in &self.drop_names {
+            f = f.drop_name(name);
+        }
+        for (key, value) in &self.drop_attributes {
+            f = f.drop_attribute(key.clone(), value);
+        }
+        for kind in &self.drop_kinds {
+            f = f.drop_kind(match kind {
+                SpanKind::Internal => K::Internal,
+                SpanKind::Server => K::Server,
+                SpanKind::Client => K::Client,
+                SpanKind::Producer => K::Producer,
+                SpanKind::Consumer => K::Consumer,
+            });
+        }
+        if self.also_from_span_metrics {
+            f = f.also_from_span_metrics();
+        }
+        f
+    }
+}
+
+/// `traced_redaction`: the rules in the order they apply.
+#[derive(Clone, PartialEq)]
+pub(crate) struct RedactionConfig {
+    pub(crate) defaults: bool,
+    pub(crate) rules: Vec<RedactionRule>,
+    pub(crate) hash_secret: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum RedactionRule {
+    DeleteKey(String),
+    MaskKey(String),
+    HashKey(String),
+    /// A regular expression checked when the file is read.
+    MaskValue(String),
+    HashValue(String),
+}
+
+impl fmt::Debug for RedactionConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedactionConfig")
+            .field("defaults", &self.defaults)
+            .field("rules", &self.rules)
+            .field(
+                "hash_secret",
+                &self
+                    .hash_secret
+                    .as_ref()
+                    .map(|_| "***")
+                    .unwrap_or("(random per process)"),
+            )
+            .finish()
+    }
+}
+
+impl RedactionConfig {
+    fn redaction(&self) -> crate::process::Redaction {
+        use crate::process::{Action, Redaction};
+        let mut r = if self.defaults {
+            Redaction::default_rules()
+        } else {
+            Redaction::none()
+        };
+        for rule in &self.rules {
+            r = match rule {
+                RedactionRule::DeleteKey(k) => r.delete_key(k),
+                RedactionRule::MaskKey(k) => r.mask_key(k),
+                RedactionRule::HashKey(k) => r.hash_key(k),
+                // Checked when the file was read: it compiles.
+                RedactionRule::MaskValue(p) => {
+                    r.clone().value_pattern(p, Action::Mask).unwrap_or(r)
+                }
+                RedactionRule::HashValue(p) => {
+                    r.clone().value_pattern(p, Action::Hash).unwrap_or(r)
+                }
+            };
+        }
+        if let Some(secret) = &self.hash_secret {
+            r = r.hash_secret(secret.as_bytes());
+        }
+        r
+    }
+}

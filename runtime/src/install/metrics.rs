@@ -1,0 +1,100 @@
+//! The meter provider: the span-metrics view, the readers added in code, then
+//! the configured exporters (console, OTLP, the Prometheus endpoint).
+
+use crate::builder::{Builder, MetricsExporter};
+use crate::config::Env;
+use crate::export::PrometheusEndpoint;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::{MeterProviderBuilder, PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::Resource;
+
+/// A metric exporter added in code, built at install time.
+pub(crate) type MeterStep = Box<dyn FnOnce(MeterProviderBuilder, &Env) -> MeterProviderBuilder>;
+
+pub(crate) fn exporter_step(exporter: impl PushMetricExporter) -> MeterStep {
+    Box::new(move |b, env| b.with_reader(periodic(exporter, env)))
+}
+
+pub(crate) fn provider(
+    builder: &mut Builder,
+    env: &Env,
+    resource: Resource,
+) -> (SdkMeterProvider, Option<PrometheusEndpoint>) {
+    #[cfg_attr(not(feature = "prometheus"), allow(unused_mut))]
+    let mut prometheus = None;
+    let mut b = SdkMeterProvider::builder().with_resource(resource);
+    if let Some(limit) = builder
+        .span_metrics
+        .as_ref()
+        .and_then(|c| c.cardinality_limit)
+    {
+        use crate::process::span_metrics::{CALLS, DURATION};
+        b = b.with_view(move |i: &opentelemetry_sdk::metrics::Instrument| {
+            (i.name() == CALLS || i.name() == DURATION)
+                .then(|| {
+                    opentelemetry_sdk::metrics::Stream::builder()
+                        .with_cardinality_limit(limit)
+                        .build()
+                        .ok()
+                })
+                .flatten()
+        });
+    }
+    let code_configured = !builder.meter_steps.is_empty();
+    for step in builder.meter_steps.drain(..) {
+        b = step(b, env);
+    }
+    let exporters = match (
+        builder.metrics_exporters.take(),
+        env.metrics_exporters.clone(),
+    ) {
+        (Some(code), _) => code,
+        (None, Some(from_env)) => from_env,
+        (None, None) if code_configured => Vec::new(),
+        (None, None) if env.otlp_metrics_endpoint_set => vec![MetricsExporter::Otlp],
+        (None, None) => vec![MetricsExporter::Console],
+    };
+    for exporter in exporters {
+        b = match exporter {
+            MetricsExporter::Console => b.with_reader(periodic(
+                crate::export::console_metrics::ConsoleMetricsExporter::new(),
+                env,
+            )),
+            MetricsExporter::Otlp => match crate::export::otlp_metrics(env) {
+                Ok(exporter) => b.with_reader(periodic(exporter, env)),
+                Err(reason) => {
+                    eprintln!("traced: OTLP metric export is off: {reason}");
+                    b
+                }
+            },
+            MetricsExporter::Prometheus if prometheus.is_some() => b,
+            #[cfg(feature = "prometheus")]
+            MetricsExporter::Prometheus => {
+                match crate::export::prometheus(&env.prometheus_host, env.prometheus_port) {
+                    Ok((reader, endpoint)) => {
+                        prometheus = Some(endpoint);
+                        b.with_reader(reader)
+                    }
+                    Err(reason) => {
+                        eprintln!("traced: the Prometheus endpoint is off: {reason}");
+                        b
+                    }
+                }
+            }
+            #[cfg(not(feature = "prometheus"))]
+            MetricsExporter::Prometheus => {
+                eprintln!(
+                    "traced: the Prometheus endpoint is off: this build of traced has no `prometheus` feature"
+                );
+                b
+            }
+        };
+    }
+    (b.build(), prometheus)
+}
+
+fn periodic<E: PushMetricExporter>(exporter: E, env: &Env) -> PeriodicReader<E> {
+    PeriodicReader::builder(exporter)
+        .with_interval(env.metric_export_interval)
+        .build()
+}

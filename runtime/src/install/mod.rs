@@ -1,0 +1,232 @@
+//! From a [`Builder`] to installed providers: one file per signal
+//! (`traces.rs`, `metrics.rs`, `logs.rs`), the resource in `resource.rs`, and
+//! here the order they are built in, the globals, and what the [`Guard`] keeps.
+
+pub(crate) mod logs;
+pub(crate) mod metrics;
+mod resource;
+pub(crate) mod traces;
+
+pub(crate) use logs::LogStep;
+pub(crate) use metrics::MeterStep;
+pub(crate) use traces::SpanStep;
+
+use crate::builder::{Builder, MetricsExporter};
+use crate::config::Env;
+use crate::export::PrometheusEndpoint;
+use crate::guard::{Error, Guard};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::logs::SdkLoggerProvider;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Which `init` is the installed one, so that an old guard never uninstalls a newer setup.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// What an `init` installed, kept by its [`Guard`].
+pub(crate) struct Installed {
+    pub(crate) tracer_provider: SdkTracerProvider,
+    pub(crate) meter_provider: SdkMeterProvider,
+    pub(crate) logger_provider: SdkLoggerProvider,
+    prometheus: Option<PrometheusEndpoint>,
+    generation: u64,
+    timeout: Duration,
+}
+
+/// Installs what `builder` describes: the settings it carries over the
+/// environment (unless it ignores it), then the providers, then the globals.
+pub(crate) fn install(mut builder: Builder) -> Guard {
+    let mut env = Env::new(std::mem::take(&mut builder.settings), builder.read_env);
+    if let Some(interval) = builder.metric_interval {
+        env.metric_export_interval = interval;
+    }
+    if let Some(filter) = builder.exemplar_filter {
+        env.exemplar_filter = filter;
+    }
+    if let Some(filter) = builder.log_filter.take() {
+        env.log_filter = filter;
+    }
+    if let Some((host, port)) = builder.prometheus.clone() {
+        env.prometheus_host = host;
+        env.prometheus_port = port;
+        let list = builder
+            .metrics_exporters
+            .get_or_insert_with(|| env.metrics_exporters.clone().unwrap_or_default());
+        if !list.contains(&MetricsExporter::Prometheus) {
+            list.push(MetricsExporter::Prometheus);
+        }
+    }
+    for warning in &env.warnings {
+        eprintln!("traced: {warning}");
+    }
+    if env.sdk_disabled {
+        return Guard::noop();
+    }
+    crate::panic::install_hook();
+    opentelemetry::global::set_text_map_propagator(crate::propagation::from_choices(
+        &env.propagators,
+    ));
+
+    let resource = resource::build(&builder, &env);
+    crate::metrics::exemplars::set_filter(env.exemplar_filter);
+    let (meter_provider, prometheus) = metrics::provider(&mut builder, &env, resource.clone());
+    // Installed before the span and log processors are built: the SDK's batch
+    // processors take their self-diagnostics meter (`otel.sdk.processor.*.processed`,
+    // spans and records exported or dropped because the queue was full) from
+    // the global provider when they are created.
+    opentelemetry::global::set_meter_provider(meter_provider.clone());
+    let trace_exporters = traces::exporters(&mut builder, &env);
+    // With the console waterfall, console log lines of sampled spans are drawn
+    // under their spans instead of on their own.
+    let trace_logs = trace_exporters
+        .contains(&crate::builder::TracesExporter::Console)
+        .then(crate::export::console_logs::TraceLogs::default);
+    let logger_provider = logs::provider(&mut builder, &env, resource.clone(), trace_logs.clone());
+    let tracer_provider = traces::provider(
+        &mut builder,
+        &env,
+        resource,
+        trace_exporters,
+        &meter_provider,
+        &logger_provider,
+        trace_logs,
+    );
+    let generation = GENERATION.fetch_add(1, Ordering::AcqRel) + 1;
+    crate::tracer::set(Some(
+        tracer_provider.tracer_with_scope(crate::tracer::SCOPE.clone()),
+    ));
+    opentelemetry::global::set_tracer_provider(tracer_provider.clone());
+    crate::metrics::provider_changed();
+    crate::logs::install_bridges(&logger_provider, &env.log_filter);
+    Guard {
+        installed: Some(Installed {
+            tracer_provider,
+            meter_provider,
+            logger_provider,
+            prometheus,
+            generation,
+            timeout: builder.shutdown_timeout,
+        }),
+    }
+}
+
+/// The file named by `OTEL_CONFIG_FILE` if there is one (on top of `base`'s
+/// service name), else `base` from the environment.
+pub(crate) fn init_with(base: impl Fn() -> Builder) -> Guard {
+    if let Some(path) = std::env::var_os("OTEL_CONFIG_FILE").filter(|p| !p.is_empty()) {
+        match crate::file_config::load(&path) {
+            Ok(config) => {
+                for warning in config.warnings() {
+                    eprintln!("traced: {warning}");
+                }
+                let defaults = base();
+                let mut builder = config.builder();
+                if let Some(name) = defaults.service_name.clone() {
+                    builder = builder.service_name(name);
+                }
+                if let Some(version) = defaults.service_version.clone() {
+                    builder = builder.service_version(version);
+                }
+                return builder.init();
+            }
+            Err(e) => {
+                eprintln!("traced: OTEL_CONFIG_FILE: {e}; configuring from the environment instead")
+            }
+        }
+    }
+    base().init()
+}
+
+/// [`crate::init_from_file`].
+pub(crate) fn init_from_file(
+    path: &std::path::Path,
+) -> Result<Guard, crate::file_config::ConfigError> {
+    let config = crate::file_config::load(path)?;
+    for warning in config.warnings() {
+        eprintln!("traced: {warning}");
+    }
+    Ok(config.builder().init())
+}
+
+impl Installed {
+    pub(crate) fn prometheus_addr(&self) -> Option<std::net::SocketAddr> {
+        self.prometheus.as_ref().map(PrometheusEndpoint::addr)
+    }
+
+    pub(crate) fn flush(&self) -> Result<(), Error> {
+        let logs = self.logger_provider.force_flush();
+        let spans = self.tracer_provider.force_flush();
+        let metrics = self.meter_provider.force_flush();
+        logs.and(spans).and(metrics)
+    }
+
+    /// Uninstalls the globals (unless a newer `init` replaced them) and shuts
+    /// the providers down within the guard's bound.
+    pub(crate) fn close(self) -> Result<(), Error> {
+        let Installed {
+            tracer_provider,
+            meter_provider,
+            logger_provider,
+            prometheus,
+            generation,
+            timeout,
+        } = self;
+        let current = || GENERATION.load(Ordering::Acquire) == generation;
+        if current() {
+            crate::logs::uninstall_bridges();
+            crate::process::redact::set_current(None);
+            crate::tracer::set(None);
+            opentelemetry::global::set_tracer_provider(
+                opentelemetry::trace::noop::NoopTracerProvider::new(),
+            );
+            opentelemetry::global::set_meter_provider(
+                opentelemetry::metrics::noop::NoopMeterProvider::new(),
+            );
+        }
+        // The shutdowns share the bound (the meter provider's own final
+        // export is bounded by the export timeout).
+        let deadline = std::time::Instant::now() + timeout;
+        let left = || {
+            deadline
+                .saturating_duration_since(std::time::Instant::now())
+                .max(Duration::from_millis(1))
+        };
+        let logs = logger_provider.shutdown_with_timeout(timeout);
+        let spans = tracer_provider.shutdown_with_timeout(left());
+        // The SDK's meter provider ignores the timeout (its periodic reader waits a
+        // fixed 5 s for the final export): bound it here, on a thread of its own
+        // that is left to finish in the background if it overruns.
+        let metrics = bounded(left(), move || meter_provider.shutdown());
+        // Only after the final export, which reads the exemplars: instruments built
+        // from now on start from nothing.
+        if current() {
+            crate::metrics::provider_changed();
+        }
+        // The endpoint stops after the last collection, freeing its port.
+        drop(prometheus);
+        logs.and(spans).and(metrics)
+    }
+}
+
+/// Runs `work` on a thread of its own and waits for it at most `timeout`.
+fn bounded(
+    timeout: Duration,
+    work: impl FnOnce() -> Result<(), Error> + Send + 'static,
+) -> Result<(), Error> {
+    let (done, result) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("traced-shutdown".to_owned())
+        .spawn(move || {
+            let _ = done.send(work());
+        });
+    match spawned {
+        Ok(_) => result
+            .recv_timeout(timeout)
+            .unwrap_or(Err(Error::Timeout(timeout))),
+        Err(e) => Err(Error::InternalFailure(format!(
+            "cannot start a thread: {e}"
+        ))),
+    }
+}

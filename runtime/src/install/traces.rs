@@ -1,0 +1,153 @@
+//! The tracer provider: sampler, span metrics and span logs, the processors
+//! added in code, then the exporters, each behind [`Exporting`].
+
+use crate::builder::{Builder, TracesExporter};
+use crate::config::{Env, SamplerChoice};
+use crate::process::exporting::Exporting;
+use crate::process::{Redaction, SpanFilter};
+use opentelemetry_sdk::logs::SdkLoggerProvider;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SimpleSpanProcessor,
+    SpanExporter, SpanProcessor, TracerProviderBuilder,
+};
+use opentelemetry_sdk::Resource;
+
+/// A span processor or exporter added in code, built at install time.
+pub(crate) type SpanStep =
+    Box<dyn FnOnce(TracerProviderBuilder, &Env, &Shaping) -> TracerProviderBuilder>;
+
+/// What happens to spans between the SDK and each exporting processor.
+pub(crate) struct Shaping {
+    filter: Option<SpanFilter>,
+    redaction: Option<Redaction>,
+}
+
+impl Shaping {
+    /// `processor` behind the filter and the redaction rules; `sampled_only`
+    /// for exporters (see [`Exporting`]).
+    fn wrap<P: SpanProcessor>(&self, processor: P, sampled_only: bool) -> Exporting<P> {
+        Exporting {
+            sampled_only,
+            filter: self.filter.clone(),
+            redaction: self.redaction.clone(),
+            inner: processor,
+        }
+    }
+}
+
+pub(crate) fn processor_step(processor: impl SpanProcessor + 'static) -> SpanStep {
+    Box::new(move |b, _, _| b.with_span_processor(processor))
+}
+
+pub(crate) fn batch_step(exporter: impl SpanExporter + 'static) -> SpanStep {
+    Box::new(move |b, env, shaping| b.with_span_processor(shaping.wrap(batch(exporter, env), true)))
+}
+
+pub(crate) fn simple_step(exporter: impl SpanExporter + 'static) -> SpanStep {
+    Box::new(move |b, _, shaping| {
+        b.with_span_processor(shaping.wrap(SimpleSpanProcessor::new(exporter), false))
+    })
+}
+
+/// The exporters `init` installs: from code, else `OTEL_TRACES_EXPORTER`, else
+/// none when code added its own, else OTLP when an endpoint is set, else the console.
+pub(crate) fn exporters(builder: &mut Builder, env: &Env) -> Vec<TracesExporter> {
+    match (builder.exporters.take(), env.traces_exporters.clone()) {
+        (Some(code), _) => code,
+        (None, Some(from_env)) => from_env,
+        (None, None) if !builder.steps.is_empty() => Vec::new(),
+        (None, None) if env.otlp_endpoint_set => vec![TracesExporter::Otlp],
+        (None, None) => vec![TracesExporter::Console],
+    }
+}
+
+pub(crate) fn provider(
+    builder: &mut Builder,
+    env: &Env,
+    resource: Resource,
+    exporters: Vec<TracesExporter>,
+    meter_provider: &SdkMeterProvider,
+    logger_provider: &SdkLoggerProvider,
+    trace_logs: Option<crate::export::console_logs::TraceLogs>,
+) -> SdkTracerProvider {
+    let mut b = SdkTracerProvider::builder().with_resource(resource);
+    let chosen = match builder.sampler.take() {
+        Some(sampler) => sampler.0.into_sdk(),
+        None => sampler(env.sampler),
+    };
+    b = match &builder.span_metrics {
+        Some(config) => {
+            let meter = opentelemetry::metrics::MeterProvider::meter_with_scope(
+                meter_provider,
+                opentelemetry::InstrumentationScope::builder("traced.spanmetrics")
+                    .with_version(env!("CARGO_PKG_VERSION"))
+                    .build(),
+            );
+            b.with_sampler(crate::process::span_metrics::RecordAll(chosen))
+                .with_span_processor(config.processor(
+                    &meter,
+                    builder.filter.clone().filter(SpanFilter::metrics_too),
+                ))
+        }
+        None => b.with_sampler(chosen),
+    };
+    if builder.span_logs {
+        use opentelemetry::logs::LoggerProvider as _;
+        b = b.with_span_processor(crate::process::span_logs::SpanLogs {
+            logger: logger_provider.logger("traced.spanlogs"),
+        });
+    }
+    crate::process::redact::set_current(builder.redaction.clone());
+    let shaping = Shaping {
+        filter: builder.filter.take(),
+        redaction: builder.redaction.take(),
+    };
+    for step in builder.steps.drain(..) {
+        b = step(b, env, &shaping);
+    }
+    for exporter in exporters {
+        b = match exporter {
+            TracesExporter::Console => {
+                let mut console = crate::export::console::ConsoleExporter::new();
+                if let Some(logs) = &trace_logs {
+                    console = console.with_logs(logs.clone());
+                }
+                b.with_span_processor(shaping.wrap(batch(console, env), true))
+            }
+            TracesExporter::Otlp => match crate::export::otlp(env) {
+                Ok(exporter) => b.with_span_processor(shaping.wrap(batch(exporter, env), true)),
+                Err(reason) => {
+                    eprintln!("traced: OTLP span export is off: {reason}");
+                    b
+                }
+            },
+        };
+    }
+    b.build()
+}
+
+fn sampler(choice: SamplerChoice) -> Sampler {
+    match choice {
+        SamplerChoice::AlwaysOn => Sampler::AlwaysOn,
+        SamplerChoice::AlwaysOff => Sampler::AlwaysOff,
+        SamplerChoice::Ratio(r) => Sampler::TraceIdRatioBased(r),
+        SamplerChoice::ParentBasedAlwaysOn => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+        SamplerChoice::ParentBasedAlwaysOff => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
+        SamplerChoice::ParentBasedRatio(r) => {
+            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(r)))
+        }
+    }
+}
+
+fn batch(exporter: impl SpanExporter + 'static, env: &Env) -> BatchSpanProcessor {
+    BatchSpanProcessor::builder(exporter)
+        .with_batch_config(
+            BatchConfigBuilder::default()
+                .with_scheduled_delay(env.bsp_schedule_delay)
+                .with_max_queue_size(env.bsp_max_queue_size)
+                .with_max_export_batch_size(env.bsp_max_export_batch_size)
+                .build(),
+        )
+        .build()
+}

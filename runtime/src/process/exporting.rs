@@ -1,0 +1,52 @@
+//! The one wrapper in front of every exporting span processor: it keeps
+//! unsampled spans, filtered spans and secrets away from the exporter.
+
+use super::{Redaction, SpanFilter};
+use opentelemetry::Context;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+use opentelemetry_sdk::Resource;
+use std::time::Duration;
+
+/// Passes on to `inner`, in this order: only sampled spans (when
+/// `sampled_only`: the SDK's batch processor would export the record-only spans
+/// that span metrics count but the sampler did not keep), only the spans the
+/// filter keeps (a dropped span is not worth redacting), redacted.
+#[derive(Debug)]
+pub(crate) struct Exporting<P> {
+    pub(crate) sampled_only: bool,
+    pub(crate) filter: Option<SpanFilter>,
+    pub(crate) redaction: Option<Redaction>,
+    pub(crate) inner: P,
+}
+
+impl<P: SpanProcessor> SpanProcessor for Exporting<P> {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        self.inner.on_start(span, cx);
+    }
+
+    fn on_end(&self, mut span: SpanData) {
+        if self.sampled_only && !span.span_context.is_sampled() {
+            return;
+        }
+        if self.filter.as_ref().is_some_and(|f| f.drops(&span)) {
+            return;
+        }
+        if let Some(rules) = &self.redaction {
+            rules.redact_span(&mut span);
+        }
+        self.inner.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
