@@ -94,6 +94,10 @@
 //! | `axum` | no | with `tower`: `http.route` from axum's `MatchedPath` |
 //! | `reqwest` | no | `http::RequestBuilderExt::send_traced`: a CLIENT span per request |
 //!
+//! None of the optional features switches `enabled` on: with `enabled` off every
+//! item keeps existing and does nothing (`http::ServerLayer` passes requests
+//! through, `send_traced` is `send`), and the OpenTelemetry SDK is not compiled.
+//!
 //! # Configuration
 //!
 //! [`init()`] reads the standard `OTEL_*` environment; [`Builder`] sets the same
