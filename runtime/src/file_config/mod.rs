@@ -42,7 +42,7 @@
 //! # Ok::<(), traced_runtime::file_config::ConfigError>(())
 //! ```
 //!
-//! What is supported, and how each part maps onto [`Builder`], is described in
+//! What is supported, and how each part maps onto [`Builder`](crate::Builder), is described in
 //! `config/README.md` in the repository. In short: everything the schema defines
 //! either maps onto the builder or is an error that says it is not supported
 //! (unless it is set to its default behaviour, which changes nothing); unknown
