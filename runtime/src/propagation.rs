@@ -54,6 +54,13 @@
 //! own flags the SDK resets). The `tracestate` is written when the span's trace
 //! state has members that are valid as above (only those are written, at most
 //! 32, each key once); an empty one is not written.
+//!
+//! The incoming `tracestate` is the parent's
+//! [`TraceState`](opentelemetry::trace::TraceState), as the SDK's samplers and
+//! span processors see it. That type refuses a few keys the W3C grammar allows (a
+//! system of 14 characters after the `@`); such members are left out of it but
+//! still sent on, in their place, while the trace state is not changed in the
+//! process, and after the others when it is.
 
 use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::Context;
@@ -152,12 +159,20 @@ pub struct StrictTraceContext {
 static FIELDS: std::sync::LazyLock<[String; 2]> =
     std::sync::LazyLock::new(|| [TRACEPARENT.to_owned(), TRACESTATE.to_owned()]);
 
-/// In a context: the trace whose incoming `traceparent` had the `random` flag.
-/// Spans the sampler drops get flags `00` from the SDK; this keeps the flag for
-/// the headers sent under them. Children's contexts inherit it.
+/// In a context: what of an incoming `traceparent` and `tracestate` the remote
+/// [`SpanContext`](opentelemetry::trace::SpanContext) cannot hold, for the headers
+/// sent under it in the same trace. Children's contexts inherit it.
 #[cfg(feature = "enabled")]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct RandomTraceId(opentelemetry::trace::TraceId);
+#[derive(Debug)]
+struct Incoming {
+    trace_id: opentelemetry::trace::TraceId,
+    /// The `random` flag: spans the sampler drops get flags `00` from the SDK.
+    random: bool,
+    /// The whole `tracestate` list, when the SDK's `TraceState` refuses some of its
+    /// members (it takes at most 13 characters after an `@`, where the W3C grammar
+    /// allows 14), with the `TraceState` of the members it holds.
+    tracestate: Option<(opentelemetry::trace::TraceState, Vec<(String, String)>)>,
+}
 
 #[cfg(feature = "enabled")]
 impl opentelemetry::propagation::TextMapPropagator for StrictTraceContext {
@@ -168,15 +183,19 @@ impl opentelemetry::propagation::TextMapPropagator for StrictTraceContext {
         if !sc.is_valid() {
             return;
         }
+        let incoming = cx
+            .get::<Incoming>()
+            .filter(|incoming| incoming.trace_id == sc.trace_id());
         let mut flags = sc.trace_flags().to_u8() & (SAMPLED | RANDOM);
-        if cx.get::<RandomTraceId>() == Some(&RandomTraceId(sc.trace_id())) {
+        if incoming.is_some_and(|incoming| incoming.random) {
             flags |= RANDOM;
         }
         injector.set(
             TRACEPARENT,
             format!("00-{}-{}-{flags:02x}", sc.trace_id(), sc.span_id()),
         );
-        if let Some(state) = outgoing_tracestate(sc.trace_state()) {
+        let whole = incoming.and_then(|incoming| incoming.tracestate.as_ref());
+        if let Some(state) = outgoing_tracestate(sc.trace_state(), whole) {
             injector.set(TRACESTATE, state);
         }
     }
@@ -186,11 +205,25 @@ impl opentelemetry::propagation::TextMapPropagator for StrictTraceContext {
         let Some(parent) = incoming_traceparent(extractor) else {
             return cx.clone();
         };
-        let state = extractor
+        let members = extractor
             .get_all(TRACESTATE)
             .and_then(|values| parse_tracestate(values.iter().copied()))
-            .and_then(|members| TraceState::from_key_value(members).ok())
             .unwrap_or_default();
+        let (state, whole) = match TraceState::from_key_value(members.iter().copied()) {
+            Ok(state) => (state, None),
+            Err(_) => {
+                let held = members
+                    .iter()
+                    .copied()
+                    .filter(|&member| TraceState::from_key_value([member]).is_ok());
+                let state = TraceState::from_key_value(held).unwrap_or_default();
+                let owned = members
+                    .iter()
+                    .map(|&(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect();
+                (state.clone(), Some((state, owned)))
+            }
+        };
         let sc = SpanContext::new(
             parent.trace_id,
             parent.span_id,
@@ -198,13 +231,20 @@ impl opentelemetry::propagation::TextMapPropagator for StrictTraceContext {
             true,
             state,
         );
+        let random = parent.flags & RANDOM != 0;
         let cx = cx.with_remote_span_context(sc);
-        let marked = cx.get::<RandomTraceId>() == Some(&RandomTraceId(parent.trace_id));
-        match (parent.flags & RANDOM != 0, marked) {
-            (true, false) => cx.with_value(RandomTraceId(parent.trace_id)),
-            // A context that said otherwise for this trace is overruled.
-            (false, true) => cx.with_value(RandomTraceId(opentelemetry::trace::TraceId::INVALID)),
-            _ => cx,
+        // A context that said otherwise for this trace is overruled.
+        let stale = cx
+            .get::<Incoming>()
+            .is_some_and(|incoming| incoming.trace_id == parent.trace_id);
+        if random || whole.is_some() || stale {
+            cx.with_value(Incoming {
+                trace_id: parent.trace_id,
+                random,
+                tracestate: whole,
+            })
+        } else {
+            cx
         }
     }
 
@@ -224,10 +264,30 @@ fn incoming_traceparent(extractor: &dyn Extractor) -> Option<Traceparent> {
 
 /// The `tracestate` to send for `state`: its valid members (each key once, at most
 /// 32), or nothing when none is.
+///
+/// `whole` is the incoming list when `state` could not hold all of it: sent as it
+/// came while `state` is still what was made of it; after a change, the members
+/// `state` could not hold follow those of `state`.
 #[cfg(feature = "enabled")]
-fn outgoing_tracestate(state: &opentelemetry::trace::TraceState) -> Option<String> {
+fn outgoing_tracestate(
+    state: &opentelemetry::trace::TraceState,
+    whole: Option<&(opentelemetry::trace::TraceState, Vec<(String, String)>)>,
+) -> Option<String> {
     let mut members: Vec<(&str, &str)> = Vec::new();
-    for (key, value) in state {
+    let candidates: Box<dyn Iterator<Item = (&str, &str)>> = match whole {
+        Some((held, list)) if held == state => {
+            Box::new(list.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        }
+        Some((held, list)) => Box::new(
+            state.into_iter().chain(
+                list.iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .filter(|(k, _)| held.get(k).is_none()),
+            ),
+        ),
+        None => Box::new(state.into_iter()),
+    };
+    for (key, value) in candidates {
         if members.len() < MAX_MEMBERS
             && valid_key(key)
             && valid_value(value)
@@ -563,9 +623,35 @@ mod tests {
     fn outgoing_tracestate_keeps_valid_members_only() {
         use opentelemetry::trace::TraceState;
         let state = TraceState::from_key_value([("a", "1"), ("b", ""), ("c", "3")]).unwrap();
-        assert_eq!(outgoing_tracestate(&state).as_deref(), Some("a=1,c=3"));
+        assert_eq!(
+            outgoing_tracestate(&state, None).as_deref(),
+            Some("a=1,c=3")
+        );
         let state = TraceState::from_key_value([("b", "")]).unwrap();
-        assert_eq!(outgoing_tracestate(&state), None);
-        assert_eq!(outgoing_tracestate(&TraceState::NONE), None);
+        assert_eq!(outgoing_tracestate(&state, None), None);
+        assert_eq!(outgoing_tracestate(&TraceState::NONE, None), None);
+    }
+
+    #[cfg(feature = "enabled")]
+    #[test]
+    fn outgoing_tracestate_keeps_what_the_sdk_cannot_hold() {
+        use opentelemetry::trace::TraceState;
+        let system14 = "t@abcdefghijklmn";
+        assert!(TraceState::from_key_value([(system14, "1")]).is_err());
+        let held = TraceState::from_key_value([("a", "1"), ("b", "2")]).unwrap();
+        let list: Vec<(String, String)> = [("a", "1"), (system14, "x"), ("b", "2")]
+            .iter()
+            .map(|&(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let whole = (held.clone(), list);
+        assert_eq!(
+            outgoing_tracestate(&held, Some(&whole)).as_deref(),
+            Some("a=1,t@abcdefghijklmn=x,b=2")
+        );
+        let changed = held.insert("mine", "7").unwrap();
+        assert_eq!(
+            outgoing_tracestate(&changed, Some(&whole)).as_deref(),
+            Some("mine=7,a=1,b=2,t@abcdefghijklmn=x")
+        );
     }
 }
