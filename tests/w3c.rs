@@ -321,6 +321,58 @@ fn random_flag_is_kept_on_the_outgoing_traceparent() {
 }
 
 #[test]
+fn a_trace_started_here_has_the_random_flag() {
+    // Level 2: the SDK's id generator draws the whole trace id at random, so a
+    // trace `traced` starts says so.
+    assert_eq!(hop(&[]).flags(), "03");
+    let invalid = format!("00-{TRACE_ID}-{PARENT_ID}-0");
+    let restarted = hop(&[("traceparent", &invalid)]);
+    restarted.assert_new_trace(&invalid);
+    assert_eq!(restarted.flags(), "03");
+    // Not sampled: still random.
+    let (flags, spans, _) = capture_with(
+        |b| b.sampler(traced::opentelemetry_sdk::trace::Sampler::AlwaysOff),
+        || {
+            let _isolated = Context::new().attach();
+            service(&Lines::new(&[]))["traceparent"][53..].to_owned()
+        },
+    );
+    assert_eq!(flags, "02");
+    assert_eq!(spans.len(), 0);
+}
+
+#[traced(parent = parent.clone())]
+fn under_a_span_context(parent: &opentelemetry::trace::SpanContext) -> HashMap<String, String> {
+    let mut outgoing = HashMap::new();
+    traced::propagation::inject(&mut outgoing);
+    outgoing
+}
+
+#[test]
+fn random_flag_of_a_span_context_parent_is_kept() {
+    use opentelemetry::trace::{SpanContext, TraceFlags, TraceId, TraceState};
+    for (flags, outgoing) in [(0x02, "02"), (0x03, "03"), (0x00, "00")] {
+        let parent = SpanContext::new(
+            TraceId::from_hex(TRACE_ID).unwrap(),
+            SpanId::from_hex(PARENT_ID).unwrap(),
+            TraceFlags::new(flags),
+            true,
+            TraceState::NONE,
+        );
+        let (sent, _) = capture(|| {
+            let _isolated = Context::new().attach();
+            under_a_span_context(&parent)
+        });
+        assert_eq!(&sent["traceparent"][3..35], TRACE_ID);
+        assert_eq!(
+            &sent["traceparent"][53..],
+            outgoing,
+            "parent flags {flags:02x}"
+        );
+    }
+}
+
+#[test]
 fn unknown_trace_flags_are_not_forwarded() {
     for (incoming, outgoing) in [("ff", "03"), ("fd", "01"), ("fe", "02"), ("04", "00")] {
         let hop = hop(&[("traceparent", &traceparent(incoming))]);

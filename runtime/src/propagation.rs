@@ -49,9 +49,11 @@
 //!
 //! [`inject`] writes nothing without a valid span in the context. Otherwise it
 //! writes a version `00` `traceparent` with the span's ids and its `sampled` and
-//! `random` flags: the `random` flag of an incoming `traceparent` stays on every
-//! outgoing one of the same trace, even through spans the sampler dropped (whose
-//! own flags the SDK resets). The `tracestate` is written when the span's trace
+//! `random` flags: the `random` flag of an incoming `traceparent` (or of a parent
+//! `SpanContext`) stays on every outgoing one of the same trace, and stays off when
+//! it was off, even through spans the sampler dropped (whose own flags the SDK
+//! resets); a trace started by the tracer `init` installed has it, as the SDK's id
+//! generator draws the whole trace id at random. The `tracestate` is written when the span's trace
 //! state has members that are valid as above (only those are written, at most
 //! 32, each key once); an empty one is not written.
 //!
@@ -159,14 +161,14 @@ pub struct StrictTraceContext {
 static FIELDS: std::sync::LazyLock<[String; 2]> =
     std::sync::LazyLock::new(|| [TRACEPARENT.to_owned(), TRACESTATE.to_owned()]);
 
-/// In a context: what of an incoming `traceparent` and `tracestate` the remote
-/// [`SpanContext`](opentelemetry::trace::SpanContext) cannot hold, for the headers
-/// sent under it in the same trace. Children's contexts inherit it.
+/// In a context: what the headers sent in a trace carry that its span contexts
+/// cannot hold. Children's contexts inherit it.
 #[cfg(feature = "enabled")]
 #[derive(Debug)]
-struct Incoming {
+struct TraceExtras {
     trace_id: opentelemetry::trace::TraceId,
-    /// The `random` flag: spans the sampler drops get flags `00` from the SDK.
+    /// The `random` flag, of an incoming `traceparent` (spans the sampler drops get
+    /// flags `00` from the SDK) or of a trace started here ([`random_trace`]).
     random: bool,
     /// The whole `tracestate` list, when the SDK's `TraceState` refuses some of its
     /// members (it takes at most 13 characters after an `@`, where the W3C grammar
@@ -184,8 +186,8 @@ impl opentelemetry::propagation::TextMapPropagator for StrictTraceContext {
             return;
         }
         let incoming = cx
-            .get::<Incoming>()
-            .filter(|incoming| incoming.trace_id == sc.trace_id());
+            .get::<TraceExtras>()
+            .filter(|extras| extras.trace_id == sc.trace_id());
         let mut flags = sc.trace_flags().to_u8() & (SAMPLED | RANDOM);
         if incoming.is_some_and(|incoming| incoming.random) {
             flags |= RANDOM;
@@ -235,10 +237,10 @@ impl opentelemetry::propagation::TextMapPropagator for StrictTraceContext {
         let cx = cx.with_remote_span_context(sc);
         // A context that said otherwise for this trace is overruled.
         let stale = cx
-            .get::<Incoming>()
+            .get::<TraceExtras>()
             .is_some_and(|incoming| incoming.trace_id == parent.trace_id);
         if random || whole.is_some() || stale {
-            cx.with_value(Incoming {
+            cx.with_value(TraceExtras {
                 trace_id: parent.trace_id,
                 random,
                 tracestate: whole,
@@ -251,6 +253,46 @@ impl opentelemetry::propagation::TextMapPropagator for StrictTraceContext {
     fn fields(&self) -> opentelemetry::propagation::text_map_propagator::FieldIter<'_> {
         opentelemetry::propagation::text_map_propagator::FieldIter::new(&FIELDS[..])
     }
+}
+
+/// `cx` with a span that the tracer `init` installed started in a new trace: its
+/// trace id comes from the SDK's random id generator (the only one `init` installs),
+/// so the `traceparent` headers sent in that trace carry the `random` flag.
+#[cfg(feature = "enabled")]
+pub(crate) fn random_trace(cx: Context) -> Context {
+    use opentelemetry::trace::TraceContextExt;
+    let trace_id = cx.span().span_context().trace_id();
+    with_random_flag(cx, trace_id)
+}
+
+/// A context with `parent` as its remote span, whose `random` flag stays on the
+/// headers sent in its trace even under spans the sampler drops.
+#[cfg(feature = "enabled")]
+pub(crate) fn remote_parent(cx: &Context, parent: opentelemetry::trace::SpanContext) -> Context {
+    use opentelemetry::trace::TraceContextExt;
+    let (trace_id, random) = (
+        parent.trace_id(),
+        parent.trace_flags().to_u8() & RANDOM != 0,
+    );
+    let cx = cx.with_remote_span_context(parent);
+    if random {
+        with_random_flag(cx, trace_id)
+    } else {
+        cx
+    }
+}
+
+/// `cx` where the headers sent in trace `trace_id` carry the `random` flag.
+#[cfg(feature = "enabled")]
+fn with_random_flag(cx: Context, trace_id: opentelemetry::trace::TraceId) -> Context {
+    if trace_id == opentelemetry::trace::TraceId::INVALID {
+        return cx;
+    }
+    cx.with_value(TraceExtras {
+        trace_id,
+        random: true,
+        tracestate: None,
+    })
 }
 
 /// The request's `traceparent`, when it has exactly one and that one is valid.
