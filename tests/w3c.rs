@@ -519,6 +519,11 @@ fn tracestate_key_length_limits() {
             Some(format!("foo=1,{member}"))
         );
     }
+    // Through a span the sampler drops too.
+    let member = format!("{multi}=1");
+    let dropped = hop(&[("traceparent", &traceparent("00")), ("tracestate", &member)]);
+    assert_eq!(dropped.spans.len(), 0);
+    assert_eq!(dropped.tracestate(), Some(member.as_str()));
     for key in [
         "z".repeat(257),
         format!("{}@v", "t".repeat(242)),

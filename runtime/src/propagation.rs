@@ -49,13 +49,16 @@
 //!
 //! [`inject`] writes nothing without a valid span in the context. Otherwise it
 //! writes a version `00` `traceparent` with the span's ids and its `sampled` and
-//! `random` flags: the `random` flag of an incoming `traceparent` (or of a parent
-//! `SpanContext`) stays on every outgoing one of the same trace, and stays off when
-//! it was off, even through spans the sampler dropped (whose own flags the SDK
-//! resets); a trace started by the tracer `init` installed has it, as the SDK's id
-//! generator draws the whole trace id at random. The `tracestate` is written when the span's trace
-//! state has members that are valid as above (only those are written, at most
-//! 32, each key once); an empty one is not written.
+//! `random` flags (no other flag):
+//! - the `random` flag of an incoming `traceparent` (or of a parent `SpanContext`)
+//!   stays on every outgoing one of the same trace, and stays off when it was off,
+//!   even through spans the sampler dropped (whose own flags the SDK resets);
+//! - a trace started by the tracer `init` installed has it, as the SDK's id
+//!   generator draws the whole trace id at random.
+//!
+//! The `tracestate` is written when the span's trace state has members that are
+//! valid as above (only those are written, at most 32, each key once); an empty
+//! one is not written.
 //!
 //! The incoming `tracestate` is the parent's
 //! [`TraceState`](opentelemetry::trace::TraceState), as the SDK's samplers and
@@ -185,18 +188,18 @@ impl opentelemetry::propagation::TextMapPropagator for StrictTraceContext {
         if !sc.is_valid() {
             return;
         }
-        let incoming = cx
+        let extras = cx
             .get::<TraceExtras>()
             .filter(|extras| extras.trace_id == sc.trace_id());
         let mut flags = sc.trace_flags().to_u8() & (SAMPLED | RANDOM);
-        if incoming.is_some_and(|incoming| incoming.random) {
+        if extras.is_some_and(|extras| extras.random) {
             flags |= RANDOM;
         }
         injector.set(
             TRACEPARENT,
             format!("00-{}-{}-{flags:02x}", sc.trace_id(), sc.span_id()),
         );
-        let whole = incoming.and_then(|incoming| incoming.tracestate.as_ref());
+        let whole = extras.and_then(|extras| extras.tracestate.as_ref());
         if let Some(state) = outgoing_tracestate(sc.trace_state(), whole) {
             injector.set(TRACESTATE, state);
         }
@@ -238,7 +241,7 @@ impl opentelemetry::propagation::TextMapPropagator for StrictTraceContext {
         // A context that said otherwise for this trace is overruled.
         let stale = cx
             .get::<TraceExtras>()
-            .is_some_and(|incoming| incoming.trace_id == parent.trace_id);
+            .is_some_and(|extras| extras.trace_id == parent.trace_id);
         if random || whole.is_some() || stale {
             cx.with_value(TraceExtras {
                 trace_id: parent.trace_id,
