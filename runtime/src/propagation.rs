@@ -40,7 +40,10 @@
 //! - a member is `key=value`. A key is either simple, a lowercase letter then up
 //!   to 255 of `a-z 0-9 _ - * /`, or multi-tenant, `tenant@system`: a tenant of up
 //!   to 241 of those characters starting with a lowercase letter or a digit, and a
-//!   system of up to 14 starting with a lowercase letter;
+//!   system of up to 14 starting with a lowercase letter. This is the Level 1
+//!   grammar; Level 2 widens it (any `a-z 0-9 _ - * / @` after a lowercase letter or
+//!   digit, up to 256), and keys only the wider one allows (`1abc`, `foo@`,
+//!   `a@b@c`, a system of 15) are refused, as Level 1 peers refuse them;
 //! - a value is 1 to 256 printable ASCII characters (`0x20`-`0x7E`) but `,` and
 //!   `=`, not ending in a space; leading spaces are part of it;
 //! - a key that comes again is dropped, the first member with it is kept.
