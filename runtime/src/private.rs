@@ -75,7 +75,7 @@ impl IntoParent for &Context {
 impl IntoParent for SpanContext {
     fn into_parent(self) -> Parent {
         if self.is_valid() {
-            Parent::Explicit(Context::current().with_remote_span_context(self))
+            Parent::Explicit(crate::propagation::remote_parent(&Context::current(), self))
         } else {
             Parent::Root
         }
@@ -264,12 +264,19 @@ fn build(
     let sdk = crate::tracer::sdk();
     match sdk.as_deref() {
         Some(tracer) => {
+            let new_trace = !parent.span().span_context().is_valid();
             let mut span = tracer.build_with_context(builder, parent);
             let recording = span.is_recording();
             if recording {
                 record_site(&mut span, site, fill);
             }
-            Some((base.with_span(span), recording))
+            let cx = base.with_span(span);
+            let cx = if new_trace {
+                crate::propagation::random_trace(cx)
+            } else {
+                cx
+            };
+            Some((cx, recording))
         }
         None => {
             let tracer = crate::tracer::global();

@@ -47,7 +47,15 @@ pub(crate) fn start_span(
     use opentelemetry::trace::{TraceContextExt, Tracer};
     let sdk = sdk();
     match sdk.as_deref() {
-        Some(tracer) => parent.with_span(tracer.build_with_context(builder, parent)),
+        Some(tracer) => {
+            let new_trace = !parent.span().span_context().is_valid();
+            let cx = parent.with_span(tracer.build_with_context(builder, parent));
+            if new_trace {
+                crate::propagation::random_trace(cx)
+            } else {
+                cx
+            }
+        }
         None => {
             crate::panic::install_hook();
             parent.with_span(global().build_with_context(builder, parent))

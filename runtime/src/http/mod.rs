@@ -68,8 +68,14 @@ use std::borrow::Cow;
 use std::sync::LazyLock;
 
 /// Reads propagation fields from an [`http::HeaderMap`], for
-/// [`propagation::extract`](crate::propagation::extract). Values that are not
-/// visible ASCII are skipped.
+/// [`propagation::extract`](crate::propagation::extract).
+///
+/// [`get`](Extractor::get) gives the first value of a header, and none when it is
+/// not visible ASCII. [`get_all`](Extractor::get_all) gives every value, in order
+/// (several header lines of one name are several values), so that the propagator
+/// sees two `traceparent` headers as two and joins the `tracestate` ones; a value
+/// that is not visible ASCII is given as `"\u{FFFD}"`, which still counts and
+/// which no W3C header accepts.
 ///
 /// ```
 /// # use traced_runtime as traced;
@@ -98,11 +104,14 @@ impl Extractor for HeaderExtractor<'_> {
             .0
             .get_all(key)
             .iter()
-            .filter_map(|v| v.to_str().ok())
+            .map(|v| v.to_str().unwrap_or(NOT_VISIBLE_ASCII))
             .collect();
         (!values.is_empty()).then_some(values)
     }
 }
+
+/// What [`HeaderExtractor::get_all`] gives for a value that is not visible ASCII.
+const NOT_VISIBLE_ASCII: &str = "\u{FFFD}";
 
 /// Writes propagation fields into an [`http::HeaderMap`], for
 /// [`propagation::inject`](crate::propagation::inject). A field that is not a valid
@@ -321,7 +330,8 @@ mod tests {
         assert_eq!(extractor.get("traceparent"), Some("00-a-b-01"));
         assert_eq!(extractor.get_all("baggage"), Some(vec!["a=1", "b=2"]));
         assert_eq!(extractor.get("x-bin"), None);
-        assert_eq!(extractor.get_all("x-bin"), None);
+        assert_eq!(extractor.get_all("x-bin"), Some(vec!["\u{FFFD}"]));
+        assert_eq!(extractor.get_all("missing"), None);
         assert_eq!(extractor.keys().len(), 3);
     }
 }
