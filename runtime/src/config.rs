@@ -26,6 +26,22 @@ pub(crate) enum SamplerChoice {
     ParentBasedRatio(f64),
 }
 
+/// Where one signal's OTLP exporter sends, resolved from the settings as the
+/// specification says, so that the exporter is built from these values alone
+/// (it never reads the process environment: see `export/otlp.rs`).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct OtlpTarget {
+    /// The full URL: for HTTP with the signal's path (`/v1/traces`), for gRPC the
+    /// base (`http://host:4317`).
+    pub(crate) endpoint: String,
+    /// The setting the endpoint comes from (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`), or `default`.
+    pub(crate) endpoint_from: String,
+    /// `OTEL_EXPORTER_OTLP_<SIGNAL>_HEADERS`, else `OTEL_EXPORTER_OTLP_HEADERS`.
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) timeout: Duration,
+}
+
 /// Everything `init` takes from the environment.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Env {
@@ -57,6 +73,9 @@ pub(crate) struct Env {
     pub(crate) prometheus_port: u16,
     pub(crate) exemplar_filter: crate::metrics::exemplars::ExemplarFilter,
     pub(crate) otlp_timeout: Duration,
+    pub(crate) traces_otlp: OtlpTarget,
+    pub(crate) metrics_otlp: OtlpTarget,
+    pub(crate) logs_otlp: OtlpTarget,
     pub(crate) sampler: SamplerChoice,
     pub(crate) bsp_schedule_delay: Duration,
     pub(crate) bsp_export_timeout: Duration,
@@ -95,12 +114,6 @@ impl Env {
             .get(name)
             .cloned()
             .or_else(|| self.read_env.then(|| std::env::var(name).ok()).flatten())
-    }
-
-    /// A setting made in code (not one of the environment).
-    #[cfg(feature = "otlp")]
-    pub(crate) fn set_in_code(&self, name: &str) -> Option<&str> {
-        self.settings.get(name).map(String::as_str)
     }
 
     /// Reads through `lookup`, which returns a variable's value if it is set.
@@ -166,7 +179,13 @@ impl Env {
                     .map(|(_, v)| v)
             })
         });
+        let traces_otlp = r.otlp_target("TRACES", protocol, otlp_timeout);
+        let metrics_otlp = r.otlp_target("METRICS", metrics_protocol, metrics_otlp_timeout);
+        let logs_otlp = r.otlp_target("LOGS", logs_protocol, logs_otlp_timeout);
         Env {
+            traces_otlp,
+            metrics_otlp,
+            logs_otlp,
             sdk_disabled,
             propagators,
             traces_exporters,
@@ -232,6 +251,13 @@ fn percent_decode(value: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
+}
+
+/// Whether `endpoint` starts with a scheme (`http://`, `https://`).
+fn has_scheme(endpoint: &str) -> bool {
+    endpoint
+        .split_once("://")
+        .is_some_and(|(scheme, _)| !scheme.is_empty() && !scheme.contains(['/', '?', '#']))
 }
 
 struct Reader<'a> {
@@ -378,6 +404,48 @@ impl Reader<'_> {
                 self.invalid(&name, &v, "grpc or http/protobuf", "http/protobuf");
                 Protocol::HttpProtobuf
             }
+        }
+    }
+
+    /// The signal's endpoint and headers for `protocol`. A signal's endpoint is
+    /// used as it is; the general one gets `/v1/<signal>` over HTTP. A gRPC
+    /// endpoint without a scheme gets `https://`, or `http://` when
+    /// `OTEL_EXPORTER_OTLP_(<SIGNAL>_)INSECURE=true`.
+    fn otlp_target(&mut self, signal: &str, protocol: Protocol, timeout: Duration) -> OtlpTarget {
+        let path = format!("/v1/{}", signal.to_ascii_lowercase());
+        let specific = format!("OTEL_EXPORTER_OTLP_{signal}_ENDPOINT");
+        let (endpoint_from, endpoint) =
+            match (self.get(&specific), self.get("OTEL_EXPORTER_OTLP_ENDPOINT")) {
+                (Some(e), _) => (specific, e),
+                (None, Some(base)) if protocol == Protocol::HttpProtobuf => (
+                    "OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(),
+                    format!("{}{path}", base.trim_end_matches('/')),
+                ),
+                (None, Some(base)) => ("OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(), base),
+                (None, None) => match protocol {
+                    Protocol::HttpProtobuf => {
+                        ("default".to_owned(), format!("http://localhost:4318{path}"))
+                    }
+                    Protocol::Grpc => ("default".to_owned(), "http://localhost:4317".to_owned()),
+                },
+            };
+        let endpoint = if protocol == Protocol::Grpc && !has_scheme(&endpoint) {
+            let insecure = self
+                .signal_var(signal, "INSECURE")
+                .is_some_and(|(_, v)| v.eq_ignore_ascii_case("true"));
+            format!("{}://{endpoint}", if insecure { "http" } else { "https" })
+        } else {
+            endpoint
+        };
+        let headers = self
+            .signal_var(signal, "HEADERS")
+            .map(|(_, v)| key_value_list(&v).filter(|(_, v)| !v.is_empty()).collect())
+            .unwrap_or_default();
+        OtlpTarget {
+            endpoint,
+            endpoint_from,
+            headers,
+            timeout,
         }
     }
 
@@ -626,5 +694,73 @@ mod tests {
             Some("shop")
         );
         assert_eq!(env(&[]).service_name, None);
+    }
+
+    #[test]
+    fn otlp_targets_follow_the_specification() {
+        let t = env(&[]);
+        assert_eq!(t.traces_otlp.endpoint, "http://localhost:4318/v1/traces");
+        assert_eq!(t.logs_otlp.endpoint, "http://localhost:4318/v1/logs");
+        assert_eq!(t.traces_otlp.endpoint_from, "default");
+        let grpc = env(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]);
+        assert_eq!(grpc.metrics_otlp.endpoint, "http://localhost:4317");
+        // The general endpoint gets the signal's path over HTTP, not over gRPC.
+        let general = env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/"),
+            ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "grpc"),
+        ]);
+        assert_eq!(
+            general.metrics_otlp.endpoint,
+            "http://collector:4318/v1/metrics"
+        );
+        assert_eq!(general.logs_otlp.endpoint, "http://collector:4318/");
+        // A signal's endpoint is used as it is and wins; a blank one does not count.
+        let e = env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://general:4318"),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                " http://traces:4318/custom ",
+            ),
+            ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", ""),
+        ]);
+        assert_eq!(e.traces_otlp.endpoint, "http://traces:4318/custom");
+        assert_eq!(
+            e.traces_otlp.endpoint_from,
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+        );
+        assert_eq!(e.metrics_otlp.endpoint, "http://general:4318/v1/metrics");
+        // gRPC without a scheme: https, or http when insecure.
+        let bare = env(&[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317"),
+            ("OTEL_EXPORTER_OTLP_LOGS_INSECURE", "TRUE"),
+        ]);
+        assert_eq!(bare.traces_otlp.endpoint, "https://collector:4317");
+        assert_eq!(bare.logs_otlp.endpoint, "http://collector:4317");
+    }
+
+    #[test]
+    fn otlp_headers_per_signal_decoded() {
+        let e = env(&[
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                " a = 1 ,b=x%20y%2Cz,,=novalue,empty=,bad=%zz,c=d=e",
+            ),
+            ("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "X-Token=abc"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "250"),
+        ]);
+        let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect()
+        };
+        assert_eq!(
+            e.traces_otlp.headers,
+            pairs(&[("a", "1"), ("b", "x y,z"), ("bad", "%zz"), ("c", "d=e")])
+        );
+        assert_eq!(
+            e.metrics_otlp.headers,
+            pairs(&[("X-Token", "abc")]),
+            "the signal's variable wins"
+        );
+        assert_eq!(e.logs_otlp.timeout, Duration::from_millis(250));
     }
 }

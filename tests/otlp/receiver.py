@@ -8,16 +8,18 @@ Rust side thinks it sent.
 
 It serves both transports on 127.0.0.1, on ports the OS chooses:
 
-* OTLP/HTTP: POST /v1/traces and POST /v1/metrics with a protobuf body
+* OTLP/HTTP: POST /v1/traces, /v1/metrics and /v1/logs with a protobuf body
   (optionally gzip-encoded), answered 200 with an empty Export*ServiceResponse;
-* OTLP/gRPC: opentelemetry.proto.collector.trace.v1.TraceService/Export and
-  opentelemetry.proto.collector.metrics.v1.MetricsService/Export.
+* OTLP/gRPC: opentelemetry.proto.collector.trace.v1.TraceService/Export,
+  opentelemetry.proto.collector.metrics.v1.MetricsService/Export and
+  opentelemetry.proto.collector.logs.v1.LogsService/Export.
 
 Protocol on stdout, one line each, flushed at once:
 
     READY http=<port> grpc=<port>
     {"signal": "span", "transport": "http", "name": "...", ...}    one per span
     {"signal": "metric", "transport": "grpc", "name": "...", ...}  one per data point
+    {"signal": "log", "transport": "http", "body": ..., ...}       one per log record
 
 The lines of one export request are written together, never interleaved with
 another request's, and carry its number ("request": 1, 2, ... in order of
@@ -61,6 +63,10 @@ from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import grpc
+from opentelemetry.proto.collector.logs.v1 import (
+    logs_service_pb2,
+    logs_service_pb2_grpc,
+)
 from opentelemetry.proto.collector.metrics.v1 import (
     metrics_service_pb2,
     metrics_service_pb2_grpc,
@@ -75,6 +81,7 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 HEADER_PREFIX = "x-test-"
 TRACES_PATH = "/v1/traces"
 METRICS_PATH = "/v1/metrics"
+LOGS_PATH = "/v1/logs"
 
 _stdout_lock = threading.Lock()
 _requests = 0
@@ -270,6 +277,33 @@ def report_metrics(transport, request, headers):
     emit_request(objects)
 
 
+def report_logs(transport, request, headers):
+    """Prints every record of an ExportLogsServiceRequest as one JSON line."""
+    headers = test_headers(headers)
+    objects = []
+    for resource_logs in request.resource_logs:
+        resource = key_values(resource_logs.resource.attributes)
+        for scope_logs in resource_logs.scope_logs:
+            scope = scope_logs.scope.name
+            for record in scope_logs.log_records:
+                objects.append(
+                    {
+                        "signal": "log",
+                        "transport": transport,
+                        "resource": resource,
+                        "scope": scope,
+                        "headers": headers,
+                        "severity_text": record.severity_text,
+                        "severity_number": int(record.severity_number),
+                        "body": any_value(record.body),
+                        "attributes": key_values(record.attributes),
+                        "trace_id": record.trace_id.hex(),
+                        "span_id": record.span_id.hex(),
+                    }
+                )
+    emit_request(objects)
+
+
 class HttpHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -283,8 +317,12 @@ class HttpHandler(BaseHTTPRequestHandler):
             request_type = metrics_service_pb2.ExportMetricsServiceRequest
             response_type = metrics_service_pb2.ExportMetricsServiceResponse
             handle = report_metrics
+        elif path == LOGS_PATH:
+            request_type = logs_service_pb2.ExportLogsServiceRequest
+            response_type = logs_service_pb2.ExportLogsServiceResponse
+            handle = report_logs
         else:
-            self.reply(404, "text/plain", b"only POST /v1/traces and /v1/metrics are served\n")
+            self.reply(404, "text/plain", b"only POST /v1/traces, /v1/metrics and /v1/logs are served\n")
             return
         content_type = self.headers.get("Content-Type", "")
         if content_type.split(";", 1)[0].strip() != "application/x-protobuf":
@@ -347,6 +385,12 @@ class MetricsService(metrics_service_pb2_grpc.MetricsServiceServicer):
         return metrics_service_pb2.ExportMetricsServiceResponse()
 
 
+class LogsService(logs_service_pb2_grpc.LogsServiceServicer):
+    def Export(self, request, context):
+        report_logs("grpc", request, context.invocation_metadata())
+        return logs_service_pb2.ExportLogsServiceResponse()
+
+
 def main():
     http_server = ThreadingHTTPServer(("127.0.0.1", 0), HttpHandler)
     http_server.daemon_threads = True
@@ -355,6 +399,7 @@ def main():
     grpc_server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server(TraceService(), grpc_server)
     metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(MetricsService(), grpc_server)
+    logs_service_pb2_grpc.add_LogsServiceServicer_to_server(LogsService(), grpc_server)
     grpc_port = grpc_server.add_insecure_port("127.0.0.1:0")
     if grpc_port == 0:
         log("cannot bind the gRPC port")

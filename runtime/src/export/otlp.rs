@@ -5,7 +5,7 @@
 //! the application's own threads never block on the network.
 
 use super::runtime::runtime;
-use crate::config::{Env, Protocol};
+use crate::config::{Env, OtlpTarget, Protocol};
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
@@ -18,78 +18,119 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::runtime::Handle;
 
-/// The endpoint and headers set in code (`Builder::setting`): `opentelemetry-otlp`
-/// reads the process environment itself and cannot see them, so they are passed
-/// to its builders explicitly, resolved as the specification says (a signal's
-/// endpoint is used as it is; the general one gets `/v1/<signal>` over HTTP).
-#[derive(Debug, Default)]
-pub(crate) struct CodeSettings {
-    endpoint: Option<String>,
-    headers: Option<std::collections::HashMap<String, String>>,
+/// The process-environment variables `opentelemetry-otlp` reads headers from
+/// on its own, whatever it is given: their header names are removed from every
+/// request (see [`ExactHeaders`]), so that only the resolved settings apply.
+fn env_header_names(signal: &str) -> Vec<http::HeaderName> {
+    std::env::var(format!("OTEL_EXPORTER_OTLP_{signal}_HEADERS"))
+        .or_else(|_| std::env::var("OTEL_EXPORTER_OTLP_HEADERS"))
+        .map(|text| {
+            crate::config::key_value_list(&text)
+                .filter_map(|(k, _)| http::HeaderName::from_bytes(k.as_bytes()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
-pub(crate) fn code_settings(env: &Env, signal: &str, http: bool) -> CodeSettings {
-    let endpoint = match env.set_in_code(&format!("OTEL_EXPORTER_OTLP_{signal}_ENDPOINT")) {
-        Some(e) => Some(e.to_owned()),
-        None => env.set_in_code("OTEL_EXPORTER_OTLP_ENDPOINT").map(|base| {
-            if http {
-                format!(
-                    "{}/v1/{}",
-                    base.trim_end_matches('/'),
-                    signal.to_ascii_lowercase()
-                )
-            } else {
-                base.to_owned()
-            }
-        }),
-    };
-    let headers = env
-        .set_in_code(&format!("OTEL_EXPORTER_OTLP_{signal}_HEADERS"))
-        .or_else(|| env.set_in_code("OTEL_EXPORTER_OTLP_HEADERS"))
-        .map(parse_headers);
-    CodeSettings { endpoint, headers }
+/// The configured headers as an `http::HeaderMap` (pairs that are not valid
+/// headers are left out, as the specification allows).
+pub(crate) fn header_map(headers: &[(String, String)]) -> http::HeaderMap {
+    let mut map = http::HeaderMap::new();
+    for (k, v) in headers {
+        if let (Ok(k), Ok(v)) = (
+            http::HeaderName::from_bytes(k.as_bytes()),
+            http::HeaderValue::from_str(v),
+        ) {
+            map.append(k, v);
+        }
+    }
+    map
 }
 
-/// `key=value,key2=value2`, values percent-decoded.
-fn parse_headers(text: &str) -> std::collections::HashMap<String, String> {
-    crate::config::key_value_list(text).collect()
+/// The HTTP client behind `opentelemetry-otlp`'s HTTP exporters: every request
+/// leaves with exactly the resolved headers. The exporter adds the headers of
+/// the process environment's `OTEL_EXPORTER_OTLP_(<SIGNAL>_)HEADERS` even when
+/// the settings say otherwise (`Builder::ignore_env`, a pipeline file); those
+/// names are removed here, then the configured headers set.
+#[derive(Debug)]
+pub(crate) struct ExactHeaders<C> {
+    inner: C,
+    strip: Vec<http::HeaderName>,
+    headers: http::HeaderMap,
 }
 
-/// Applies code settings to an HTTP exporter builder.
-pub(crate) fn with_http_settings<B>(mut builder: B, settings: &CodeSettings) -> B
+impl<C> ExactHeaders<C> {
+    pub(crate) fn new(inner: C, signal: &str, target: &OtlpTarget) -> Self {
+        ExactHeaders {
+            inner,
+            strip: env_header_names(signal),
+            headers: header_map(&target.headers),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl<C: opentelemetry_http::HttpClient> opentelemetry_http::HttpClient for ExactHeaders<C> {
+    async fn send_bytes(
+        &self,
+        mut request: opentelemetry_http::Request<opentelemetry_http::Bytes>,
+    ) -> Result<
+        opentelemetry_http::Response<opentelemetry_http::Bytes>,
+        opentelemetry_http::HttpError,
+    > {
+        let headers = request.headers_mut();
+        for name in &self.strip {
+            headers.remove(name);
+        }
+        for name in self.headers.keys() {
+            headers.remove(name);
+        }
+        for (name, value) in &self.headers {
+            headers.append(name, value.clone());
+        }
+        self.inner.send_bytes(request).await
+    }
+}
+
+/// The reqwest client of the HTTP exporters, bounded by the export timeout.
+pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
+/// An HTTP exporter builder set up from `target` alone.
+pub(crate) fn http_builder<B>(builder: B, signal: &str, target: &OtlpTarget) -> Result<B, String>
 where
     B: WithExportConfig + opentelemetry_otlp::WithHttpConfig,
 {
-    if let Some(e) = &settings.endpoint {
-        builder = builder.with_endpoint(e.clone());
-    }
-    if let Some(h) = &settings.headers {
-        builder = builder.with_headers(h.clone());
-    }
-    builder
+    Ok(builder
+        .with_endpoint(target.endpoint.clone())
+        .with_timeout(target.timeout)
+        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+        .with_http_client(ExactHeaders::new(
+            http_client(target.timeout)?,
+            signal,
+            target,
+        )))
 }
 
-/// Applies code settings to a gRPC exporter builder.
-pub(crate) fn with_grpc_settings<B>(mut builder: B, settings: &CodeSettings) -> B
+/// A gRPC exporter builder set up from `target` alone: the metadata of every
+/// call is replaced by the configured headers (the exporter merges the process
+/// environment's headers into it otherwise).
+pub(crate) fn grpc_builder<B>(builder: B, target: &OtlpTarget) -> B
 where
     B: WithExportConfig + opentelemetry_otlp::WithTonicConfig,
 {
-    if let Some(e) = &settings.endpoint {
-        builder = builder.with_endpoint(e.clone());
-    }
-    if let Some(h) = &settings.headers {
-        let mut map = http::HeaderMap::new();
-        for (k, v) in h {
-            if let (Ok(k), Ok(v)) = (
-                http::HeaderName::from_bytes(k.as_bytes()),
-                http::HeaderValue::from_str(v),
-            ) {
-                map.insert(k, v);
-            }
-        }
-        builder = builder.with_metadata(tonic::metadata::MetadataMap::from_headers(map));
-    }
+    let metadata = tonic::metadata::MetadataMap::from_headers(header_map(&target.headers));
     builder
+        .with_endpoint(target.endpoint.clone())
+        .with_timeout(target.timeout)
+        .with_interceptor(move |mut request: tonic::Request<()>| {
+            *request.metadata_mut() = metadata.clone();
+            Ok(request)
+        })
 }
 
 /// The OTLP span exporter configured by `env` (endpoint and headers are read by
@@ -97,19 +138,18 @@ where
 pub(crate) fn otlp(env: &Env) -> Result<OnRuntime<opentelemetry_otlp::SpanExporter>, String> {
     let rt = runtime()?;
     let _enter = rt.enter();
+    let target = &env.traces_otlp;
     let exporter = match env.protocol {
-        Protocol::Grpc => with_grpc_settings(
+        Protocol::Grpc => grpc_builder(
             opentelemetry_otlp::SpanExporter::builder().with_tonic(),
-            &code_settings(env, "TRACES", false),
+            target,
         )
-        .with_timeout(env.otlp_timeout)
         .build(),
-        Protocol::HttpProtobuf => with_http_settings(
+        Protocol::HttpProtobuf => http_builder(
             opentelemetry_otlp::SpanExporter::builder().with_http(),
-            &code_settings(env, "TRACES", true),
-        )
-        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-        .with_timeout(env.otlp_timeout)
+            "TRACES",
+            target,
+        )?
         .build(),
     }
     .map_err(|e| e.to_string())?;

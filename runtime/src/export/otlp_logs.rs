@@ -1,7 +1,6 @@
 //! OTLP log export, run on the export runtime like the other OTLP exporters.
 
 use crate::config::{Env, Protocol};
-use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::logs::{LogBatch, LogExporter};
 use opentelemetry_sdk::Resource;
@@ -16,19 +15,18 @@ pub(crate) fn otlp_logs(
 ) -> Result<LogsOnRuntime<opentelemetry_otlp::LogExporter>, String> {
     let rt = super::runtime::runtime()?;
     let _enter = rt.enter();
+    let target = &env.logs_otlp;
     let exporter = match env.logs_protocol {
-        Protocol::Grpc => super::otlp::with_grpc_settings(
+        Protocol::Grpc => super::otlp::grpc_builder(
             opentelemetry_otlp::LogExporter::builder().with_tonic(),
-            &super::otlp::code_settings(env, "LOGS", false),
+            target,
         )
-        .with_timeout(env.logs_otlp_timeout)
         .build(),
-        Protocol::HttpProtobuf => super::otlp::with_http_settings(
+        Protocol::HttpProtobuf => super::otlp::http_builder(
             opentelemetry_otlp::LogExporter::builder().with_http(),
-            &super::otlp::code_settings(env, "LOGS", true),
-        )
-        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-        .with_timeout(env.logs_otlp_timeout)
+            "LOGS",
+            target,
+        )?
         .build(),
     }
     .map_err(|e| e.to_string())?;

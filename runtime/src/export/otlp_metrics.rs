@@ -19,7 +19,7 @@
 //! `[start_time_unix_nano, time_unix_nano]` are attached, so that with delta
 //! temporality an exemplar is never repeated in an interval it does not belong to.
 
-use crate::config::{Env, Protocol};
+use crate::config::{Env, OtlpTarget, Protocol};
 use crate::metrics::exemplars::{self, Exemplar, Num};
 use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry::{Array, KeyValue, StringValue, Value};
@@ -274,25 +274,27 @@ pub(crate) fn exporter(env: &Env) -> Result<OtlpMetricExporter, String> {
     let timeout = env.metrics_otlp_timeout;
     match env.metrics_protocol {
         Protocol::HttpProtobuf => {
-            let client = reqwest::Client::builder()
-                .timeout(timeout)
+            let target = &env.metrics_otlp;
+            let client = super::otlp::ExactHeaders::new(
+                ExemplarClient {
+                    inner: super::otlp::http_client(timeout)?,
+                },
+                "METRICS",
+                target,
+            );
+            opentelemetry_otlp::MetricExporter::builder()
+                .with_temporality(temporality)
+                .with_http()
+                .with_endpoint(target.endpoint.clone())
+                .with_timeout(timeout)
+                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                .with_http_client(client)
                 .build()
-                .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-            super::otlp::with_http_settings(
-                opentelemetry_otlp::MetricExporter::builder()
-                    .with_temporality(temporality)
-                    .with_http(),
-                &super::otlp::code_settings(env, "METRICS", true),
-            )
-            .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-            .with_timeout(timeout)
-            .with_http_client(ExemplarClient { inner: client })
-            .build()
-            .map(OtlpMetricExporter::Http)
-            .map_err(|e| e.to_string())
+                .map(OtlpMetricExporter::Http)
+                .map_err(|e| e.to_string())
         }
         Protocol::Grpc => {
-            GrpcMetricExporter::new(&lookup, timeout, temporality).map(OtlpMetricExporter::Grpc)
+            GrpcMetricExporter::new(&env.metrics_otlp, temporality).map(OtlpMetricExporter::Grpc)
         }
     }
 }
@@ -371,15 +373,15 @@ pub(crate) struct GrpcMetricExporter {
 }
 
 impl GrpcMetricExporter {
-    /// The endpoint is `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`, else
-    /// `OTEL_EXPORTER_OTLP_ENDPOINT`, else `http://localhost:4317`; metadata from
-    /// `OTEL_EXPORTER_OTLP_METRICS_HEADERS`, else `OTEL_EXPORTER_OTLP_HEADERS`.
-    fn new(
-        lookup: &dyn Fn(&str) -> Option<String>,
-        timeout: Duration,
-        temporality: Temporality,
-    ) -> Result<Self, String> {
-        let (var, endpoint) = grpc_endpoint(lookup);
+    /// To `target`'s endpoint (`OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`, else
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`, else `http://localhost:4317`), with its
+    /// headers as metadata.
+    fn new(target: &OtlpTarget, temporality: Temporality) -> Result<Self, String> {
+        let (var, endpoint, timeout) = (
+            target.endpoint_from.as_str(),
+            target.endpoint.clone(),
+            target.timeout,
+        );
         let uri: http::Uri = endpoint
             .parse()
             .map_err(|e| format!("{var}: invalid endpoint {endpoint:?}: {e}"))?;
@@ -398,7 +400,7 @@ impl GrpcMetricExporter {
         Ok(GrpcMetricExporter {
             client: MetricsServiceClient::new(channel),
             endpoint,
-            metadata: metadata(lookup),
+            metadata: MetadataMap::from_headers(super::otlp::header_map(&target.headers)),
             timeout,
             temporality,
             shut_down: AtomicBool::new(false),
@@ -472,65 +474,6 @@ fn retryable(code: tonic::Code) -> bool {
             | tonic::Code::OutOfRange
             | tonic::Code::DataLoss
     )
-}
-
-/// A set, non-blank variable, trimmed.
-fn var(lookup: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
-    lookup(name)
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-}
-
-/// The gRPC endpoint and the variable it comes from. A value without a scheme
-/// gets `https://`, or `http://` when `OTEL_EXPORTER_OTLP_(METRICS_)INSECURE=true`,
-/// as `opentelemetry-otlp` does.
-fn grpc_endpoint(lookup: &dyn Fn(&str) -> Option<String>) -> (&'static str, String) {
-    let found = [
-        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
-        "OTEL_EXPORTER_OTLP_ENDPOINT",
-    ]
-    .into_iter()
-    .find_map(|name| var(lookup, name).map(|v| (name, v)));
-    let Some((name, endpoint)) = found else {
-        return ("endpoint", "http://localhost:4317".to_owned());
-    };
-    let has_scheme = endpoint
-        .split_once("://")
-        .is_some_and(|(scheme, _)| !scheme.contains(['/', '?', '#']));
-    if has_scheme {
-        return (name, endpoint);
-    }
-    let insecure = var(lookup, "OTEL_EXPORTER_OTLP_METRICS_INSECURE")
-        .or_else(|| var(lookup, "OTEL_EXPORTER_OTLP_INSECURE"))
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let scheme = if insecure { "http" } else { "https" };
-    (name, format!("{scheme}://{endpoint}"))
-}
-
-/// The gRPC metadata from the headers variables (`key=value,...`, values
-/// percent-decoded). Pairs that are not valid metadata are left out, as the
-/// HTTP exporter leaves out invalid headers.
-fn metadata(lookup: &dyn Fn(&str) -> Option<String>) -> MetadataMap {
-    let mut headers = http::HeaderMap::new();
-    let value = var(lookup, "OTEL_EXPORTER_OTLP_METRICS_HEADERS")
-        .or_else(|| var(lookup, "OTEL_EXPORTER_OTLP_HEADERS"));
-    for (key, value) in value.as_deref().map(parse_headers).unwrap_or_default() {
-        if let (Ok(name), Ok(value)) = (
-            http::HeaderName::from_bytes(key.as_bytes()),
-            http::HeaderValue::from_str(&value),
-        ) {
-            headers.append(name, value);
-        }
-    }
-    MetadataMap::from_headers(headers)
-}
-
-/// `key=value,...` pairs, trimmed, values percent-decoded (kept as written when
-/// they do not decode); pairs with an empty key or value are left out.
-fn parse_headers(input: &str) -> Vec<(String, String)> {
-    crate::config::key_value_list(input)
-        .filter(|(_, value)| !value.is_empty())
-        .collect()
 }
 
 #[cfg(test)]
@@ -876,87 +819,42 @@ mod tests {
     }
 
     #[test]
-    fn grpc_endpoint_resolution() {
-        assert_eq!(grpc_endpoint(&env(&[])).1, "http://localhost:4317");
-        assert_eq!(
-            grpc_endpoint(&env(&[
-                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://general:4317"),
-                (
-                    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
-                    " http://metrics:4317 "
-                ),
-            ])),
-            (
-                "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
-                "http://metrics:4317".into()
-            )
-        );
-        assert_eq!(
-            grpc_endpoint(&env(&[
-                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://general:4317"),
-                ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", ""),
-            ]))
-            .1,
-            "http://general:4317"
-        );
-        assert_eq!(
-            grpc_endpoint(&env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317")])).1,
-            "https://collector:4317"
-        );
-        assert_eq!(
-            grpc_endpoint(&env(&[
-                ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317"),
-                ("OTEL_EXPORTER_OTLP_INSECURE", "TRUE"),
-            ]))
-            .1,
-            "http://collector:4317"
-        );
-    }
-
-    #[test]
-    fn headers_become_metadata() {
-        assert_eq!(
-            parse_headers(" a = 1 ,b=x%20y%2Cz,,=novalue,empty=,bad=%zz,c=d=e"),
-            vec![
-                ("a".to_owned(), "1".to_owned()),
-                ("b".to_owned(), "x y,z".to_owned()),
-                ("bad".to_owned(), "%zz".to_owned()),
-                ("c".to_owned(), "d=e".to_owned()),
-            ]
-        );
-        let m = metadata(&env(&[
-            ("OTEL_EXPORTER_OTLP_HEADERS", "x-general=1"),
-            (
-                "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
-                "X-Token=abc,bad key=1",
-            ),
-        ]));
-        assert_eq!(m.get("x-token").unwrap(), "abc");
-        assert!(m.get("x-general").is_none(), "the signal's variable wins");
-        assert_eq!(m.len(), 1);
-    }
-
-    #[test]
     fn grpc_exporter_reports_https_without_tls_and_bad_endpoints() {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
         let _enter = rt.enter();
-        let https = env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector:4317")]);
-        let e = GrpcMetricExporter::new(&https, Duration::from_secs(1), Temporality::Delta)
+        let target = |pairs: &[(&str, &str)], timeout: u64| {
+            let timeout = timeout.to_string();
+            let mut pairs = pairs.to_vec();
+            pairs.push(("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "grpc"));
+            pairs.push(("OTEL_EXPORTER_OTLP_TIMEOUT", &timeout));
+            Env::from_lookup(env(&pairs)).metrics_otlp
+        };
+        let https = target(
+            &[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector:4317")],
+            1000,
+        );
+        let e = GrpcMetricExporter::new(&https, Temporality::Delta)
             .err()
             .unwrap();
         assert!(e.contains("HTTPS"), "{e}");
-        let bad = env(&[("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://bad host")]);
-        let e = GrpcMetricExporter::new(&bad, Duration::from_secs(1), Temporality::Delta)
+        let bad = target(
+            &[("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://bad host")],
+            1000,
+        );
+        let e = GrpcMetricExporter::new(&bad, Temporality::Delta)
             .err()
             .unwrap();
         assert!(e.starts_with("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"), "{e}");
         // Nothing listens on port 9: retried, then reported, within the timeout.
-        let closed = env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")]);
+        let closed = target(
+            &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")],
+            5000,
+        );
         let timeout = Duration::from_secs(5);
-        let down = GrpcMetricExporter::new(&closed, timeout, Temporality::Cumulative).unwrap();
+        let down = GrpcMetricExporter::new(&closed, Temporality::Cumulative).unwrap();
         let started = std::time::Instant::now();
         let e = rt
             .block_on(down.export(&ResourceMetrics::default()))
@@ -967,8 +865,7 @@ mod tests {
             took >= Duration::from_millis(700) && took < timeout,
             "three retries after 100, 200 and 400 ms: {took:?}"
         );
-        let ok =
-            GrpcMetricExporter::new(&env(&[]), Duration::from_secs(1), Temporality::Delta).unwrap();
+        let ok = GrpcMetricExporter::new(&target(&[], 1000), Temporality::Delta).unwrap();
         assert_eq!(ok.temporality(), Temporality::Delta);
         assert!(ok.shutdown_with_timeout(Duration::from_secs(1)).is_ok());
         assert!(matches!(
