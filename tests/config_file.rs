@@ -781,7 +781,7 @@ fn otel_config_file_configures_init() {
 }
 
 #[test]
-fn a_broken_otel_config_file_falls_back_to_the_environment() {
+fn a_broken_otel_config_file_installs_nothing() {
     let path = temp_file(
         "broken.yaml",
         "file_format: \"1.0\"\ntracer_provider:\n  procesors: []\n",
@@ -800,12 +800,36 @@ fn a_broken_otel_config_file_falls_back_to_the_environment() {
     std::fs::remove_file(&path).ok();
     assert!(
         stderr.contains(&format!(
-            "traced: OTEL_CONFIG_FILE: unknown key `procesors` in tracer_provider at {shown}:3:3; did you mean `processors`?; configuring from the environment instead"
+            "traced: OTEL_CONFIG_FILE: unknown key `procesors` in tracer_provider at {shown}:3:3; did you mean `processors`?; telemetry is off"
         )),
         "{stderr}"
     );
-    assert!(stderr.contains("· from-env ·"), "{stderr}");
-    assert!(stderr.contains("child_checkout"), "{stderr}");
+    // Not the environment's console exporter: nothing at all.
+    assert!(!stderr.contains("· from-env ·"), "{stderr}");
+    assert!(!stderr.contains("child_checkout"), "{stderr}");
+}
+
+#[test]
+fn mistakes_in_the_environment_are_named_with_what_to_do() {
+    let stderr = run_child(
+        "init",
+        &[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318"),
+            ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "/v1/logs"),
+            ("OTEL_LOGS_EXPORTER", "otlp"),
+            ("OTEL_METRICS_EXPORTER", "promethus"),
+            ("OTEL_EXPORTER_PROMETHEUS_HOST", "127.0.0.1"),
+            ("OTEL_EXPORTER_PROMETHEUS_PORT", "0"),
+        ],
+    );
+    for expected in [
+        "traced: OTLP span export is off: OTEL_EXPORTER_OTLP_ENDPOINT=\"localhost:4318\" is not a usable endpoint: it has no scheme (expected a URL such as http://localhost:4318)",
+        "traced: OTLP log export is off: OTEL_EXPORTER_OTLP_LOGS_ENDPOINT=\"/v1/logs\" is not a usable endpoint: it has no scheme and no host",
+        "traced: OTEL_METRICS_EXPORTER=\"promethus\" is not valid (expected otlp, prometheus, console or none); using the default exporter",
+    ] {
+        assert!(stderr.contains(expected), "missing {expected:?} in:\n{stderr}");
+    }
 }
 
 /// `config/production.yaml` as a deployment would use it, over the wire to an

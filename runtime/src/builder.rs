@@ -500,7 +500,8 @@ impl Builder {
 /// Setting `OTEL_EXPORTER_OTLP_ENDPOINT` sends OTLP to a collector instead.
 /// When `OTEL_CONFIG_FILE` names a configuration file, the file configures
 /// everything instead, as [`init_from_file`] does; if it cannot be used, the
-/// problem is printed on stderr and the environment applies.
+/// problem is printed on stderr and nothing is installed (telemetry is off rather
+/// than sent somewhere the file did not say).
 /// Keep the guard alive for the life of the program:
 ///
 /// ```no_run

@@ -37,9 +37,48 @@ pub(crate) struct OtlpTarget {
     /// The setting the endpoint comes from (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`,
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`), or `default`.
     pub(crate) endpoint_from: String,
+    /// The endpoint as that setting writes it, for messages.
+    pub(crate) endpoint_written: String,
     /// `OTEL_EXPORTER_OTLP_<SIGNAL>_HEADERS`, else `OTEL_EXPORTER_OTLP_HEADERS`.
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) timeout: Duration,
+}
+
+impl OtlpTarget {
+    /// The endpoint as an exporter can use it: a URL with an `http` or `https`
+    /// scheme and a host. The error names the setting and, for a value that only
+    /// lacks its scheme (`localhost:4318`), what was probably meant.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        let e = self.endpoint.as_str();
+        let (from, written) = (&self.endpoint_from, &self.endpoint_written);
+        let bad = |why: &str| {
+            Err(format!(
+                "{from}={written:?} is not a usable endpoint: {why}"
+            ))
+        };
+        let Some((scheme, rest)) = e.split_once("://").filter(|_| has_scheme(e)) else {
+            if e.starts_with('/') || e.is_empty() {
+                return bad("it has no scheme and no host (expected a URL such as http://localhost:4318; is a variable it is built from unset?)");
+            }
+            return bad(&format!(
+                "it has no scheme (expected a URL such as http://{written})"
+            ));
+        };
+        if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+            return bad("the scheme must be http or https");
+        }
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        let host = if host.starts_with('[') {
+            host.split_inclusive(']').next().unwrap_or("")
+        } else {
+            host.split(':').next().unwrap_or("")
+        };
+        if host.is_empty() {
+            return bad("it has no host");
+        }
+        Ok(())
+    }
 }
 
 /// Everything `init` takes from the environment.
@@ -124,19 +163,38 @@ impl Env {
         };
         let sdk_disabled = r.bool("OTEL_SDK_DISABLED", false);
         let propagators = r.propagators();
-        let traces_exporters = r.exporters();
+        let traces_exporters = r.exporter_list(
+            "OTEL_TRACES_EXPORTER",
+            &[
+                ("otlp", TracesExporter::Otlp),
+                ("console", TracesExporter::Console),
+            ],
+        );
         let otlp_endpoint_set = r.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some()
             || r.get("OTEL_EXPORTER_OTLP_ENDPOINT").is_some();
         let protocol = r.protocol("TRACES");
         let otlp_timeout = r.otlp_timeout("TRACES");
-        let metrics_exporters = r.metrics_exporters();
+        let metrics_exporters = r.exporter_list(
+            "OTEL_METRICS_EXPORTER",
+            &[
+                ("otlp", MetricsExporter::Otlp),
+                ("prometheus", MetricsExporter::Prometheus),
+                ("console", MetricsExporter::Console),
+            ],
+        );
         let otlp_metrics_endpoint_set = r.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT").is_some()
             || r.get("OTEL_EXPORTER_OTLP_ENDPOINT").is_some();
         let metrics_protocol = r.protocol("METRICS");
         let metrics_otlp_timeout = r.otlp_timeout("METRICS");
         let metric_export_interval = r.millis("OTEL_METRIC_EXPORT_INTERVAL", 60_000);
         let metric_export_timeout = r.millis("OTEL_METRIC_EXPORT_TIMEOUT", 30_000);
-        let logs_exporters = r.logs_exporters();
+        let logs_exporters = r.exporter_list(
+            "OTEL_LOGS_EXPORTER",
+            &[
+                ("otlp", LogsExporter::Otlp),
+                ("console", LogsExporter::Console),
+            ],
+        );
         let otlp_logs_endpoint_set = r.get("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT").is_some()
             || r.get("OTEL_EXPORTER_OTLP_ENDPOINT").is_some();
         let logs_protocol = r.protocol("LOGS");
@@ -367,20 +425,41 @@ impl Reader<'_> {
         }
     }
 
-    fn exporters(&mut self) -> Option<Vec<TracesExporter>> {
-        const NAME: &str = "OTEL_TRACES_EXPORTER";
-        let v = self.get(NAME)?;
+    /// An exporter list (`OTEL_TRACES_EXPORTER`, ...): the names `choices` knows,
+    /// in order, without repeats; `none` for none. An unknown name is reported and
+    /// left out; when nothing known is left (and `none` was not said), the
+    /// default applies (`None`), as for an unset variable.
+    fn exporter_list<T: Copy + PartialEq>(
+        &mut self,
+        name: &str,
+        choices: &[(&str, T)],
+    ) -> Option<Vec<T>> {
+        let v = self.get(name)?;
         let mut out = Vec::new();
+        let (mut none, mut unknown) = (false, Vec::new());
         for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            match item.to_ascii_lowercase().as_str() {
-                "otlp" => out.push(TracesExporter::Otlp),
-                "console" => out.push(TracesExporter::Console),
-                "none" => {}
-                _ => self.invalid(NAME, item, "otlp, console or none", "no exporter for it"),
+            let lower = item.to_ascii_lowercase();
+            match choices.iter().find(|(n, _)| *n == lower) {
+                Some((_, choice)) if !out.contains(choice) => out.push(*choice),
+                Some(_) => {}
+                None if lower == "none" => none = true,
+                None => unknown.push(item.to_owned()),
             }
         }
-        out.dedup();
-        Some(out)
+        let expected = {
+            let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+            format!("{} or none", names.join(", "))
+        };
+        let use_default = out.is_empty() && !none;
+        for item in unknown {
+            let instead = if use_default {
+                "the default exporter"
+            } else {
+                "the others named"
+            };
+            self.invalid(name, &item, &expected, instead);
+        }
+        (!use_default).then_some(out)
     }
 
     /// The signal's variable if set, else the general one.
@@ -414,6 +493,10 @@ impl Reader<'_> {
     fn otlp_target(&mut self, signal: &str, protocol: Protocol, timeout: Duration) -> OtlpTarget {
         let path = format!("/v1/{}", signal.to_ascii_lowercase());
         let specific = format!("OTEL_EXPORTER_OTLP_{signal}_ENDPOINT");
+        let written = self
+            .get(&specific)
+            .or_else(|| self.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
+            .unwrap_or_default();
         let (endpoint_from, endpoint) =
             match (self.get(&specific), self.get("OTEL_EXPORTER_OTLP_ENDPOINT")) {
                 (Some(e), _) => (specific, e),
@@ -444,6 +527,7 @@ impl Reader<'_> {
         OtlpTarget {
             endpoint,
             endpoint_from,
+            endpoint_written: written,
             headers,
             timeout,
         }
@@ -479,44 +563,6 @@ impl Reader<'_> {
         }
         out.dedup();
         out
-    }
-
-    fn logs_exporters(&mut self) -> Option<Vec<LogsExporter>> {
-        const NAME: &str = "OTEL_LOGS_EXPORTER";
-        let v = self.get(NAME)?;
-        let mut out = Vec::new();
-        for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            match item.to_ascii_lowercase().as_str() {
-                "otlp" => out.push(LogsExporter::Otlp),
-                "console" => out.push(LogsExporter::Console),
-                "none" => {}
-                _ => self.invalid(NAME, item, "otlp, console or none", "no exporter for it"),
-            }
-        }
-        out.dedup();
-        Some(out)
-    }
-
-    fn metrics_exporters(&mut self) -> Option<Vec<MetricsExporter>> {
-        const NAME: &str = "OTEL_METRICS_EXPORTER";
-        let v = self.get(NAME)?;
-        let mut out = Vec::new();
-        for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            match item.to_ascii_lowercase().as_str() {
-                "otlp" => out.push(MetricsExporter::Otlp),
-                "console" => out.push(MetricsExporter::Console),
-                "prometheus" => out.push(MetricsExporter::Prometheus),
-                "none" => {}
-                _ => self.invalid(
-                    NAME,
-                    item,
-                    "otlp, prometheus, console or none",
-                    "no exporter for it",
-                ),
-            }
-        }
-        out.dedup();
-        Some(out)
     }
 
     fn sampler(&mut self) -> SamplerChoice {
@@ -637,7 +683,7 @@ mod tests {
         assert_eq!(e.sampler, SamplerChoice::Ratio(1.0));
         assert_eq!(e.bsp_schedule_delay, Duration::from_secs(5));
         assert_eq!(e.protocol, Protocol::HttpProtobuf);
-        assert_eq!(e.traces_exporters, Some(vec![]));
+        assert_eq!(e.traces_exporters, None, "an unknown exporter: the default");
         let all = e.warnings.join("\n");
         for needle in [
             "OTEL_SDK_DISABLED=\"yes\"",
@@ -762,5 +808,57 @@ mod tests {
             "the signal's variable wins"
         );
         assert_eq!(e.logs_otlp.timeout, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn unknown_exporter_names_leave_the_default_or_the_others() {
+        let e = env(&[("OTEL_METRICS_EXPORTER", "promethus")]);
+        assert_eq!(e.metrics_exporters, None);
+        assert!(
+            e.warnings[0].contains("OTEL_METRICS_EXPORTER=\"promethus\"")
+                && e.warnings[0].contains("using the default exporter"),
+            "{:?}",
+            e.warnings
+        );
+        let e = env(&[("OTEL_TRACES_EXPORTER", "otlp,zipkin,otlp")]);
+        assert_eq!(e.traces_exporters, Some(vec![TracesExporter::Otlp]));
+        assert!(
+            e.warnings[0].contains("using the others named"),
+            "{:?}",
+            e.warnings
+        );
+        let e = env(&[("OTEL_LOGS_EXPORTER", "none")]);
+        assert_eq!(e.logs_exporters, Some(vec![]));
+        let e = env(&[("OTEL_LOGS_EXPORTER", "none,bogus")]);
+        assert_eq!(e.logs_exporters, Some(vec![]), "none was said");
+    }
+
+    #[test]
+    fn otlp_endpoints_are_checked_with_a_hint() {
+        let check = |endpoint: &str| {
+            env(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", endpoint)])
+                .traces_otlp
+                .check()
+        };
+        assert!(check("http://collector:4318/v1/traces").is_ok());
+        assert!(check("https://[::1]:4318/v1/traces").is_ok());
+        let e = check("localhost:4318").unwrap_err();
+        assert!(
+            e.starts_with("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=\"localhost:4318\"")
+                && e.contains("http://localhost:4318"),
+            "{e}"
+        );
+        let e = check("/v1/traces").unwrap_err();
+        assert!(e.contains("no scheme and no host"), "{e}");
+        assert!(check("ftp://collector/v1/traces")
+            .unwrap_err()
+            .contains("http or https"));
+        assert!(check("http:///v1/traces").unwrap_err().contains("no host"));
+        // A general endpoint is named as the setting it came from.
+        let e = env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318")])
+            .logs_otlp
+            .check()
+            .unwrap_err();
+        assert!(e.starts_with("OTEL_EXPORTER_OTLP_ENDPOINT="), "{e}");
     }
 }

@@ -105,6 +105,7 @@ pub(crate) fn http_builder<B>(builder: B, signal: &str, target: &OtlpTarget) -> 
 where
     B: WithExportConfig + opentelemetry_otlp::WithHttpConfig,
 {
+    target.check()?;
     Ok(builder
         .with_endpoint(target.endpoint.clone())
         .with_timeout(target.timeout)
@@ -119,18 +120,19 @@ where
 /// A gRPC exporter builder set up from `target` alone: the metadata of every
 /// call is replaced by the configured headers (the exporter merges the process
 /// environment's headers into it otherwise).
-pub(crate) fn grpc_builder<B>(builder: B, target: &OtlpTarget) -> B
+pub(crate) fn grpc_builder<B>(builder: B, target: &OtlpTarget) -> Result<B, String>
 where
     B: WithExportConfig + opentelemetry_otlp::WithTonicConfig,
 {
+    target.check()?;
     let metadata = tonic::metadata::MetadataMap::from_headers(header_map(&target.headers));
-    builder
+    Ok(builder
         .with_endpoint(target.endpoint.clone())
         .with_timeout(target.timeout)
         .with_interceptor(move |mut request: tonic::Request<()>| {
             *request.metadata_mut() = metadata.clone();
             Ok(request)
-        })
+        }))
 }
 
 /// The OTLP span exporter configured by `env` (endpoint and headers are read by
@@ -143,7 +145,7 @@ pub(crate) fn otlp(env: &Env) -> Result<OnRuntime<opentelemetry_otlp::SpanExport
         Protocol::Grpc => grpc_builder(
             opentelemetry_otlp::SpanExporter::builder().with_tonic(),
             target,
-        )
+        )?
         .build(),
         Protocol::HttpProtobuf => http_builder(
             opentelemetry_otlp::SpanExporter::builder().with_http(),

@@ -20,7 +20,7 @@ pub(crate) fn otlp_logs(
         Protocol::Grpc => super::otlp::grpc_builder(
             opentelemetry_otlp::LogExporter::builder().with_tonic(),
             target,
-        )
+        )?
         .build(),
         Protocol::HttpProtobuf => super::otlp::http_builder(
             opentelemetry_otlp::LogExporter::builder().with_http(),

@@ -275,6 +275,7 @@ pub(crate) fn exporter(env: &Env) -> Result<OtlpMetricExporter, String> {
     match env.metrics_protocol {
         Protocol::HttpProtobuf => {
             let target = &env.metrics_otlp;
+            target.check()?;
             let client = super::otlp::ExactHeaders::new(
                 ExemplarClient {
                     inner: super::otlp::http_client(timeout)?,
@@ -377,6 +378,7 @@ impl GrpcMetricExporter {
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`, else `http://localhost:4317`), with its
     /// headers as metadata.
     fn new(target: &OtlpTarget, temporality: Temporality) -> Result<Self, String> {
+        target.check()?;
         let (var, endpoint, timeout) = (
             target.endpoint_from.as_str(),
             target.endpoint.clone(),

@@ -113,7 +113,8 @@ pub(crate) fn install(mut builder: Builder) -> Guard {
 }
 
 /// The file named by `OTEL_CONFIG_FILE` if there is one (on top of `base`'s
-/// service name), else `base` from the environment.
+/// service name), else `base` from the environment. A file that cannot be used
+/// installs nothing, saying why.
 pub(crate) fn init_with(base: impl Fn() -> Builder) -> Guard {
     if let Some(path) = std::env::var_os("OTEL_CONFIG_FILE").filter(|p| !p.is_empty()) {
         match crate::file_config::load(&path) {
@@ -132,7 +133,13 @@ pub(crate) fn init_with(base: impl Fn() -> Builder) -> Guard {
                 return builder.init();
             }
             Err(e) => {
-                eprintln!("traced: OTEL_CONFIG_FILE: {e}; configuring from the environment instead")
+                // Never another destination than the file's: a service whose file
+                // has a typo must not switch from its collector to the console.
+                eprintln!(
+                    "traced: OTEL_CONFIG_FILE: {e}; telemetry is off (nothing is installed: fix the \
+                     file, or unset OTEL_CONFIG_FILE to configure from the environment)"
+                );
+                return Guard::noop();
             }
         }
     }
