@@ -832,6 +832,89 @@ fn mistakes_in_the_environment_are_named_with_what_to_do() {
     }
 }
 
+/// A collector stand-in on 127.0.0.1 that answers every request with `503` and
+/// a body, for at most `connections` connections or 20 s.
+fn unavailable_collector(connections: usize) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        for stream in listener.incoming().take(connections) {
+            let Ok(mut stream) = stream else { continue };
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+            let mut buf = [0u8; 65536];
+            let _ = stream.read(&mut buf);
+            let body = "collector overloaded, try later";
+            let _ = write!(
+                stream,
+                "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            if std::time::Instant::now() > deadline {
+                break;
+            }
+        }
+    });
+    port
+}
+
+#[test]
+fn export_failures_name_the_endpoint_and_the_cause() {
+    // Nothing listens on the port of a listener just dropped: connection refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let endpoint = format!("http://127.0.0.1:{closed}");
+    let stderr = run_child(
+        "init",
+        &[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_METRICS_EXPORTER", "otlp"),
+            ("OTEL_LOGS_EXPORTER", "none"),
+        ],
+    );
+    let expected = format!(
+        "traced: traces: export to {endpoint}/v1/traces failed: POST {endpoint}/v1/traces: "
+    );
+    assert!(
+        stderr.contains(&expected),
+        "missing {expected:?} in:\n{stderr}"
+    );
+    assert!(
+        stderr.to_lowercase().contains("connection refused"),
+        "{stderr}"
+    );
+    // The shutdown says which signal lost what, not the SDK's opaque error.
+    assert!(
+        stderr.contains("traced: shutdown did not complete: metrics: the last export did not succeed; what was left is dropped"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("InternalFailure"), "{stderr}");
+
+    let port = unavailable_collector(8);
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let stderr = run_child(
+        "init",
+        &[
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_METRICS_EXPORTER", "none"),
+            ("OTEL_LOGS_EXPORTER", "none"),
+        ],
+    );
+    let expected = format!(
+        "traced: traces: export to {endpoint}/v1/traces failed: POST {endpoint}/v1/traces: HTTP 503 Service Unavailable: \"collector overloaded, try later\""
+    );
+    assert!(
+        stderr.contains(&expected),
+        "missing {expected:?} in:\n{stderr}"
+    );
+}
+
 /// `config/production.yaml` as a deployment would use it, over the wire to an
 /// independent OTLP receiver (`tests/otlp/receiver.py`): endpoint and headers
 /// from the variables the file substitutes, the resource, baggage on spans, the

@@ -135,6 +135,11 @@ impl Guard {
 impl Drop for Guard {
     fn drop(&mut self) {
         if let Err(e) = self.close() {
+            #[cfg(feature = "enabled")]
+            if let Error::InternalFailure(what) = &e {
+                eprintln!("traced: shutdown did not complete: {what}");
+                return;
+            }
             eprintln!("traced: shutdown did not complete: {e}");
         }
     }

@@ -40,6 +40,10 @@ impl PrometheusEndpoint {
 }
 
 #[cfg(feature = "otlp")]
+mod health;
+#[cfg(feature = "otlp")]
+mod on_runtime;
+#[cfg(feature = "otlp")]
 mod otlp;
 #[cfg(feature = "otlp")]
 mod otlp_metrics;

@@ -1,22 +1,18 @@
-//! OTLP export (gRPC or HTTP/protobuf) through `opentelemetry-otlp`.
+//! OTLP export (gRPC or HTTP/protobuf) through `opentelemetry-otlp`, built from
+//! the resolved settings alone, on the export runtime (`on_runtime.rs`), with
+//! failures reported by `health.rs`.
 //!
 //! Every export runs on the crate's export runtime (see `runtime.rs`). The batch
 //! processor's thread only waits for the result, bounded by the export timeout:
 //! the application's own threads never block on the network.
 
+use super::health::{chain, Health};
+use super::on_runtime::OnRuntime;
 use super::runtime::runtime;
 use crate::config::{Env, OtlpTarget, Protocol};
 use opentelemetry_otlp::WithExportConfig;
-use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::metrics::data::ResourceMetrics;
-use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
-use opentelemetry_sdk::metrics::Temporality;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
-use opentelemetry_sdk::Resource;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::runtime::Handle;
 
 /// The process-environment variables `opentelemetry-otlp` reads headers from
 /// on its own, whatever it is given: their header names are removed from every
@@ -55,14 +51,16 @@ pub(crate) fn header_map(headers: &[(String, String)]) -> http::HeaderMap {
 #[derive(Debug)]
 pub(crate) struct ExactHeaders<C> {
     inner: C,
+    health: Arc<Health>,
     strip: Vec<http::HeaderName>,
     headers: http::HeaderMap,
 }
 
 impl<C> ExactHeaders<C> {
-    pub(crate) fn new(inner: C, signal: &str, target: &OtlpTarget) -> Self {
+    pub(crate) fn new(inner: C, signal: &str, target: &OtlpTarget, health: &Arc<Health>) -> Self {
         ExactHeaders {
             inner,
+            health: Arc::clone(health),
             strip: env_header_names(signal),
             headers: header_map(&target.headers),
         }
@@ -88,7 +86,27 @@ impl<C: opentelemetry_http::HttpClient> opentelemetry_http::HttpClient for Exact
         for (name, value) in &self.headers {
             headers.append(name, value.clone());
         }
-        self.inner.send_bytes(request).await
+        let target = format!("{} {}", request.method(), request.uri());
+        let result = self.inner.send_bytes(request).await;
+        match &result {
+            Err(e) => self.health.note(format!("{target}: {}", chain(&**e))),
+            Ok(response) if !response.status().is_success() => {
+                let body = String::from_utf8_lossy(response.body());
+                let start: String = body
+                    .chars()
+                    .take(120)
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .collect();
+                let start = start.trim();
+                self.health.note(if start.is_empty() {
+                    format!("{target}: HTTP {}", response.status())
+                } else {
+                    format!("{target}: HTTP {}: {start:?}", response.status())
+                });
+            }
+            Ok(_) => {}
+        }
+        result
     }
 }
 
@@ -101,7 +119,12 @@ pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, String> 
 }
 
 /// An HTTP exporter builder set up from `target` alone.
-pub(crate) fn http_builder<B>(builder: B, signal: &str, target: &OtlpTarget) -> Result<B, String>
+pub(crate) fn http_builder<B>(
+    builder: B,
+    signal: &str,
+    target: &OtlpTarget,
+    health: &Arc<Health>,
+) -> Result<B, String>
 where
     B: WithExportConfig + opentelemetry_otlp::WithHttpConfig,
 {
@@ -114,6 +137,7 @@ where
             http_client(target.timeout)?,
             signal,
             target,
+            health,
         )))
 }
 
@@ -141,6 +165,7 @@ pub(crate) fn otlp(env: &Env) -> Result<OnRuntime<opentelemetry_otlp::SpanExport
     let rt = runtime()?;
     let _enter = rt.enter();
     let target = &env.traces_otlp;
+    let health = Arc::new(Health::new("traces", &target.endpoint));
     let exporter = match env.protocol {
         Protocol::Grpc => grpc_builder(
             opentelemetry_otlp::SpanExporter::builder().with_tonic(),
@@ -151,137 +176,34 @@ pub(crate) fn otlp(env: &Env) -> Result<OnRuntime<opentelemetry_otlp::SpanExport
             opentelemetry_otlp::SpanExporter::builder().with_http(),
             "TRACES",
             target,
+            &health,
         )?
         .build(),
     }
     .map_err(|e| e.to_string())?;
-    Ok(OnRuntime {
-        inner: Arc::new(exporter),
-        reported: Arc::new(AtomicBool::new(false)),
-        handle: rt.handle().clone(),
-        // Both bound one export: the OTLP request timeout and the batch processor's.
-        timeout: env.otlp_timeout.min(env.bsp_export_timeout),
-    })
+    // Both bound one export: the OTLP request timeout and the batch processor's.
+    let timeout = env.otlp_timeout.min(env.bsp_export_timeout);
+    Ok(OnRuntime::new(
+        exporter,
+        rt.handle().clone(),
+        timeout,
+        health,
+    ))
 }
 
 /// The OTLP metric exporter configured by `env`, adding `traced`'s exemplars to
-/// the data points it sends (see `otlp_metrics.rs`). Endpoint, headers and the
-/// temporality preference come from the standard variables.
+/// the data points it sends (see `otlp_metrics.rs`).
 pub(crate) fn otlp_metrics(
     env: &Env,
-) -> Result<MetricsOnRuntime<super::otlp_metrics::OtlpMetricExporter>, String> {
+) -> Result<OnRuntime<super::otlp_metrics::OtlpMetricExporter>, String> {
     let rt = runtime()?;
     let _enter = rt.enter();
-    let exporter = super::otlp_metrics::exporter(env)?;
-    Ok(MetricsOnRuntime {
-        inner: exporter,
-        reported: AtomicBool::new(false),
-        handle: rt.handle().clone(),
-        timeout: env.metrics_otlp_timeout.min(env.metric_export_timeout),
-    })
-}
-
-/// Runs a metric exporter's exports on the export runtime. The periodic reader
-/// calls it from its own thread, which blocks on the export, bounded by `timeout`.
-#[derive(Debug)]
-pub(crate) struct MetricsOnRuntime<E> {
-    inner: E,
-    reported: AtomicBool,
-    handle: Handle,
-    timeout: Duration,
-}
-
-impl<E: PushMetricExporter> PushMetricExporter for MetricsOnRuntime<E> {
-    fn export(
-        &self,
-        metrics: &ResourceMetrics,
-    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
-        let result = if Handle::try_current().is_ok() {
-            // Already on a runtime thread (never the case for the periodic reader):
-            // blocking here would panic, so report instead.
-            Err(OTelSdkError::InternalFailure(
-                "metric export called from inside a Tokio runtime".to_owned(),
-            ))
-        } else {
-            self.handle.block_on(async {
-                match tokio::time::timeout(self.timeout, self.inner.export(metrics)).await {
-                    Ok(result) => result,
-                    Err(_) => Err(OTelSdkError::Timeout(self.timeout)),
-                }
-            })
-        };
-        report_once(&self.reported, "metric", &result);
-        std::future::ready(result)
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn temporality(&self) -> Temporality {
-        self.inner.temporality()
-    }
-}
-
-/// Says on stderr that exports fail, once per exporter: the data of a failed
-/// export is dropped (and the SDK counts it), the program goes on.
-fn report_once(reported: &AtomicBool, signal: &str, result: &OTelSdkResult) {
-    if let Err(e) = result {
-        if !reported.swap(true, Ordering::Relaxed) {
-            eprintln!(
-                "traced: OTLP {signal} export failed: {e} (the data is dropped; later failures are not printed)"
-            );
-        }
-    }
-}
-
-/// Runs another exporter's futures on the export runtime.
-#[derive(Debug)]
-pub(crate) struct OnRuntime<E> {
-    inner: Arc<E>,
-    reported: Arc<AtomicBool>,
-    handle: Handle,
-    timeout: Duration,
-}
-
-impl<E: SpanExporter + 'static> SpanExporter for OnRuntime<E> {
-    fn export(
-        &self,
-        batch: Vec<SpanData>,
-    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
-        let inner = Arc::clone(&self.inner);
-        let reported = Arc::clone(&self.reported);
-        let timeout = self.timeout;
-        let task = self.handle.spawn(async move {
-            match tokio::time::timeout(timeout, inner.export(batch)).await {
-                Ok(result) => result,
-                Err(_) => Err(OTelSdkError::Timeout(timeout)),
-            }
-        });
-        async move {
-            let result = task
-                .await
-                .unwrap_or_else(|e| Err(OTelSdkError::InternalFailure(e.to_string())));
-            report_once(&reported, "span", &result);
-            result
-        }
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        if let Some(inner) = Arc::get_mut(&mut self.inner) {
-            inner.set_resource(resource);
-        }
-    }
+    let health = Arc::new(Health::new("metrics", &env.metrics_otlp.endpoint));
+    let exporter = super::otlp_metrics::exporter(env, &health)?;
+    Ok(OnRuntime::new(
+        exporter,
+        rt.handle().clone(),
+        env.metrics_otlp_timeout.min(env.metric_export_timeout),
+        health,
+    ))
 }

@@ -265,7 +265,10 @@ impl PushMetricExporter for OtlpMetricExporter {
 /// Builds the exporter `env` asks for. Call it inside the export runtime (the
 /// gRPC channel's worker is spawned on the current runtime). Prints a warning on
 /// stderr for an invalid temporality preference.
-pub(crate) fn exporter(env: &Env) -> Result<OtlpMetricExporter, String> {
+pub(crate) fn exporter(
+    env: &Env,
+    health: &std::sync::Arc<super::health::Health>,
+) -> Result<OtlpMetricExporter, String> {
     let lookup = |name: &str| env.lookup(name);
     let (temporality, warning) = temporality(&lookup);
     if let Some(warning) = warning {
@@ -282,6 +285,7 @@ pub(crate) fn exporter(env: &Env) -> Result<OtlpMetricExporter, String> {
                 },
                 "METRICS",
                 target,
+                health,
             );
             opentelemetry_otlp::MetricExporter::builder()
                 .with_temporality(temporality)

@@ -213,7 +213,28 @@ impl Installed {
         }
         // The endpoint stops after the last collection, freeing its port.
         drop(prometheus);
-        logs.and(spans).and(metrics)
+        let failed: Vec<String> = [("logs", logs), ("traces", spans), ("metrics", metrics)]
+            .into_iter()
+            .filter_map(|(signal, r)| r.err().map(|e| format!("{signal}: {}", describe(&e))))
+            .collect();
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::InternalFailure(failed.join("; ")))
+        }
+    }
+}
+
+/// A shutdown error as a person reads it: the SDK's "Failed to shutdown" means
+/// that the last export of what was left did not succeed.
+fn describe(e: &Error) -> String {
+    match e {
+        Error::Timeout(d) => format!("not done within {d:?}; what was left is dropped"),
+        Error::AlreadyShutdown => "already shut down".to_owned(),
+        Error::InternalFailure(m) if m.contains("Failed to shutdown") => {
+            "the last export did not succeed; what was left is dropped".to_owned()
+        }
+        Error::InternalFailure(m) => m.clone(),
     }
 }
 

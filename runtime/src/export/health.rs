@@ -1,0 +1,176 @@
+//! What a person reading stderr learns about one exporter: the first failure
+//! with its endpoint and cause, then at most one summary a minute while it keeps
+//! failing, and one line when it works again.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How often a failing exporter's summary line may be printed.
+const SUMMARY_EVERY: Duration = Duration::from_secs(60);
+
+/// The export health of one exporter (one signal to one endpoint).
+#[derive(Debug)]
+pub(crate) struct Health {
+    /// `traces`, `metrics` or `logs`.
+    signal: &'static str,
+    endpoint: String,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// What the transport saw of the failure in flight, more precise than the
+    /// exporter's own error (set by the HTTP client, taken by the next report).
+    detail: Option<String>,
+    /// Failures since the last success.
+    failing: u64,
+    /// Failures since the last line printed, and when that was.
+    unreported: u64,
+    last_line: Option<Instant>,
+    last_cause: String,
+}
+
+impl Health {
+    pub(crate) fn new(signal: &'static str, endpoint: &str) -> Self {
+        Health {
+            signal,
+            endpoint: endpoint.to_owned(),
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// The transport's account of a failure (connection refused, an HTTP status
+    /// with the start of the body), used by the report that follows.
+    pub(crate) fn note(&self, detail: String) {
+        self.lock().detail = Some(detail);
+    }
+
+    /// Reports the outcome of one export; `error` is the exporter's own message.
+    pub(crate) fn record(&self, error: Option<&dyn std::fmt::Display>) {
+        if let Some(line) = self.line(error, Instant::now()) {
+            eprintln!("traced: {line}");
+        }
+    }
+
+    /// The line to print for this outcome, if any.
+    fn line(&self, error: Option<&dyn std::fmt::Display>, now: Instant) -> Option<String> {
+        let mut s = self.lock();
+        let (signal, endpoint) = (self.signal, &self.endpoint);
+        let Some(error) = error else {
+            s.detail = None;
+            if s.failing == 0 {
+                return None;
+            }
+            let failed = std::mem::take(&mut s.failing);
+            s.unreported = 0;
+            s.last_line = None;
+            return Some(format!(
+                "{signal}: export to {endpoint} works again (after {failed} failed export{})",
+                plural(failed)
+            ));
+        };
+        let cause = match s.detail.take() {
+            Some(detail) => format!("{detail} ({error})"),
+            None => error.to_string(),
+        };
+        s.failing += 1;
+        s.unreported += 1;
+        s.last_cause = cause;
+        if s.failing == 1 {
+            s.unreported = 0;
+            s.last_line = Some(now);
+            return Some(format!(
+                "{signal}: export to {endpoint} failed: {}; the batch is dropped (one summary a minute while it keeps failing)",
+                s.last_cause
+            ));
+        }
+        if s.last_line
+            .is_some_and(|at| now.duration_since(at) < SUMMARY_EVERY)
+        {
+            return None;
+        }
+        let n = std::mem::take(&mut s.unreported);
+        s.last_line = Some(now);
+        Some(format!(
+            "{signal}: {n} more export{} to {endpoint} failed in the last {}s ({} in a row), the last with: {}",
+            plural(n),
+            SUMMARY_EVERY.as_secs(),
+            s.failing,
+            s.last_cause
+        ))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// A transport error with its causes: `error sending request: client error
+/// (Connect): tcp connect error: Connection refused (os error 111)`.
+pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_failure_summaries_and_recovery() {
+        let h = Health::new("traces", "http://127.0.0.1:4318/v1/traces");
+        let t0 = Instant::now();
+        assert_eq!(h.line(None, t0), None, "nothing to say while it works");
+        h.note("POST http://127.0.0.1:4318/v1/traces: connection refused".into());
+        let first = h
+            .line(Some(&"HTTP export failed: network error"), t0)
+            .unwrap();
+        assert_eq!(
+            first,
+            "traces: export to http://127.0.0.1:4318/v1/traces failed: POST http://127.0.0.1:4318/v1/traces: connection refused (HTTP export failed: network error); the batch is dropped (one summary a minute while it keeps failing)"
+        );
+        for i in 1..=5 {
+            assert_eq!(
+                h.line(Some(&"timed out"), t0 + Duration::from_secs(i)),
+                None
+            );
+        }
+        let summary = h
+            .line(Some(&"timed out"), t0 + Duration::from_secs(61))
+            .unwrap();
+        assert_eq!(
+            summary,
+            "traces: 6 more exports to http://127.0.0.1:4318/v1/traces failed in the last 60s (7 in a row), the last with: timed out"
+        );
+        let back = h.line(None, t0 + Duration::from_secs(62)).unwrap();
+        assert_eq!(
+            back,
+            "traces: export to http://127.0.0.1:4318/v1/traces works again (after 7 failed exports)"
+        );
+        assert!(
+            h.line(Some(&"refused"), t0 + Duration::from_secs(63))
+                .unwrap()
+                .contains("failed: refused"),
+            "a new outage is reported at once"
+        );
+    }
+}

@@ -1,0 +1,136 @@
+//! The one wrapper that runs a network exporter of any signal on the export
+//! runtime (`runtime.rs`), bounds each export by its timeout, and reports its
+//! health (`health.rs`). The application's own threads never block on the
+//! network: the span batch processor's export is a task on the runtime, the
+//! periodic reader's and the log batch processor's threads wait for theirs.
+
+use super::health::Health;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::logs::{LogBatch, LogExporter};
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::Temporality;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::Resource;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::runtime::Handle;
+
+/// `inner`'s exports, on the export runtime, each bounded by `timeout`.
+#[derive(Debug)]
+pub(crate) struct OnRuntime<E> {
+    inner: Arc<E>,
+    handle: Handle,
+    timeout: Duration,
+    health: Arc<Health>,
+}
+
+impl<E> OnRuntime<E> {
+    pub(crate) fn new(inner: E, handle: Handle, timeout: Duration, health: Arc<Health>) -> Self {
+        OnRuntime {
+            inner: Arc::new(inner),
+            handle,
+            timeout,
+            health,
+        }
+    }
+
+    /// Runs `export` on the runtime from a thread outside it, waiting at most
+    /// the timeout.
+    fn block_on<'a>(
+        &self,
+        what: &str,
+        export: impl Future<Output = OTelSdkResult> + 'a,
+    ) -> OTelSdkResult {
+        let result = if Handle::try_current().is_ok() {
+            // Already on a runtime thread (never the case for the SDK's reader
+            // and processors): blocking here would panic, so report instead.
+            Err(OTelSdkError::InternalFailure(format!(
+                "{what} export called from inside a Tokio runtime"
+            )))
+        } else {
+            self.handle.block_on(bounded(self.timeout, export))
+        };
+        self.report(&result);
+        result
+    }
+
+    fn report(&self, result: &OTelSdkResult) {
+        self.health
+            .record(result.as_ref().err().map(|e| e as &dyn std::fmt::Display));
+    }
+}
+
+async fn bounded(timeout: Duration, export: impl Future<Output = OTelSdkResult>) -> OTelSdkResult {
+    match tokio::time::timeout(timeout, export).await {
+        Ok(result) => result,
+        Err(_) => Err(OTelSdkError::Timeout(timeout)),
+    }
+}
+
+impl<E: SpanExporter + 'static> SpanExporter for OnRuntime<E> {
+    fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
+        let inner = Arc::clone(&self.inner);
+        let health = Arc::clone(&self.health);
+        let timeout = self.timeout;
+        let task = self
+            .handle
+            .spawn(async move { bounded(timeout, inner.export(batch)).await });
+        async move {
+            let result = task
+                .await
+                .unwrap_or_else(|e| Err(OTelSdkError::InternalFailure(e.to_string())));
+            health.record(result.as_ref().err().map(|e| e as &dyn std::fmt::Display));
+            result
+        }
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.set_resource(resource);
+        }
+    }
+}
+
+impl<E: PushMetricExporter> PushMetricExporter for OnRuntime<E> {
+    fn export(&self, metrics: &ResourceMetrics) -> impl Future<Output = OTelSdkResult> + Send {
+        std::future::ready(self.block_on("metric", self.inner.export(metrics)))
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn temporality(&self) -> Temporality {
+        self.inner.temporality()
+    }
+}
+
+impl<E: LogExporter> LogExporter for OnRuntime<E> {
+    fn export(&self, batch: LogBatch<'_>) -> impl Future<Output = OTelSdkResult> + Send {
+        std::future::ready(self.block_on("log", self.inner.export(batch)))
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.set_resource(resource);
+        }
+    }
+}
