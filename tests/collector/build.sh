@@ -24,7 +24,7 @@ export GOTOOLCHAIN=local
 
 key="$(cat "$here/go.mod" "$here/go.sum" <("$go" version) | sha256sum | cut -d' ' -f1)"
 if [[ -x "$out/jaeger" && -f "$out/jaeger.key" && "$(cat "$out/jaeger.key")" == "$key" ]]; then
-    echo "collector: $out/jaeger is up to date ($("$out/jaeger" --version 2>/dev/null | head -1 || true))"
+    echo "collector: $out/jaeger is up to date ($(grep -m1 -o 'jaegertracing/jaeger v[^ ]*' "$here/go.mod"))"
     exit 0
 fi
 
