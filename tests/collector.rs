@@ -465,11 +465,24 @@ const FAMILIES: [&str; 4] = [
     "traces_span_metrics_duration_milliseconds_sum",
 ];
 
-/// Labels only one side has: the Prometheus exporter of the Collector adds `job`
-/// and `instance` (from `service.name` and `service.instance.id` of the resource),
-/// traced's page adds the instrumentation scope as `otel_scope_*`.
-const COLLECTOR_ONLY: [&str; 2] = ["job", "instance"];
-const TRACED_ONLY: [&str; 2] = ["otel_scope_name", "otel_scope_version"];
+/// Labels only one side has, with their values: the Collector's Prometheus
+/// exporter adds `job` (the resource's `service.name`; a scraper adds `job` and
+/// `instance` to traced's page itself) and the connector's scope with an empty
+/// version and schema URL; traced's page has its own scope.
+fn collector_only(service: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("job", service.to_owned()),
+        ("otel_scope_name", "spanmetricsconnector".to_owned()),
+        ("otel_scope_schema_url", String::new()),
+        ("otel_scope_version", String::new()),
+    ]
+}
+fn traced_only() -> Vec<(&'static str, String)> {
+    vec![
+        ("otel_scope_name", "traced.spanmetrics".to_owned()),
+        ("otel_scope_version", env!("CARGO_PKG_VERSION").to_owned()),
+    ]
+}
 
 /// The dimension labels of the span metrics, on both pages.
 const DIMENSIONS: [&str; 5] = [
@@ -522,18 +535,45 @@ fn span_metrics_match_the_collectors_spanmetrics_connector() {
     let (status, page) = http_get(traced_port, "/metrics", None).expect("traced's /metrics");
     assert_eq!(status, 200, "{page}");
     let ours = Samples::parse(&page);
+    if let Ok(dir) = std::env::var("TRACED_DUMP_PAGES") {
+        std::fs::write(
+            format!("{dir}/connector.prom"),
+            collector.prometheus_page(true),
+        )
+        .unwrap();
+        std::fs::write(format!("{dir}/traced.prom"), &page).unwrap();
+        let om = http_get(
+            traced_port,
+            "/metrics",
+            Some("application/openmetrics-text; version=1.0.0"),
+        )
+        .unwrap()
+        .1;
+        std::fs::write(format!("{dir}/traced.om"), om).unwrap();
+        std::fs::write(
+            format!("{dir}/connector.otlp.json"),
+            serde_json::to_string_pretty(&sink.bodies("/spanmetrics/v1/metrics")).unwrap(),
+        )
+        .unwrap();
+    }
 
     // The same families, the same series, the same values.
-    let series = |samples: &Samples, only: &[&str]| -> BTreeMap<String, f64> {
+    let series = |samples: &Samples, only: &[(&str, String)]| -> BTreeMap<String, f64> {
         let mut out = BTreeMap::new();
         for family in FAMILIES {
             for s in samples.named(family) {
                 let mut labels = s.labels.clone();
-                for label in only {
-                    assert!(
-                        labels.remove(*label).is_some(),
-                        "{family} has {label}: {s:?}"
+                for (label, value) in only {
+                    assert_eq!(
+                        labels.remove(*label).as_ref(),
+                        Some(value),
+                        "{label} of {s:?}"
                     );
+                }
+                // The text format's `le`: "2" on the connector's page (the Go client), "2.0" on
+                // traced's (as in OpenMetrics); the same bound.
+                if let Some(le) = labels.get_mut("le") {
+                    *le = format!("{:?}", le.parse::<f64>().expect("a numeric le"));
                 }
                 for label in labels.keys() {
                     assert!(
@@ -546,12 +586,13 @@ fn span_metrics_match_the_collectors_spanmetrics_connector() {
         }
         out
     };
-    let theirs = series(&connector, &COLLECTOR_ONLY);
-    let mine = series(&ours, &TRACED_ONLY);
-    assert_eq!(
-        theirs.keys().collect::<Vec<_>>(),
-        mine.keys().collect::<Vec<_>>(),
-        "the same series"
+    let theirs = series(&connector, &collector_only(service));
+    let mine = series(&ours, &traced_only());
+    let only_theirs: Vec<_> = theirs.keys().filter(|k| !mine.contains_key(*k)).collect();
+    let only_mine: Vec<_> = mine.keys().filter(|k| !theirs.contains_key(*k)).collect();
+    assert!(
+        only_theirs.is_empty() && only_mine.is_empty(),
+        "series only the connector has: {only_theirs:#?}\nseries only traced has: {only_mine:#?}"
     );
     for (key, value) in &theirs {
         let ours = mine[key];
@@ -623,6 +664,77 @@ fn span_metrics_match_the_collectors_spanmetrics_connector() {
             }
         }
     }
+
+    // What differs, as the README's "Span metrics" section says.
+    let all_theirs = otlp_metrics(&sink.bodies("/spanmetrics/v1/metrics"));
+    for name in ["traces.span.metrics.calls", "traces.span.metrics.duration"] {
+        let theirs = all_theirs.iter().find(|m| m.name() == name).expect(name);
+        let mine = ours.iter().rev().find(|m| m.name() == name).expect(name);
+        // Descriptions: the connector gives none.
+        assert_eq!(
+            theirs.metric["description"].as_str().unwrap_or(""),
+            "",
+            "{name}"
+        );
+        assert!(
+            !mine.metric["description"].as_str().unwrap_or("").is_empty(),
+            "{name}"
+        );
+    }
+    // Exemplars: the connector attaches every span of a flush interval (up to its
+    // limit) to the next export only, with the span's duration as the value, on
+    // the calls counter too; traced keeps the last sampled measurement of each
+    // series (calls: the increment, 1) or bucket, in every export.
+    let exemplars = |m: &OtlpMetric| -> Vec<(String, f64)> {
+        m.points()
+            .iter()
+            .flat_map(|p| array(&p["exemplars"]))
+            .map(|e| {
+                let value = if e["asInt"].is_null() {
+                    float(&e["asDouble"])
+                } else {
+                    int(&e["asInt"]) as f64
+                };
+                (format!("{}/{}", e["traceId"], e["spanId"]), value)
+            })
+            .collect()
+    };
+    let with_exemplars = |name: &str| -> Vec<(String, f64)> {
+        all_theirs
+            .iter()
+            .filter(|m| m.name() == name)
+            .flat_map(exemplars)
+            .collect()
+    };
+    let sorted = |mut v: Vec<(String, f64)>| {
+        v.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
+        v
+    };
+    let (calls, durations) = (
+        sorted(with_exemplars("traces.span.metrics.calls")),
+        sorted(with_exemplars("traces.span.metrics.duration")),
+    );
+    // At most 5 per series (its default `max_per_data_point`).
+    assert!(
+        !calls.is_empty() && calls.len() <= 4 * 5,
+        "the connector's calls exemplars: {calls:?}"
+    );
+    assert_eq!(
+        calls, durations,
+        "the connector's calls exemplars hold the durations"
+    );
+    let my_calls = ours
+        .iter()
+        .rev()
+        .find(|m| m.name() == "traces.span.metrics.calls")
+        .map(exemplars)
+        .unwrap_or_default();
+    assert_eq!(
+        my_calls.len(),
+        4,
+        "one exemplar per calls series: {my_calls:?}"
+    );
+    assert!(my_calls.iter().all(|(_, v)| *v == 1.0), "{my_calls:?}");
     println!("span metrics: {samples} Prometheus samples and the OTLP points agree");
 }
 
