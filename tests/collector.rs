@@ -535,27 +535,6 @@ fn span_metrics_match_the_collectors_spanmetrics_connector() {
     let (status, page) = http_get(traced_port, "/metrics", None).expect("traced's /metrics");
     assert_eq!(status, 200, "{page}");
     let ours = Samples::parse(&page);
-    if let Ok(dir) = std::env::var("TRACED_DUMP_PAGES") {
-        std::fs::write(
-            format!("{dir}/connector.prom"),
-            collector.prometheus_page(true),
-        )
-        .unwrap();
-        std::fs::write(format!("{dir}/traced.prom"), &page).unwrap();
-        let om = http_get(
-            traced_port,
-            "/metrics",
-            Some("application/openmetrics-text; version=1.0.0"),
-        )
-        .unwrap()
-        .1;
-        std::fs::write(format!("{dir}/traced.om"), om).unwrap();
-        std::fs::write(
-            format!("{dir}/connector.otlp.json"),
-            serde_json::to_string_pretty(&sink.bodies("/spanmetrics/v1/metrics")).unwrap(),
-        )
-        .unwrap();
-    }
 
     // The same families, the same series, the same values.
     let series = |samples: &Samples, only: &[(&str, String)]| -> BTreeMap<String, f64> {
