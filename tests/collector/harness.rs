@@ -102,12 +102,22 @@ impl Collector {
             sink: sink.url(),
             log: Arc::new(Mutex::new(String::new())),
         };
-        collector.launch();
-        collector
+        // A free port can be taken by another process before the Collector binds
+        // it: then try again on other ports.
+        for _ in 0..3 {
+            match collector.launch() {
+                Ok(()) => return collector,
+                Err(_) if collector.log().contains("address already in use") => {
+                    collector.ports = Ports::free();
+                }
+                Err(message) => collector.fail(&message),
+            }
+        }
+        collector.fail("the Collector found no free ports in 3 tries")
     }
 
     #[track_caller]
-    fn launch(&mut self) {
+    fn launch(&mut self) -> Result<(), String> {
         let binary = collector_binary();
         let p = self.ports;
         let runs = self.log().matches(READY).count();
@@ -144,26 +154,30 @@ impl Collector {
             });
         }
         self.child = Some(child);
-        self.wait_ready(runs);
+        self.wait_ready(runs)
     }
 
     /// Waits for the Collector's "ready" log line (all pipelines and extensions started).
     #[track_caller]
-    fn wait_ready(&mut self, runs: usize) {
+    fn wait_ready(&mut self, runs: usize) -> Result<(), String> {
         let deadline = Instant::now() + DEADLINE;
         loop {
             if self.log().matches(READY).count() > runs {
-                return;
+                return Ok(());
             }
             if let Some(status) = self
                 .child
                 .as_mut()
                 .and_then(|c| c.try_wait().ok().flatten())
             {
-                self.fail(&format!("the Collector exited at start ({status})"));
+                self.child = None;
+                // Let the readers collect its last words.
+                thread::sleep(Duration::from_millis(200));
+                return Err(format!("the Collector exited at start ({status})"));
             }
             if Instant::now() > deadline {
-                self.fail(&format!("the Collector was not ready within {DEADLINE:?}"));
+                self.stop();
+                return Err(format!("the Collector was not ready within {DEADLINE:?}"));
             }
             thread::sleep(Duration::from_millis(50));
         }
@@ -192,7 +206,9 @@ impl Collector {
     #[track_caller]
     pub fn start_again(&mut self) {
         assert!(self.child.is_none(), "the Collector is running");
-        self.launch();
+        if let Err(message) = self.launch() {
+            self.fail(&message);
+        }
     }
 
     /// The Collector's log so far.
