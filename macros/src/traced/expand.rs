@@ -19,6 +19,7 @@ pub(crate) fn function(opts: &Options, func: ItemFn) -> TokenStream {
         sig,
         block,
     } = func.clone();
+    let braces = block.brace_token.span.join();
     let shape = item::shape(&func);
     let span = local("__traced_span");
     let enter = local("__traced_enter");
@@ -35,13 +36,20 @@ pub(crate) fn function(opts: &Options, func: ItemFn) -> TokenStream {
         syn::ReturnType::Type(..) => None,
     };
 
+    // A function that never returns has no value to record: `err` and `ret` are
+    // errors (see `item::check`) and call metrics count it when it unwinds.
+    let plain = opts.err.is_none() && opts.ret.is_none() && opts.metrics.is_none();
     let body = match shape {
-        Shape::Sync if opts.err.is_none() && opts.ret.is_none() && opts.metrics.is_none() => {
+        Shape::Sync if plain || item::never_returns(&func) => {
+            // The body's statements follow ours in the same block: nested in braces
+            // of its own, a body such as `{ id }` would be taken by `unused_braces`
+            // for braces the user wrote around a tail expression.
+            let stmts = &block.stmts;
             quote! {
                 #site
                 #start
                 let #enter = #span.enter();
-                #block
+                #(#stmts)*
             }
         }
         Shape::Sync => {
@@ -94,11 +102,13 @@ pub(crate) fn function(opts: &Options, func: ItemFn) -> TokenStream {
             }
         }
     };
+    // The function's own braces are the user's: its span, and so where lints such
+    // as `dead_code` point (and whether they fire at all), is that of the item written.
+    let mut outer = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, body);
+    outer.set_span(braces);
     quote! {
         #(#attrs)*
-        #vis #sig {
-            #body
-        }
+        #vis #sig #outer
     }
 }
 
