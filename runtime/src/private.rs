@@ -473,6 +473,77 @@ pub fn record_ret<T: fmt::Debug + ?Sized>(span: &Active, value: &T) {
     }
 }
 
+/// `ret` on a recordable value: the value itself (a `u64` is an integer attribute).
+/// A value that converts to nothing (`None`) records nothing.
+#[inline]
+pub fn record_ret_value<T: AttrValue + ?Sized>(span: &Active, value: &T) {
+    if let Some(cx) = span.recording() {
+        if let Some(value) = value.to_attr_value() {
+            cx.span().set_attribute(KeyValue::new(RETURN_KEY, value));
+        }
+    }
+}
+
+/// Chooses how `ret` records a value of a known type, by method resolution at the
+/// call site: `(&RetProbe(&value)).traced_ret().record(&span, &value)` records an
+/// [`AttrValue`] as itself ([`RetViaValue`]) and anything else in its `Debug` form
+/// ([`RetViaDebug`]).
+pub struct RetProbe<'a, T: ?Sized>(pub &'a T);
+
+/// [`RetProbe`] on an [`AttrValue`].
+pub trait RetViaValue {
+    /// Records the value itself.
+    fn traced_ret(&self) -> RetAsValue;
+}
+
+impl<T: AttrValue + ?Sized> RetViaValue for RetProbe<'_, T> {
+    #[inline]
+    fn traced_ret(&self) -> RetAsValue {
+        RetAsValue
+    }
+}
+
+/// [`RetProbe`] on anything else.
+pub trait RetViaDebug {
+    /// Records the `Debug` form.
+    fn traced_ret(&self) -> RetAsDebug;
+}
+
+impl<T: ?Sized> RetViaDebug for &RetProbe<'_, T> {
+    #[inline]
+    fn traced_ret(&self) -> RetAsDebug {
+        RetAsDebug
+    }
+}
+
+/// `ret` records the value itself.
+pub struct RetAsValue;
+
+impl RetAsValue {
+    /// See [`record_ret_value`].
+    #[inline]
+    pub fn record<T: AttrValue + ?Sized>(self, span: &Active, value: &T) {
+        record_ret_value(span, value);
+    }
+}
+
+/// `ret` records the `Debug` form.
+pub struct RetAsDebug;
+
+impl RetAsDebug {
+    /// See [`record_ret`].
+    #[inline]
+    pub fn record<T: fmt::Debug + ?Sized>(self, span: &Active, value: &T) {
+        record_ret(span, value);
+    }
+}
+
+/// The `Ok` value of a `Result`, for `ret` together with `err`.
+#[inline]
+pub fn ok_of<R: IsResult>(value: &R) -> Option<&R::Ok> {
+    value.as_result().ok()
+}
+
 /// `ret(display)`: the return value's `Display` form.
 #[inline]
 pub fn record_ret_display<T: fmt::Display + ?Sized>(span: &Active, value: &T) {

@@ -17,6 +17,9 @@ const KINDS: &[&str] = &["internal", "client", "server", "producer", "consumer"]
 /// How `err` / `ret` format a value.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Format {
+    /// `ret` alone: the value itself when it is an `AttrValue` (a `u64` is an
+    /// integer attribute), else its `Debug` form.
+    Value,
     Display,
     Debug,
 }
@@ -186,7 +189,7 @@ impl Options {
             },
             "err" | "ret" => {
                 let format = match value {
-                    RawValue::Flag => Some(if word == "err" { Format::Display } else { Format::Debug }),
+                    RawValue::Flag => Some(if word == "err" { Format::Display } else { Format::Value }),
                     RawValue::List(span, tokens) => match syn::parse2::<Ident>(tokens) {
                         Ok(f) if f == "display" || f == "Display" => Some(Format::Display),
                         Ok(f) if f == "debug" || f == "Debug" => Some(Format::Debug),
