@@ -161,16 +161,7 @@ fn start(opts: &Options, func: &ItemFn, span: &syn::Ident) -> TokenStream {
         })
     };
     let sink = local("__traced_attrs");
-    let arg_fields: Vec<fields::Field> = opts
-        .args
-        .iter()
-        .map(|a| fields::Field {
-            key: unraw(a),
-            key_span: a.span(),
-            sigil: fields::Sigil::Value,
-            value: syn::parse_quote_spanned!(a.span()=> #a),
-        })
-        .collect();
+    let arg_fields = opts.arg_fields();
     let adds = fields::adds(&sink, &arg_fields);
     let attr_adds = fields::adds(&sink, &opts.attrs);
     let fill = if arg_fields.is_empty() && opts.attrs.is_empty() {
