@@ -159,14 +159,26 @@ pub(crate) fn adds(sink: &Ident, fields: &[Field]) -> TokenStream {
         let key = &f.key;
         let value = &f.value;
         let span = value.span();
+        // Converted here, spanned on the value: a value that cannot be recorded is
+        // an error on the user's expression.
         let value = match f.sigil {
-            Sigil::Value => quote_spanned!(span=> &(#value)),
-            Sigil::Display => {
-                quote_spanned!(span=> ::traced::__private::DisplayValue(&(#value)))
-            }
-            Sigil::Debug => quote_spanned!(span=> ::traced::__private::DebugValue(&(#value))),
+            Sigil::Value => quote_spanned! {span=>
+                {
+                    #[allow(unused_imports)]
+                    use ::traced::__private::{AttrViaRef as _, AttrViaValue as _};
+                    ::traced::__private::AttrValue::to_attr_value(
+                        (&::traced::__private::AttrProbe(&(#value))).traced_attr(),
+                    )
+                }
+            },
+            Sigil::Display => quote_spanned! {span=>
+                ::traced::__private::string_value(::std::format!("{}", #value))
+            },
+            Sigil::Debug => quote_spanned! {span=>
+                ::traced::__private::string_value(::std::format!("{:?}", #value))
+            },
         };
-        quote_spanned!(span=> #sink.add(#key, #value);)
+        quote!(#sink.add(#key, #value);)
     });
     quote!(#(#adds)*)
 }

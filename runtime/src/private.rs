@@ -3,12 +3,12 @@
 //! Nothing here is a stable API: it changes with the macros, which always come in
 //! the same version. Users reach these items through `traced::__private`.
 
-use crate::value::AttrValue;
+pub use crate::value::AttrValue;
 use opentelemetry::trace::{
     Link, Span as _, SpanBuilder, SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceId,
     Tracer as _,
 };
-use opentelemetry::{Context, ContextGuard, Key, KeyValue};
+use opentelemetry::{Context, ContextGuard, Key, KeyValue, Value};
 use opentelemetry_semantic_conventions::attribute as semconv;
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -158,12 +158,61 @@ pub struct Attrs {
 
 impl Attrs {
     /// Records `key = value`; a value that converts to nothing (`None`) is skipped.
+    ///
+    /// Generated code converts the value where the user wrote it,
+    /// `AttrValue::to_attr_value((&AttrProbe(&(expr))).traced_attr())`, so that a
+    /// value that cannot be recorded is reported there, on its own type.
     #[inline]
-    pub fn add<V: AttrValue>(&mut self, key: &'static str, value: V) {
-        if let Some(value) = value.to_attr_value() {
+    pub fn add(&mut self, key: &'static str, value: Option<Value>) {
+        if let Some(value) = value {
             self.list
                 .push(KeyValue::new(Key::from_static_str(key), value));
         }
+    }
+}
+
+/// `%expr` and `?expr`: the formatted value, as a string attribute.
+#[inline]
+pub fn string_value(formatted: String) -> Option<Value> {
+    Some(Value::String(formatted.into()))
+}
+
+/// Takes one reference off a value given to `attrs(..)`, `event!` or `attr!`, by
+/// method resolution at the call site: `(&AttrProbe(&(expr))).traced_attr()` is
+/// `&T` for an `expr` of type `&T` ([`AttrViaRef`]) as for one of type `T`
+/// ([`AttrViaValue`]). An argument `config: &Config` is then checked as a
+/// `Config`, and an error says so without a detour through `&Config`.
+pub struct AttrProbe<'a, T: ?Sized>(pub &'a T);
+
+/// [`AttrProbe`] on a reference.
+pub trait AttrViaRef<'a> {
+    /// The referenced type.
+    type Target: ?Sized;
+    /// The reference itself.
+    fn traced_attr(&self) -> &'a Self::Target;
+}
+
+impl<'a, 'b: 'a, T: ?Sized> AttrViaRef<'a> for AttrProbe<'a, &'b T> {
+    type Target = T;
+    #[inline]
+    fn traced_attr(&self) -> &'a T {
+        self.0
+    }
+}
+
+/// [`AttrProbe`] on anything else.
+pub trait AttrViaValue<'a> {
+    /// The value's type.
+    type Target: ?Sized;
+    /// A reference to the value.
+    fn traced_attr(&self) -> &'a Self::Target;
+}
+
+impl<'a, T: ?Sized> AttrViaValue<'a> for &AttrProbe<'a, T> {
+    type Target = T;
+    #[inline]
+    fn traced_attr(&self) -> &'a T {
+        self.0
     }
 }
 
