@@ -50,11 +50,15 @@
 //! | `attrs(key = expr, "dotted.key" = expr, k = %expr, k = ?expr)` | attributes evaluated at entry; `%` records `Display`, `?` records `Debug` |
 //! | `args(a, b)` | records the named arguments under their names |
 //! | `err` / `err(debug)` | on `Err`: status Error with the message and an `exception` event |
-//! | `ret` / `ret(display)` | records the return value (its `Ok` value with `err`) as `return` |
+//! | `ret` / `ret(display)` / `ret(debug)` | records the return value (its `Ok` value with `err`) as `return`: as itself when its type is an [`AttrValue`] written out in the signature (a `u64` is an integer attribute, `None` records nothing), else its `Debug` form; `ret(display)` and `ret(debug)` always record a string |
 //! | `parent = expr` | the parent: an `opentelemetry::Context` or `SpanContext` |
 //! | `links(expr, ..)` | links to other spans (`SpanContext`, `Context` or `Link`) |
 //! | `root` | starts a new trace whatever the current context |
+//! | `metrics` | call metrics: the counter `function.calls` and the histogram `function.calls.duration` (seconds), labelled `function`, `module`, `result` (`ok`, or `error` on an `Err` or a panic), `caller.function` and `caller.module` |
 //!
+//! An attribute key is given once: the same key twice in `args(..)` and `attrs(..)`
+//! (`"a.b"` and `a.b` are the same key), a `code.*` key or, with `ret`, `return`
+//! is a compile error.
 //! Every span carries `code.function.name`, `code.file.path` and `code.line.number`.
 //!
 //! **Arguments are never recorded unless named** in `args(..)` or `attrs(..)`: a
@@ -104,7 +108,134 @@
 //! things in code. See the README for the full table.
 #![warn(missing_docs)]
 
-pub use traced_macros::{attr, event, link, traced, Attributes, Metrics};
+pub use traced_macros::{attr, event, link, traced};
+
+/// A struct of OpenTelemetry instruments, one per field, built from a `Meter`.
+///
+/// ```
+/// use traced::metrics::{Counter, Histogram, UpDownCounter};
+/// use traced::Metrics;
+///
+/// #[derive(Metrics)]
+/// #[metrics(prefix = "shop.cart")]
+/// struct CartMetrics {
+///     /// Items added to carts.
+///     #[metric(unit = "{item}")]
+///     items_added: Counter<u64>,
+///     /// Carts open right now.
+///     open: UpDownCounter<i64>,
+///     #[metric(name = "checkout.duration", unit = "s", buckets = [0.01, 0.1, 1.0])]
+///     checkout: Histogram<f64>,
+/// }
+///
+/// let m = CartMetrics::global();
+/// m.items_added.add(2, &[]);
+/// m.open.add(1, &[]);
+/// m.checkout.record(0.05, &[]);
+/// ```
+///
+/// The derive writes two functions:
+///
+/// - `fn new(meter: &Meter) -> Self` builds every instrument from `meter`;
+/// - `fn global() -> &'static Self` is the instance of the global meter provider,
+///   under a meter named after the crate (name and version). It is built on first
+///   use, and again after [`init()`] installs a new provider, so it can be called
+///   anywhere, before or after `init()`.
+///
+/// # Fields
+///
+/// Each field is an instrument of [`metrics`], with its value type:
+///
+/// | field type | value types |
+/// |---|---|
+/// | [`Counter`](metrics::Counter), [`ObservableCounter`](metrics::ObservableCounter) | `u64`, `f64` |
+/// | [`UpDownCounter`](metrics::UpDownCounter), [`ObservableUpDownCounter`](metrics::ObservableUpDownCounter) | `i64`, `f64` |
+/// | [`Gauge`](metrics::Gauge), [`ObservableGauge`](metrics::ObservableGauge) | `u64`, `i64`, `f64` |
+/// | [`Histogram`](metrics::Histogram) | `u64`, `f64` |
+///
+/// The metric is named after the field (`items_added`), behind the prefix
+/// (`shop.cart.items_added`); its description is the field's doc comment.
+///
+/// # `#[metrics(..)]` on the struct
+///
+/// | option | effect |
+/// |---|---|
+/// | `prefix = "shop.cart"` | put before every metric name, with a dot |
+///
+/// # `#[metric(..)]` on a field
+///
+/// | option | effect |
+/// |---|---|
+/// | `name = "checkout.duration"` | the metric name instead of the field's (the prefix still applies) |
+/// | `unit = "s"` | the unit, in UCUM: `"s"`, `"ms"`, `"By"`, `"{request}"` |
+/// | `description = "..."` | the description instead of the doc comment |
+/// | `buckets = [0.01, 0.1, 1.0]` | a histogram's bucket boundaries, strictly increasing (default: the SDK's, 0 to 10000) |
+/// | `callback = path::to::fn` | an observable instrument's callback (required for them, refused for the others): a `fn(&dyn AsyncInstrument<T>)` or a closure |
+///
+/// ```
+/// use traced::metrics::{AsyncInstrument, ObservableGauge};
+/// use traced::Metrics;
+///
+/// fn queue_depth(obs: &dyn AsyncInstrument<u64>) {
+///     obs.observe(7, &[]);
+/// }
+///
+/// #[derive(Metrics)]
+/// struct QueueMetrics {
+///     /// Jobs waiting.
+///     #[metric(unit = "{job}", callback = queue_depth)]
+///     depth: ObservableGauge<u64>,
+/// }
+///
+/// // An observable instrument works through its callback: build it once.
+/// let _ = QueueMetrics::global();
+/// ```
+///
+/// Names, units and buckets are checked at compile time against the OpenTelemetry
+/// rules (a name starts with a letter, then up to 254 letters, digits, `_`, `.`,
+/// `-` or `/`; a unit is at most 63 ASCII characters). The struct has named fields
+/// and no generic parameters.
+#[doc(inline)]
+pub use traced_macros::Metrics;
+
+/// A struct of attributes whose keys cannot be misspelled: one attribute per
+/// field, named after it, for instruments (or any `KeyValue` list).
+///
+/// ```
+/// use traced::metrics::Counter;
+/// use traced::{Attributes, Metrics};
+///
+/// #[derive(Attributes)]
+/// struct OrderLabels<'a> {
+///     region: &'a str,
+///     #[attr(name = "payment.method")]
+///     payment: &'static str,
+///     express: bool,
+/// }
+///
+/// #[derive(Metrics)]
+/// struct OrderMetrics {
+///     orders: Counter<u64>,
+/// }
+///
+/// let labels = OrderLabels { region: "eu", payment: "card", express: true };
+/// OrderMetrics::global().orders.add(1, &labels.attributes());
+/// assert_eq!(labels.attributes()[1].key.as_str(), "payment.method");
+/// ```
+///
+/// The derive writes `fn attributes(&self) -> [KeyValue; N]`, one `KeyValue` per
+/// field in order. A field's type is an [`AttrValue`] (a bool, an integer, a float,
+/// a string, an `Option` or a slice of these); a `None` records an empty string.
+///
+/// # `#[attr(..)]` on a field
+///
+/// | option | effect |
+/// |---|---|
+/// | `name = "payment.method"` | the attribute key instead of the field's name |
+///
+/// Each key is used once; an empty key is refused.
+#[doc(inline)]
+pub use traced_macros::Attributes;
 pub use traced_runtime::metrics;
 
 #[cfg(feature = "enabled")]

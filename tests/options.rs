@@ -247,16 +247,13 @@ fn ret_records_the_return_value() {
         let _ = parsed("7");
         let _ = parsed("x");
     });
-    assert_eq!(
-        attr(spans.one("doubled"), "return"),
-        Some(Value::from("42"))
-    );
+    assert_eq!(attr(spans.one("doubled"), "return"), Some(Value::I64(42)));
     assert_eq!(
         attr(spans.one("greeting"), "return"),
         Some(Value::from("hello"))
     );
     let parsed = spans.all("parsed");
-    assert_eq!(attr(parsed[0], "return"), Some(Value::from("7")));
+    assert_eq!(attr(parsed[0], "return"), Some(Value::I64(7)));
     assert_eq!(
         attr(parsed[1], "return"),
         None,
@@ -267,7 +264,158 @@ fn ret_records_the_return_value() {
     let (_, spans) = capture_async(async_parsed("9"));
     assert_eq!(
         attr(spans.one("async_parsed"), "return"),
-        Some(Value::from("9"))
+        Some(Value::I64(9))
+    );
+}
+
+#[traced(ret)]
+fn ret_u64() -> u64 {
+    1500
+}
+
+#[traced(ret)]
+fn ret_u64_max() -> u64 {
+    u64::MAX
+}
+
+#[traced(ret)]
+fn ret_bool() -> bool {
+    true
+}
+
+#[traced(ret)]
+fn ret_f64() -> f64 {
+    0.25
+}
+
+#[traced(ret)]
+fn ret_str() -> &'static str {
+    "static"
+}
+
+#[traced(ret)]
+fn ret_string() -> String {
+    "owned".to_owned()
+}
+
+#[traced(ret)]
+fn ret_list() -> Vec<u8> {
+    vec![1, 2]
+}
+
+#[traced(ret)]
+fn ret_some() -> Option<u32> {
+    Some(3)
+}
+
+#[traced(ret)]
+fn ret_none() -> Option<u32> {
+    None
+}
+
+#[traced(ret)]
+fn ret_struct() -> Opaque {
+    Opaque { inner: 4 }
+}
+
+#[traced(ret)]
+fn ret_generic<T: std::fmt::Debug>(value: T) -> T {
+    value
+}
+
+#[traced(ret(debug))]
+fn ret_debug() -> u64 {
+    5
+}
+
+#[traced(ret(display))]
+fn ret_display() -> u64 {
+    6
+}
+
+#[traced(ret, err)]
+fn ret_ok_struct() -> Result<Opaque, std::fmt::Error> {
+    Ok(Opaque { inner: 7 })
+}
+
+#[traced(ret)]
+async fn ret_async() -> u64 {
+    8
+}
+
+#[traced(ret)]
+fn ret_impl_future() -> impl std::future::Future<Output = bool> {
+    async { true }
+}
+
+#[test]
+fn ret_records_recordable_types_as_themselves() {
+    let (_, spans) = capture(|| {
+        ret_u64();
+        ret_u64_max();
+        ret_bool();
+        ret_f64();
+        ret_str();
+        ret_string();
+        ret_list();
+        ret_some();
+        ret_none();
+    });
+    let ret = |name| attr(spans.one(name), "return");
+    assert_eq!(ret("ret_u64"), Some(Value::I64(1500)));
+    assert_eq!(
+        ret("ret_u64_max"),
+        Some(Value::from(u64::MAX.to_string())),
+        "beyond i64, as attrs(..) records it"
+    );
+    assert_eq!(ret("ret_bool"), Some(Value::Bool(true)));
+    assert_eq!(ret("ret_f64"), Some(Value::F64(0.25)));
+    assert_eq!(ret("ret_str"), Some(Value::from("static")));
+    assert_eq!(ret("ret_string"), Some(Value::from("owned")));
+    assert_eq!(ret("ret_list"), Some(Value::Array(Array::I64(vec![1, 2]))));
+    assert_eq!(ret("ret_some"), Some(Value::I64(3)));
+    assert_eq!(
+        ret("ret_none"),
+        None,
+        "None records nothing, as in attrs(..)"
+    );
+
+    let (_, spans) = capture_async(async {
+        ret_async().await;
+        ret_impl_future().await;
+    });
+    assert_eq!(attr(spans.one("ret_async"), "return"), Some(Value::I64(8)));
+    assert_eq!(
+        attr(spans.one("ret_impl_future"), "return"),
+        Some(Value::Bool(true))
+    );
+}
+
+#[test]
+fn ret_records_other_types_and_explicit_formats_as_strings() {
+    let (_, spans) = capture(|| {
+        ret_struct();
+        ret_generic(9u8);
+        ret_debug();
+        ret_display();
+        let _ = ret_ok_struct();
+    });
+    let ret = |name| attr(spans.one(name), "return");
+    assert_eq!(
+        ret("ret_struct"),
+        Some(Value::from("Opaque { inner: 4 }")),
+        "a type that is not an AttrValue: its Debug form"
+    );
+    assert_eq!(
+        ret("ret_generic"),
+        Some(Value::from("9")),
+        "a type parameter without an AttrValue bound: its Debug form"
+    );
+    assert_eq!(ret("ret_debug"), Some(Value::from("5")));
+    assert_eq!(ret("ret_display"), Some(Value::from("6")));
+    assert_eq!(
+        ret("ret_ok_struct"),
+        Some(Value::from("Opaque { inner: 7 }"))
     );
 }
 

@@ -45,8 +45,14 @@ pub(crate) fn derive(input: TokenStream) -> TokenStream {
                     key = lit.value();
                     Ok(())
                 } else {
-                    Err(meta
-                        .error("unknown option in #[attr(..)]; expected `name = \"dotted.key\"`"))
+                    let word = meta
+                        .path
+                        .get_ident()
+                        .map(ToString::to_string)
+                        .unwrap_or_default();
+                    Err(meta.error(format!(
+                        "unknown option `{word}` in #[attr(..)]; expected `name = \"dotted.key\"`"
+                    )))
                 }
             });
             if let Err(e) = result {
@@ -54,15 +60,31 @@ pub(crate) fn derive(input: TokenStream) -> TokenStream {
             }
         }
         if !keys.insert(key.clone()) {
-            ctx.error(&ident, format!("attribute key `{key}` is used twice"));
+            ctx.error(
+                &ident,
+                format!(
+                    "attribute key `{key}` is already taken by another field; give this one its own: `#[attr(name = \"...\")]`"
+                ),
+            );
         }
         entries.push((ident, key));
     }
-    if ctx.has_errors() {
-        return ctx.into_compile_errors();
-    }
     let ty = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    if ctx.has_errors() {
+        // With the errors, `attributes()` still exists: code calling it adds no
+        // "no method" error.
+        let errors = ctx.into_compile_errors();
+        return quote! {
+            #errors
+            #[allow(dead_code, unreachable_code, clippy::all)]
+            impl #impl_generics #ty #ty_generics #where_clause {
+                pub fn attributes(&self) -> [::traced::opentelemetry::KeyValue; 0] {
+                    ::core::unreachable!()
+                }
+            }
+        };
+    }
     let n = entries.len();
     let values = entries.iter().map(|(ident, key)| {
         quote! {

@@ -7,7 +7,7 @@
 
 use crate::ctx::Ctx;
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned};
+use quote::{quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
@@ -27,7 +27,8 @@ pub(crate) enum Sigil {
 
 pub(crate) struct Field {
     pub(crate) key: String,
-    pub(crate) key_span: Span,
+    /// The key as written (`a.b` or `"a.b"`), for errors.
+    pub(crate) key_tokens: TokenStream,
     pub(crate) sigil: Sigil,
     pub(crate) value: Expr,
 }
@@ -35,7 +36,7 @@ pub(crate) struct Field {
 impl Parse for Field {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         let sigil = parse_sigil(input)?;
-        let (key, key_span, shorthand) = if input.peek(LitStr) {
+        let (key, key_tokens, shorthand) = if input.peek(LitStr) {
             let lit: LitStr = input.parse()?;
             if lit.value().is_empty() {
                 return Err(syn::Error::new(
@@ -43,7 +44,7 @@ impl Parse for Field {
                     "an attribute key cannot be empty",
                 ));
             }
-            (lit.value(), lit.span(), None)
+            (lit.value(), lit.to_token_stream(), None)
         } else {
             let first = Ident::parse_any(input).map_err(|e| {
                 syn::Error::new(
@@ -52,23 +53,24 @@ impl Parse for Field {
                 )
             })?;
             let mut key = unraw(&first);
-            let mut span = first.span();
+            let mut tokens = first.to_token_stream();
             let mut parts = 1;
             while input.peek(Token![.]) {
                 let dot: Token![.] = input.parse()?;
                 let part = Ident::parse_any(input)?;
                 key.push('.');
                 key.push_str(&unraw(&part));
-                span = span.join(part.span()).unwrap_or_else(|| dot.span());
+                dot.to_tokens(&mut tokens);
+                part.to_tokens(&mut tokens);
                 parts += 1;
             }
             let shorthand = (parts == 1).then_some(first);
-            (key, span, shorthand)
+            (key, tokens, shorthand)
         };
         if input.peek(Token![=]) {
             if sigil != Sigil::Value {
-                return Err(syn::Error::new(
-                    key_span,
+                return Err(syn::Error::new_spanned(
+                    &key_tokens,
                     "put `%` or `?` before the value, not the key: `key = %value`",
                 ));
             }
@@ -77,7 +79,7 @@ impl Parse for Field {
             let value: Expr = input.parse()?;
             return Ok(Field {
                 key,
-                key_span,
+                key_tokens,
                 sigil,
                 value,
             });
@@ -85,12 +87,12 @@ impl Parse for Field {
         match shorthand {
             Some(ident) => Ok(Field {
                 key,
-                key_span,
+                key_tokens,
                 sigil,
                 value: syn::parse_quote_spanned!(ident.span()=> #ident),
             }),
-            None => Err(syn::Error::new(
-                key_span,
+            None => Err(syn::Error::new_spanned(
+                &key_tokens,
                 format!("expected `= value` after `{key}`: a dotted key needs a value"),
             )),
         }
@@ -120,16 +122,34 @@ pub(crate) fn parse_list(tokens: TokenStream) -> syn::Result<Vec<Field>> {
     Ok(list.into_iter().collect())
 }
 
-/// Reports keys given twice.
-pub(crate) fn check_duplicates<'a>(ctx: &mut Ctx, fields: impl IntoIterator<Item = &'a Field>) {
-    let mut seen = std::collections::HashSet::new();
-    for f in fields {
-        if !seen.insert(f.key.as_str()) {
-            ctx.error_at(
-                f.key_span,
-                format!("attribute `{}` is given twice; keep one", f.key),
-            );
-        }
+/// Reports a key given twice, on its second occurrence, in a list of fields in
+/// the order written. Each comes with the option it is in (`args` or `attrs`), or
+/// `None` in `event!`, `attr!` and `link!`.
+pub(crate) fn check_duplicates<'a>(
+    ctx: &mut Ctx,
+    fields: impl IntoIterator<Item = (&'a Field, Option<&'static str>)>,
+) {
+    let mut seen: Vec<(&Field, Option<&str>)> = Vec::new();
+    for (f, option) in fields {
+        let Some((first, first_option)) = seen.iter().find(|(s, _)| s.key == f.key) else {
+            seen.push((f, option));
+            continue;
+        };
+        let key = &f.key;
+        let (written_first, written) = (first.key_tokens.to_string(), f.key_tokens.to_string());
+        let message = match (*first_option, option) {
+            (Some("args"), Some("attrs")) => format!(
+                "attribute `{key}` is already recorded by `args({key})`; keep it in one of `args(..)` and `attrs(..)`"
+            ),
+            (Some("attrs"), Some("args")) => format!(
+                "attribute `{key}` is already recorded by `attrs({key} = ..)`; keep it in one of `args(..)` and `attrs(..)`"
+            ),
+            _ if written_first != written => format!(
+                "attribute `{key}` is given twice, as `{written_first}` and as `{written}`: both name the same key; keep one"
+            ),
+            _ => format!("attribute `{key}` is given twice; keep one"),
+        };
+        ctx.error(&f.key_tokens, message);
     }
 }
 
@@ -139,14 +159,26 @@ pub(crate) fn adds(sink: &Ident, fields: &[Field]) -> TokenStream {
         let key = &f.key;
         let value = &f.value;
         let span = value.span();
+        // Converted here, spanned on the value: a value that cannot be recorded is
+        // an error on the user's expression.
         let value = match f.sigil {
-            Sigil::Value => quote_spanned!(span=> &(#value)),
-            Sigil::Display => {
-                quote_spanned!(span=> ::traced::__private::DisplayValue(&(#value)))
-            }
-            Sigil::Debug => quote_spanned!(span=> ::traced::__private::DebugValue(&(#value))),
+            Sigil::Value => quote_spanned! {span=>
+                {
+                    #[allow(unused_imports)]
+                    use ::traced::__private::{AttrViaRef as _, AttrViaValue as _};
+                    ::traced::__private::AttrValue::to_attr_value(
+                        (&::traced::__private::AttrProbe(&(#value))).traced_attr(),
+                    )
+                }
+            },
+            Sigil::Display => quote_spanned! {span=>
+                ::traced::__private::string_value(::std::format!("{}", #value))
+            },
+            Sigil::Debug => quote_spanned! {span=>
+                ::traced::__private::string_value(::std::format!("{:?}", #value))
+            },
         };
-        quote_spanned!(span=> #sink.add(#key, #value);)
+        quote!(#sink.add(#key, #value);)
     });
     quote!(#(#adds)*)
 }
@@ -193,7 +225,7 @@ pub(crate) fn expand_event(input: TokenStream, enabled: bool) -> TokenStream {
         Err(e) => return e.to_compile_error(),
     };
     let mut ctx = Ctx::default();
-    check_duplicates(&mut ctx, &input.fields);
+    check_duplicates(&mut ctx, input.fields.iter().map(|f| (f, None)));
     if ctx.has_errors() {
         return ctx.into_compile_errors();
     }
@@ -221,7 +253,7 @@ pub(crate) fn expand_attr(input: TokenStream, enabled: bool) -> TokenStream {
             "expected at least one attribute: `traced::attr!(key = value)`",
         );
     }
-    check_duplicates(&mut ctx, &fields);
+    check_duplicates(&mut ctx, fields.iter().map(|f| (f, None)));
     if ctx.has_errors() {
         return ctx.into_compile_errors();
     }
@@ -248,7 +280,7 @@ pub(crate) fn expand_link(input: TokenStream, enabled: bool) -> TokenStream {
             .to_compile_error(),
         };
     let mut ctx = Ctx::default();
-    check_duplicates(&mut ctx, &input.fields);
+    check_duplicates(&mut ctx, input.fields.iter().map(|f| (f, None)));
     if ctx.has_errors() {
         return ctx.into_compile_errors();
     }

@@ -125,7 +125,9 @@ pub(crate) fn derive(input: TokenStream) -> TokenStream {
         .filter_map(|f| instrument(f, prefix.as_deref(), &mut ctx))
         .collect();
     if ctx.has_errors() {
-        return ctx.into_compile_errors();
+        let errors = ctx.into_compile_errors();
+        let stub = stub(&input);
+        return quote!(#errors #stub);
     }
     expand(&input.ident, &instruments)
 }
@@ -369,6 +371,24 @@ pub(crate) fn doc_comment(attrs: &[syn::Attribute]) -> Option<String> {
         .filter(|l| !l.is_empty())
         .collect();
     (!lines.is_empty()).then(|| lines.join(" "))
+}
+
+/// With the errors: `new` and `global` as the derive would write them, so that the
+/// errors are the only ones and code calling them does not add "no function" errors.
+fn stub(input: &DeriveInput) -> TokenStream {
+    let ty = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    quote! {
+        #[allow(dead_code, unreachable_code, clippy::all)]
+        impl #impl_generics #ty #ty_generics #where_clause {
+            pub fn new(_: &::traced::opentelemetry::metrics::Meter) -> Self {
+                ::core::unreachable!()
+            }
+            pub fn global() -> &'static Self {
+                ::core::unreachable!()
+            }
+        }
+    }
 }
 
 fn expand(ty: &syn::Ident, instruments: &[Instrument]) -> TokenStream {

@@ -3,12 +3,12 @@
 //! Nothing here is a stable API: it changes with the macros, which always come in
 //! the same version. Users reach these items through `traced::__private`.
 
-use crate::value::AttrValue;
+pub use crate::value::AttrValue;
 use opentelemetry::trace::{
     Link, Span as _, SpanBuilder, SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceId,
     Tracer as _,
 };
-use opentelemetry::{Context, ContextGuard, Key, KeyValue};
+use opentelemetry::{Context, ContextGuard, Key, KeyValue, Value};
 use opentelemetry_semantic_conventions::attribute as semconv;
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -158,12 +158,61 @@ pub struct Attrs {
 
 impl Attrs {
     /// Records `key = value`; a value that converts to nothing (`None`) is skipped.
+    ///
+    /// Generated code converts the value where the user wrote it,
+    /// `AttrValue::to_attr_value((&AttrProbe(&(expr))).traced_attr())`, so that a
+    /// value that cannot be recorded is reported there, on its own type.
     #[inline]
-    pub fn add<V: AttrValue>(&mut self, key: &'static str, value: V) {
-        if let Some(value) = value.to_attr_value() {
+    pub fn add(&mut self, key: &'static str, value: Option<Value>) {
+        if let Some(value) = value {
             self.list
                 .push(KeyValue::new(Key::from_static_str(key), value));
         }
+    }
+}
+
+/// `%expr` and `?expr`: the formatted value, as a string attribute.
+#[inline]
+pub fn string_value(formatted: String) -> Option<Value> {
+    Some(Value::String(formatted.into()))
+}
+
+/// Takes one reference off a value given to `attrs(..)`, `event!` or `attr!`, by
+/// method resolution at the call site: `(&AttrProbe(&(expr))).traced_attr()` is
+/// `&T` for an `expr` of type `&T` ([`AttrViaRef`]) as for one of type `T`
+/// ([`AttrViaValue`]). An argument `config: &Config` is then checked as a
+/// `Config`, and an error says so without a detour through `&Config`.
+pub struct AttrProbe<'a, T: ?Sized>(pub &'a T);
+
+/// [`AttrProbe`] on a reference.
+pub trait AttrViaRef<'a> {
+    /// The referenced type.
+    type Target: ?Sized;
+    /// The reference itself.
+    fn traced_attr(&self) -> &'a Self::Target;
+}
+
+impl<'a, 'b: 'a, T: ?Sized> AttrViaRef<'a> for AttrProbe<'a, &'b T> {
+    type Target = T;
+    #[inline]
+    fn traced_attr(&self) -> &'a T {
+        self.0
+    }
+}
+
+/// [`AttrProbe`] on anything else.
+pub trait AttrViaValue<'a> {
+    /// The value's type.
+    type Target: ?Sized;
+    /// A reference to the value.
+    fn traced_attr(&self) -> &'a Self::Target;
+}
+
+impl<'a, T: ?Sized> AttrViaValue<'a> for &AttrProbe<'a, T> {
+    type Target = T;
+    #[inline]
+    fn traced_attr(&self) -> &'a T {
+        self.0
     }
 }
 
@@ -478,6 +527,77 @@ pub fn record_ret<T: fmt::Debug + ?Sized>(span: &Active, value: &T) {
         cx.span()
             .set_attribute(KeyValue::new(RETURN_KEY, format!("{value:?}")));
     }
+}
+
+/// `ret` on a recordable value: the value itself (a `u64` is an integer attribute).
+/// A value that converts to nothing (`None`) records nothing.
+#[inline]
+pub fn record_ret_value<T: AttrValue + ?Sized>(span: &Active, value: &T) {
+    if let Some(cx) = span.recording() {
+        if let Some(value) = value.to_attr_value() {
+            cx.span().set_attribute(KeyValue::new(RETURN_KEY, value));
+        }
+    }
+}
+
+/// Chooses how `ret` records a value of a known type, by method resolution at the
+/// call site: `(&RetProbe(&value)).traced_ret().record(&span, &value)` records an
+/// [`AttrValue`] as itself ([`RetViaValue`]) and anything else in its `Debug` form
+/// ([`RetViaDebug`]).
+pub struct RetProbe<'a, T: ?Sized>(pub &'a T);
+
+/// [`RetProbe`] on an [`AttrValue`].
+pub trait RetViaValue {
+    /// Records the value itself.
+    fn traced_ret(&self) -> RetAsValue;
+}
+
+impl<T: AttrValue + ?Sized> RetViaValue for RetProbe<'_, T> {
+    #[inline]
+    fn traced_ret(&self) -> RetAsValue {
+        RetAsValue
+    }
+}
+
+/// [`RetProbe`] on anything else.
+pub trait RetViaDebug {
+    /// Records the `Debug` form.
+    fn traced_ret(&self) -> RetAsDebug;
+}
+
+impl<T: ?Sized> RetViaDebug for &RetProbe<'_, T> {
+    #[inline]
+    fn traced_ret(&self) -> RetAsDebug {
+        RetAsDebug
+    }
+}
+
+/// `ret` records the value itself.
+pub struct RetAsValue;
+
+impl RetAsValue {
+    /// See [`record_ret_value`].
+    #[inline]
+    pub fn record<T: AttrValue + ?Sized>(self, span: &Active, value: &T) {
+        record_ret_value(span, value);
+    }
+}
+
+/// `ret` records the `Debug` form.
+pub struct RetAsDebug;
+
+impl RetAsDebug {
+    /// See [`record_ret`].
+    #[inline]
+    pub fn record<T: fmt::Debug + ?Sized>(self, span: &Active, value: &T) {
+        record_ret(span, value);
+    }
+}
+
+/// The `Ok` value of a `Result`, for `ret` together with `err`.
+#[inline]
+pub fn ok_of<R: IsResult>(value: &R) -> Option<&R::Ok> {
+    value.as_result().ok()
 }
 
 /// `ret(display)`: the return value's `Display` form.

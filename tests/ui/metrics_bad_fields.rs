@@ -21,4 +21,8 @@ struct Bad {
     j: String,
 }
 
-fn main() {}
+fn main() {
+    let m = Bad::global();
+    m.e.add(1, &[]);
+    let _ = Bad::new(&traced::opentelemetry::global::meter("shop"));
+}

@@ -19,6 +19,7 @@ pub(crate) fn function(opts: &Options, func: ItemFn) -> TokenStream {
         sig,
         block,
     } = func.clone();
+    let braces = block.brace_token.span.join();
     let shape = item::shape(&func);
     let span = local("__traced_span");
     let enter = local("__traced_enter");
@@ -35,17 +36,24 @@ pub(crate) fn function(opts: &Options, func: ItemFn) -> TokenStream {
         syn::ReturnType::Type(..) => None,
     };
 
+    // A function that never returns has no value to record: `err` and `ret` are
+    // errors (see `item::check`) and call metrics count it when it unwinds.
+    let plain = opts.err.is_none() && opts.ret.is_none() && opts.metrics.is_none();
     let body = match shape {
-        Shape::Sync if opts.err.is_none() && opts.ret.is_none() && opts.metrics.is_none() => {
+        Shape::Sync if plain || item::never_returns(&func) => {
+            // The body's statements follow ours in the same block: nested in braces
+            // of its own, a body such as `{ id }` would be taken by `unused_braces`
+            // for braces the user wrote around a tail expression.
+            let stmts = &block.stmts;
             quote! {
                 #site
                 #start
                 let #enter = #span.enter();
-                #block
+                #(#stmts)*
             }
         }
         Shape::Sync => {
-            let records = records(opts, &span, &ret);
+            let records = records(opts, &span, &ret, annot.is_some());
             quote! {
                 #site
                 #start
@@ -94,11 +102,13 @@ pub(crate) fn function(opts: &Options, func: ItemFn) -> TokenStream {
             }
         }
     };
+    // The function's own braces are the user's: its span, and so where lints such
+    // as `dead_code` point (and whether they fire at all), is that of the item written.
+    let mut outer = proc_macro2::Group::new(proc_macro2::Delimiter::Brace, body);
+    outer.set_span(braces);
     quote! {
         #(#attrs)*
-        #vis #sig {
-            #body
-        }
+        #vis #sig #outer
     }
 }
 
@@ -151,16 +161,7 @@ fn start(opts: &Options, func: &ItemFn, span: &syn::Ident) -> TokenStream {
         })
     };
     let sink = local("__traced_attrs");
-    let arg_fields: Vec<fields::Field> = opts
-        .args
-        .iter()
-        .map(|a| fields::Field {
-            key: unraw(a),
-            key_span: a.span(),
-            sigil: fields::Sigil::Value,
-            value: syn::parse_quote_spanned!(a.span()=> #a),
-        })
-        .collect();
+    let arg_fields = opts.arg_fields();
     let adds = fields::adds(&sink, &arg_fields);
     let attr_adds = fields::adds(&sink, &opts.attrs);
     let fill = if arg_fields.is_empty() && opts.attrs.is_empty() {
@@ -187,32 +188,76 @@ fn result_label(span: TokenStream, value_ref: TokenStream) -> TokenStream {
     }
 }
 
-/// `err` / `ret` for a value in hand (sync functions).
-fn records(opts: &Options, span: &syn::Ident, ret: &syn::Ident) -> TokenStream {
+/// `err` / `ret` for a value in hand (sync functions). `typed`: the value's type is
+/// written out, so `ret` can record it as what it is.
+fn records(opts: &Options, span: &syn::Ident, ret: &syn::Ident, typed: bool) -> TokenStream {
     let mut out = TokenStream::new();
     if opts.metrics.is_some() {
         out.extend(result_label(quote!(&#span), quote!(&#ret)));
     }
     if let Some((at, format)) = opts.err {
         let f = match format {
-            Format::Display => quote_spanned!(at=> ::traced::__private::record_err),
+            Format::Value | Format::Display => quote_spanned!(at=> ::traced::__private::record_err),
             Format::Debug => quote_spanned!(at=> ::traced::__private::record_err_debug),
         };
         out.extend(quote_spanned!(at=> #f(&#span, &#ret);));
     }
     if let Some((at, _)) = opts.ret {
-        let f = ret_fn(opts);
-        out.extend(quote_spanned!(at=> #f(&#span, &#ret);));
+        out.extend(if typed {
+            record_ret(opts, quote!(&#span), quote!(&#ret))
+        } else {
+            let f = ret_fn(opts);
+            quote_spanned!(at=> #f(&#span, &#ret);)
+        });
     }
     out
 }
 
+/// `ret` on a value of a known type: with `Format::Value`, method resolution on
+/// `RetProbe` picks the value itself for an `AttrValue` and its `Debug` form
+/// otherwise; `span` and `value` are expressions of type `&Active` and `&T`.
+fn record_ret(opts: &Options, span: TokenStream, value: TokenStream) -> TokenStream {
+    let (at, format) = opts.ret.expect("ret is set");
+    if format != Format::Value {
+        let f = ret_fn(opts);
+        return quote_spanned!(at=> #f(#span, #value););
+    }
+    let ok = local("__traced_ok");
+    // Spanned on the option: a type that is neither recordable nor `Debug` is
+    // reported there.
+    let record = quote_spanned!(at=> record);
+    let probe = |v: &TokenStream| {
+        quote! {
+            #[allow(unused_imports)]
+            use ::traced::__private::{RetViaDebug as _, RetViaValue as _};
+            (&::traced::__private::RetProbe(#v)).traced_ret().#record(#span, #v);
+        }
+    };
+    if opts.err.is_some() {
+        let body = probe(&quote!(#ok));
+        quote! {
+            if let ::core::option::Option::Some(#ok) = ::traced::__private::ok_of(#value) {
+                #body
+            }
+        }
+    } else {
+        let body = probe(&value);
+        quote!({ #body })
+    }
+}
+
+/// `ret` as a function of `(&Active, &T)`, for values whose type is not written out
+/// (`Format::Value` falls back to the `Debug` form).
 fn ret_fn(opts: &Options) -> TokenStream {
     let (at, format) = opts.ret.expect("ret is set");
     match (opts.err.is_some(), format) {
-        (false, Format::Debug) => quote_spanned!(at=> ::traced::__private::record_ret),
+        (false, Format::Value | Format::Debug) => {
+            quote_spanned!(at=> ::traced::__private::record_ret)
+        }
         (false, Format::Display) => quote_spanned!(at=> ::traced::__private::record_ret_display),
-        (true, Format::Debug) => quote_spanned!(at=> ::traced::__private::record_ret_ok),
+        (true, Format::Value | Format::Debug) => {
+            quote_spanned!(at=> ::traced::__private::record_ret_ok)
+        }
         (true, Format::Display) => {
             quote_spanned!(at=> ::traced::__private::record_ret_ok_display)
         }
@@ -225,16 +270,24 @@ fn ret_fn(opts: &Options) -> TokenStream {
 /// unless `err` sees an `Err`.
 fn finish(opts: &Options, output: Option<&syn::Type>) -> TokenStream {
     let err = match opts.err {
-        Some((at, Format::Display)) => quote_spanned!(at=> ::traced::__private::record_err),
+        Some((at, Format::Value | Format::Display)) => {
+            quote_spanned!(at=> ::traced::__private::record_err)
+        }
         Some((at, Format::Debug)) => quote_spanned!(at=> ::traced::__private::record_err_debug),
         None => quote!(::traced::__private::nothing),
     };
-    let ret = if opts.ret.is_some() {
-        ret_fn(opts)
-    } else {
-        quote!(::traced::__private::nothing)
+    let output = output.filter(|ty| item::nameable(ty));
+    let ret = match (opts.ret, output) {
+        (Some((_, Format::Value)), Some(ty)) => {
+            let span = local("__traced_span");
+            let out = local("__traced_out");
+            let record = record_ret(opts, quote!(#span), quote!(#out));
+            quote!(|#span: &::traced::__private::Active, #out: &#ty| { #record })
+        }
+        (Some(_), _) => ret_fn(opts),
+        (None, _) => quote!(::traced::__private::nothing),
     };
-    let result = match output.filter(|ty| item::nameable(ty)) {
+    let result = match output {
         Some(ty) if opts.metrics.is_some() => {
             let span = local("__traced_span");
             let out = local("__traced_out");

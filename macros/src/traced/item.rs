@@ -170,6 +170,19 @@ pub(crate) fn return_type(func: &ItemFn) -> Option<&Type> {
     }
 }
 
+/// Whether the function is declared `-> !`.
+pub(crate) fn never_returns(func: &ItemFn) -> bool {
+    matches!(&func.sig.output, ReturnType::Type(_, ty) if matches!(strip(ty), Type::Never(_)))
+}
+
+fn strip(ty: &Type) -> &Type {
+    match ty {
+        Type::Group(g) => strip(&g.elem),
+        Type::Paren(p) => strip(&p.elem),
+        ty => ty,
+    }
+}
+
 /// Whether a type can be written in a `let` (it has no `impl Trait`).
 pub(crate) fn nameable(ty: &Type) -> bool {
     struct FindImpl(bool);
@@ -248,7 +261,23 @@ pub(crate) fn check(opts: &Options, func: &ItemFn, ctx: &mut Ctx) {
         // The future's output is checked by the type system.
         Shape::FutureImpl | Shape::FutureBoxed => true,
     };
-    if !returns_value {
+    if never_returns(func) {
+        let options = [
+            ("err", "the `Err` of a `Result`", opts.err),
+            ("ret", "the return value", opts.ret),
+        ];
+        for (option, what, given) in options {
+            if let Some((span, _)) = given {
+                ctx.error_at(
+                    span,
+                    format!(
+                        "`{option}` records {what}, but `{}` never returns (`-> !`); remove `{option}`",
+                        sig.ident
+                    ),
+                );
+            }
+        }
+    } else if !returns_value {
         if let Some((span, _)) = opts.err {
             ctx.error_at(
                 span,

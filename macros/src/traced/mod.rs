@@ -26,7 +26,9 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream, enabled: bool) -> Tok
     item::check(&opts, &func, &mut ctx);
     if ctx.has_errors() {
         let errors = ctx.into_compile_errors();
-        return quote!(#errors #func);
+        // The function without its instrumentation: an argument named in the
+        // options is not unused, whatever the compiler would say after the error.
+        return quote!(#errors #[allow(unused_variables)] #func);
     }
     if enabled {
         expand::function(&opts, func)

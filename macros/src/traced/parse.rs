@@ -12,11 +12,20 @@ pub(crate) const OPTIONS: &[&str] = &[
     "name", "kind", "attrs", "args", "err", "ret", "parent", "links", "root", "metrics",
 ];
 
+/// The attributes every span gets (see `traced::__private::start`).
+const RESERVED: &[&str] = &["code.function.name", "code.file.path", "code.line.number"];
+
+/// The attribute `ret` records (`traced::__private::RETURN_KEY`).
+const RETURN_KEY: &str = "return";
+
 const KINDS: &[&str] = &["internal", "client", "server", "producer", "consumer"];
 
 /// How `err` / `ret` format a value.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Format {
+    /// `ret` alone: the value itself when it is an `AttrValue` (a `u64` is an
+    /// integer attribute), else its `Debug` form.
+    Value,
     Display,
     Debug,
 }
@@ -104,6 +113,7 @@ impl Options {
             seen.push(word.clone());
             opts.take(word.as_str(), raw, ctx);
         }
+        opts.check_keys(&seen, ctx);
         if let (Some(root), Some(parent)) = (opts.root, &opts.parent) {
             ctx.error(
                 parent,
@@ -112,6 +122,50 @@ impl Options {
             let _ = root;
         }
         opts
+    }
+
+    /// `args(..)` as attributes: each argument under its own name.
+    pub(crate) fn arg_fields(&self) -> Vec<Field> {
+        self.args
+            .iter()
+            .map(|a| Field {
+                key: fields::unraw(a),
+                key_tokens: quote::ToTokens::to_token_stream(a),
+                sigil: fields::Sigil::Value,
+                value: syn::parse_quote_spanned!(a.span()=> #a),
+            })
+            .collect()
+    }
+
+    /// Every attribute key once, and none of those `#[traced]` sets itself.
+    /// `order`: the options in the order written.
+    fn check_keys(&self, order: &[String], ctx: &mut Ctx) {
+        let args = self.arg_fields();
+        let position = |word: &str| order.iter().position(|w| w == word);
+        let args = args.iter().map(|f| (f, Some("args")));
+        let attrs = self.attrs.iter().map(|f| (f, Some("attrs")));
+        let all: Vec<(&Field, Option<&'static str>)> = if position("args") < position("attrs") {
+            args.chain(attrs).collect()
+        } else {
+            attrs.chain(args).collect()
+        };
+        for (f, _) in &all {
+            if RESERVED.contains(&f.key.as_str()) {
+                ctx.error(
+                    &f.key_tokens,
+                    format!(
+                        "attribute `{}` is set by #[traced] on every span; use another key",
+                        f.key
+                    ),
+                );
+            } else if f.key == RETURN_KEY && self.ret.is_some() {
+                ctx.error(
+                    &f.key_tokens,
+                    format!("attribute `{RETURN_KEY}` is where `ret` records the return value; use another key"),
+                );
+            }
+        }
+        fields::check_duplicates(ctx, all);
     }
 
     fn take(&mut self, word: &str, raw: Raw, ctx: &mut Ctx) {
@@ -164,10 +218,7 @@ impl Options {
             },
             "attrs" => match value {
                 RawValue::List(_, tokens) => match fields::parse_list(tokens) {
-                    Ok(list) => {
-                        fields::check_duplicates(ctx, &list);
-                        self.attrs = list;
-                    }
+                    Ok(list) => self.attrs = list,
                     Err(e) => ctx.push(e),
                 },
                 _ => ctx.error(&ident, "`attrs` takes a list: `attrs(user.id = id, \"http.route\" = \"/cart\")`"),
@@ -186,7 +237,7 @@ impl Options {
             },
             "err" | "ret" => {
                 let format = match value {
-                    RawValue::Flag => Some(if word == "err" { Format::Display } else { Format::Debug }),
+                    RawValue::Flag => Some(if word == "err" { Format::Display } else { Format::Value }),
                     RawValue::List(span, tokens) => match syn::parse2::<Ident>(tokens) {
                         Ok(f) if f == "display" || f == "Display" => Some(Format::Display),
                         Ok(f) if f == "debug" || f == "Debug" => Some(Format::Debug),
