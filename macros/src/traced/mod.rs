@@ -33,8 +33,33 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream, enabled: bool) -> Tok
     if enabled {
         expand::function(&opts, func)
     } else {
-        quote!(#func)
+        compiled_out(&opts, func)
     }
+}
+
+/// The function as written, plus, when the options name expressions, a block
+/// that never runs and only mentions them: what `attrs(..)`, `args(..)`,
+/// `parent` and `links(..)` read stays "used" (no `dead_code` on a field only
+/// recorded, no `unused_variables` on an argument only named), and they still
+/// type-check, while nothing is evaluated.
+fn compiled_out(opts: &parse::Options, mut func: syn::ItemFn) -> TokenStream {
+    let args = opts.args.iter().map(|a| quote!(#a));
+    let attrs = opts.attrs.iter().map(|f| {
+        let v = &f.value;
+        quote!(#v)
+    });
+    let others = opts.parent.iter().chain(&opts.links).map(|e| quote!(#e));
+    let mentioned: Vec<TokenStream> = args.chain(attrs).chain(others).collect();
+    if !mentioned.is_empty() {
+        let block: syn::Stmt = syn::parse_quote! {
+            #[allow(unreachable_code, clippy::all, clippy::pedantic)]
+            if false {
+                let _ = (#(&(#mentioned),)*);
+            }
+        };
+        func.block.stmts.insert(0, block);
+    }
+    quote!(#func)
 }
 
 #[cfg(test)]
@@ -42,7 +67,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn disabled_expansion_is_the_item_itself() {
+    fn disabled_expansion_is_the_item_and_a_block_that_never_runs() {
         let item = quote! {
             /// Docs.
             #[inline]
@@ -51,9 +76,19 @@ mod tests {
                 helper(x).await?
             }
         };
-        let args = quote!(kind = server, err, attrs(user.id = id));
+        let args = quote!(kind = server, err);
         let out = expand(args, item.clone(), false);
-        assert_eq!(out.to_string(), item.to_string());
+        assert_eq!(
+            out.to_string(),
+            item.to_string(),
+            "nothing named: the item itself"
+        );
+        let args = quote!(kind = server, err, attrs(user.id = id));
+        let out = expand(args, item, false).to_string();
+        assert!(
+            out.contains("if false { let _ = (& (id) ,) ; } let x = id + 1 ;"),
+            "{out}"
+        );
     }
 
     #[test]
