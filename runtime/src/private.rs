@@ -666,6 +666,20 @@ where
     }
 }
 
+/// Runs a traced function's body: a panic's payload is noted for the span
+/// (whatever panic hook the application installed) and the panic resumed
+/// unchanged (the hook does not run a second time).
+#[inline(always)]
+pub fn catching<R>(body: impl FnOnce() -> R) -> R {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+        Ok(value) => value,
+        Err(payload) => {
+            crate::panic::note_payload(&*payload);
+            std::panic::resume_unwind(payload)
+        }
+    }
+}
+
 /// Wraps a future in its span. `finish` sees the output before the span ends.
 #[inline]
 pub fn instrument<F, R>(future: F, span: Active, finish: R) -> Instrumented<F, R>
@@ -696,7 +710,8 @@ where
         let poll = {
             let _entered = this.span.enter();
             let _panic = PollPanicGuard(this.span);
-            this.inner.poll(cx)
+            let inner = this.inner;
+            catching(move || inner.poll(cx))
         };
         if let Poll::Ready(output) = &poll {
             if let Some(finish) = this.finish.take() {

@@ -40,10 +40,11 @@ pub(crate) fn function(opts: &Options, func: ItemFn) -> TokenStream {
     // errors (see `item::check`) and call metrics count it when it unwinds.
     let plain = opts.err.is_none() && opts.ret.is_none() && opts.metrics.is_none();
     let body = match shape {
-        Shape::Sync if plain || item::never_returns(&func) => {
+        Shape::Sync if item::never_returns(&func) => {
             // The body's statements follow ours in the same block: nested in braces
             // of its own, a body such as `{ id }` would be taken by `unused_braces`
-            // for braces the user wrote around a tail expression.
+            // for braces the user wrote around a tail expression. (A panic message
+            // here comes from the panic hook alone: a closure cannot return `!`.)
             let stmts = &block.stmts;
             quote! {
                 #site
@@ -52,14 +53,24 @@ pub(crate) fn function(opts: &Options, func: ItemFn) -> TokenStream {
                 #(#stmts)*
             }
         }
+        Shape::Sync if plain => {
+            // `catching` sees a panic's payload whatever panic hook is installed,
+            // and resumes it unchanged. A closure body is not a block in a
+            // position `unused_braces` looks at.
+            quote! {
+                #site
+                #start
+                let #enter = #span.enter();
+                ::traced::__private::catching(move || #block)
+            }
+        }
         Shape::Sync => {
             let records = records(opts, &span, &ret, annot.is_some());
             quote! {
                 #site
                 #start
                 let #enter = #span.enter();
-                #[allow(clippy::redundant_closure_call)]
-                let #ret #annot = (move || #block)();
+                let #ret #annot = ::traced::__private::catching(move || #block);
                 #records
                 ::core::mem::drop(#enter);
                 #ret
@@ -95,8 +106,7 @@ pub(crate) fn function(opts: &Options, func: ItemFn) -> TokenStream {
                 #site
                 #start
                 let #enter = #span.enter();
-                #[allow(clippy::redundant_closure_call)]
-                let #fut = (move || #block)();
+                let #fut = ::traced::__private::catching(move || #block);
                 ::core::mem::drop(#enter);
                 #wrapped
             }
