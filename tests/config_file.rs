@@ -888,9 +888,13 @@ fn export_failures_name_the_endpoint_and_the_cause() {
         stderr.to_lowercase().contains("connection refused"),
         "{stderr}"
     );
-    // The shutdown says which signal lost what, not the SDK's opaque error.
+    // Kept for retry, then, at shutdown, what could not be delivered within the
+    // guard's bound is said, not the SDK's opaque error.
+    assert!(stderr.contains("(kept for retry)"), "{stderr}");
     assert!(
-        stderr.contains("traced: shutdown did not complete: metrics: the last export did not succeed; what was left is dropped"),
+        stderr.contains("traced: shutdown did not complete: OTLP delivery: ")
+            && stderr.contains("traces: 1 request (")
+            && stderr.contains("not delivered to http://127.0.0.1:"),
         "{stderr}"
     );
     assert!(!stderr.contains("InternalFailure"), "{stderr}");

@@ -113,6 +113,9 @@ pub(crate) struct Env {
     pub(crate) exemplar_filter: crate::metrics::exemplars::ExemplarFilter,
     pub(crate) otlp_timeout: Duration,
     pub(crate) traces_otlp: OtlpTarget,
+    /// The bounds of the OTLP/HTTP retry queues (`TRACED_EXPORT_RETRY_*`).
+    #[cfg(feature = "otlp")]
+    pub(crate) export_retry: crate::export::RetrySettings,
     pub(crate) metrics_otlp: OtlpTarget,
     pub(crate) logs_otlp: OtlpTarget,
     pub(crate) sampler: SamplerChoice,
@@ -240,7 +243,15 @@ impl Env {
         let traces_otlp = r.otlp_target("TRACES", protocol, otlp_timeout);
         let metrics_otlp = r.otlp_target("METRICS", metrics_protocol, metrics_otlp_timeout);
         let logs_otlp = r.otlp_target("LOGS", logs_protocol, logs_otlp_timeout);
+        #[cfg(feature = "otlp")]
+        let export_retry = crate::export::RetrySettings {
+            max_elapsed: r.millis("TRACED_EXPORT_RETRY_TIMEOUT", 30_000),
+            max_requests: r.positive("TRACED_EXPORT_RETRY_QUEUE_SIZE", 512),
+            max_bytes: r.positive("TRACED_EXPORT_RETRY_QUEUE_BYTES", 64 << 20),
+        };
         Env {
+            #[cfg(feature = "otlp")]
+            export_retry,
             traces_otlp,
             metrics_otlp,
             logs_otlp,

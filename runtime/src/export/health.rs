@@ -39,6 +39,16 @@ impl Health {
         }
     }
 
+    /// `traces`, `metrics` or `logs`.
+    pub(crate) fn signal(&self) -> &'static str {
+        self.signal
+    }
+
+    /// Where the exporter sends.
+    pub(crate) fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
     /// The transport's account of a failure (connection refused, an HTTP status
     /// with the start of the body), used by the report that follows.
     pub(crate) fn note(&self, detail: String) {
@@ -80,7 +90,7 @@ impl Health {
             s.unreported = 0;
             s.last_line = Some(now);
             return Some(format!(
-                "{signal}: export to {endpoint} failed: {}; the batch is dropped (one summary a minute while it keeps failing)",
+                "{signal}: export to {endpoint} failed: {} (one summary a minute while it keeps failing)",
                 s.last_cause
             ));
         }

@@ -40,6 +40,8 @@ impl PrometheusEndpoint {
 }
 
 #[cfg(feature = "otlp")]
+mod delivery;
+#[cfg(feature = "otlp")]
 mod health;
 #[cfg(feature = "otlp")]
 mod on_runtime;
@@ -50,6 +52,21 @@ mod otlp_metrics;
 
 #[cfg(feature = "otlp")]
 pub(crate) use otlp::{otlp, otlp_metrics};
+
+#[cfg(feature = "otlp")]
+pub(crate) use delivery::RetrySettings;
+
+/// Waits, at most `timeout`, for the OTLP/HTTP retry queues to be delivered.
+#[cfg(feature = "otlp")]
+pub(crate) fn drain_deliveries(timeout: std::time::Duration) -> Result<(), String> {
+    delivery::drain_all(timeout)
+}
+
+/// Without the `otlp` feature there is nothing queued.
+#[cfg(not(feature = "otlp"))]
+pub(crate) fn drain_deliveries(_: std::time::Duration) -> Result<(), String> {
+    Ok(())
+}
 
 #[cfg(not(feature = "otlp"))]
 pub(crate) use no_otlp::{otlp, otlp_logs, otlp_metrics};

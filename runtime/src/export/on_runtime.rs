@@ -23,11 +23,17 @@ pub(crate) struct OnRuntime<E> {
     inner: Arc<E>,
     handle: Handle,
     timeout: Duration,
-    health: Arc<Health>,
+    /// `None` when another part reports (the HTTP delivery).
+    health: Option<Arc<Health>>,
 }
 
 impl<E> OnRuntime<E> {
-    pub(crate) fn new(inner: E, handle: Handle, timeout: Duration, health: Arc<Health>) -> Self {
+    pub(crate) fn new(
+        inner: E,
+        handle: Handle,
+        timeout: Duration,
+        health: Option<Arc<Health>>,
+    ) -> Self {
         OnRuntime {
             inner: Arc::new(inner),
             handle,
@@ -57,8 +63,17 @@ impl<E> OnRuntime<E> {
     }
 
     fn report(&self, result: &OTelSdkResult) {
-        self.health
-            .record(result.as_ref().err().map(|e| e as &dyn std::fmt::Display));
+        report(self.health.as_deref(), result);
+    }
+}
+
+fn report(health: Option<&Health>, result: &OTelSdkResult) {
+    if let Some(health) = health {
+        let failure = result
+            .as_ref()
+            .err()
+            .map(|e| format!("{e}; the batch is dropped"));
+        health.record(failure.as_ref().map(|e| e as &dyn std::fmt::Display));
     }
 }
 
@@ -72,7 +87,7 @@ async fn bounded(timeout: Duration, export: impl Future<Output = OTelSdkResult>)
 impl<E: SpanExporter + 'static> SpanExporter for OnRuntime<E> {
     fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
         let inner = Arc::clone(&self.inner);
-        let health = Arc::clone(&self.health);
+        let health = self.health.clone();
         let timeout = self.timeout;
         let task = self
             .handle
@@ -81,7 +96,7 @@ impl<E: SpanExporter + 'static> SpanExporter for OnRuntime<E> {
             let result = task
                 .await
                 .unwrap_or_else(|e| Err(OTelSdkError::InternalFailure(e.to_string())));
-            health.record(result.as_ref().err().map(|e| e as &dyn std::fmt::Display));
+            report(health.as_deref(), &result);
             result
         }
     }

@@ -6,10 +6,12 @@
 //! processor's thread only waits for the result, bounded by the export timeout:
 //! the application's own threads never block on the network.
 
-use super::health::{chain, Health};
+use super::delivery::Delivery;
+use super::health::Health;
 use super::on_runtime::OnRuntime;
 use super::runtime::runtime;
 use crate::config::{Env, OtlpTarget, Protocol};
+use opentelemetry_http::{Bytes, Request};
 use opentelemetry_otlp::WithExportConfig;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,39 +45,30 @@ pub(crate) fn header_map(headers: &[(String, String)]) -> http::HeaderMap {
     map
 }
 
-/// The HTTP client behind `opentelemetry-otlp`'s HTTP exporters: every request
-/// leaves with exactly the resolved headers. The exporter adds the headers of
-/// the process environment's `OTEL_EXPORTER_OTLP_(<SIGNAL>_)HEADERS` even when
-/// the settings say otherwise (`Builder::ignore_env`, a pipeline file); those
-/// names are removed here, then the configured headers set.
+/// A request as it leaves: what the exporter built, before delivery (the
+/// metric exporter adds its exemplars here).
+pub(crate) type Prepare = fn(Request<Bytes>) -> Request<Bytes>;
+
+/// The HTTP client behind `opentelemetry-otlp`'s HTTP exporters. Every request
+/// leaves with exactly the resolved headers (the exporter adds those of the
+/// process environment's `OTEL_EXPORTER_OTLP_(<SIGNAL>_)HEADERS` even when the
+/// settings say otherwise, as with `Builder::ignore_env` or a pipeline file:
+/// those names are removed, then the configured headers set), and is handed to
+/// the signal's [`Delivery`], which retries it across an outage.
 #[derive(Debug)]
-pub(crate) struct ExactHeaders<C> {
-    inner: C,
-    health: Arc<Health>,
+pub(crate) struct ExactHeaders {
+    delivery: Arc<Delivery>,
+    prepare: Prepare,
     strip: Vec<http::HeaderName>,
     headers: http::HeaderMap,
 }
 
-impl<C> ExactHeaders<C> {
-    pub(crate) fn new(inner: C, signal: &str, target: &OtlpTarget, health: &Arc<Health>) -> Self {
-        ExactHeaders {
-            inner,
-            health: Arc::clone(health),
-            strip: env_header_names(signal),
-            headers: header_map(&target.headers),
-        }
-    }
-}
-
 #[async_trait::async_trait]
-impl<C: opentelemetry_http::HttpClient> opentelemetry_http::HttpClient for ExactHeaders<C> {
+impl opentelemetry_http::HttpClient for ExactHeaders {
     async fn send_bytes(
         &self,
-        mut request: opentelemetry_http::Request<opentelemetry_http::Bytes>,
-    ) -> Result<
-        opentelemetry_http::Response<opentelemetry_http::Bytes>,
-        opentelemetry_http::HttpError,
-    > {
+        mut request: Request<Bytes>,
+    ) -> Result<opentelemetry_http::Response<Bytes>, opentelemetry_http::HttpError> {
         let headers = request.headers_mut();
         for name in &self.strip {
             headers.remove(name);
@@ -86,59 +79,56 @@ impl<C: opentelemetry_http::HttpClient> opentelemetry_http::HttpClient for Exact
         for (name, value) in &self.headers {
             headers.append(name, value.clone());
         }
-        let target = format!("{} {}", request.method(), request.uri());
-        let result = self.inner.send_bytes(request).await;
-        match &result {
-            Err(e) => self.health.note(format!("{target}: {}", chain(&**e))),
-            Ok(response) if !response.status().is_success() => {
-                let body = String::from_utf8_lossy(response.body());
-                let start: String = body
-                    .chars()
-                    .take(120)
-                    .map(|c| if c.is_control() { ' ' } else { c })
-                    .collect();
-                let start = start.trim();
-                self.health.note(if start.is_empty() {
-                    format!("{target}: HTTP {}", response.status())
-                } else {
-                    format!("{target}: HTTP {}: {start:?}", response.status())
-                });
-            }
-            Ok(_) => {}
-        }
-        result
+        self.delivery
+            .submit((self.prepare)(request))
+            .map_err(Into::into)
     }
 }
 
 /// The reqwest client of the HTTP exporters, bounded by the export timeout.
-pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
+fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .timeout(timeout)
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
 
-/// An HTTP exporter builder set up from `target` alone.
+/// An HTTP exporter builder set up from `target` alone, delivering through a
+/// retry queue (`env`'s retry settings) that reports to `health`.
 pub(crate) fn http_builder<B>(
     builder: B,
     signal: &str,
+    env: &Env,
     target: &OtlpTarget,
     health: &Arc<Health>,
+    prepare: Prepare,
 ) -> Result<B, String>
 where
     B: WithExportConfig + opentelemetry_otlp::WithHttpConfig,
 {
     target.check()?;
+    let delivery = Delivery::start(
+        http_client(target.timeout)?,
+        target.timeout,
+        env.export_retry,
+        Arc::clone(health),
+        runtime()?.handle(),
+    );
     Ok(builder
         .with_endpoint(target.endpoint.clone())
         .with_timeout(target.timeout)
         .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-        .with_http_client(ExactHeaders::new(
-            http_client(target.timeout)?,
-            signal,
-            target,
-            health,
-        )))
+        .with_http_client(ExactHeaders {
+            delivery,
+            prepare,
+            strip: env_header_names(signal),
+            headers: header_map(&target.headers),
+        }))
+}
+
+/// Sends a request as the exporter built it.
+pub(crate) fn as_built(request: Request<Bytes>) -> Request<Bytes> {
+    request
 }
 
 /// A gRPC exporter builder set up from `target` alone: the metadata of every
@@ -175,8 +165,10 @@ pub(crate) fn otlp(env: &Env) -> Result<OnRuntime<opentelemetry_otlp::SpanExport
         Protocol::HttpProtobuf => http_builder(
             opentelemetry_otlp::SpanExporter::builder().with_http(),
             "TRACES",
+            env,
             target,
             &health,
+            as_built,
         )?
         .build(),
     }
@@ -187,7 +179,7 @@ pub(crate) fn otlp(env: &Env) -> Result<OnRuntime<opentelemetry_otlp::SpanExport
         exporter,
         rt.handle().clone(),
         timeout,
-        health,
+        reports(env.protocol, health),
     ))
 }
 
@@ -204,6 +196,12 @@ pub(crate) fn otlp_metrics(
         exporter,
         rt.handle().clone(),
         env.metrics_otlp_timeout.min(env.metric_export_timeout),
-        health,
+        reports(env.metrics_protocol, health),
     ))
+}
+
+/// Who reports an exporter's failures: over HTTP its delivery (the exporter
+/// itself always succeeds at once), over gRPC the wrapper that sees its results.
+pub(crate) fn reports(protocol: Protocol, health: Arc<Health>) -> Option<Arc<Health>> {
+    (protocol == Protocol::Grpc).then_some(health)
 }

@@ -20,8 +20,10 @@ pub(crate) fn otlp_logs(env: &Env) -> Result<OnRuntime<opentelemetry_otlp::LogEx
         Protocol::HttpProtobuf => super::otlp::http_builder(
             opentelemetry_otlp::LogExporter::builder().with_http(),
             "LOGS",
+            env,
             target,
             &health,
+            super::otlp::as_built,
         )?
         .build(),
     }
@@ -32,6 +34,6 @@ pub(crate) fn otlp_logs(env: &Env) -> Result<OnRuntime<opentelemetry_otlp::LogEx
         exporter,
         rt.handle().clone(),
         timeout,
-        health,
+        super::otlp::reports(env.logs_protocol, health),
     ))
 }

@@ -6,8 +6,9 @@
 //! at export time:
 //!
 //! - **OTLP/HTTP**: `opentelemetry-otlp`'s `MetricExporter` still resolves the
-//!   endpoint, headers and timeout, but sends through [`ExemplarClient`], which
-//!   decodes each protobuf request body, adds the exemplars and re-encodes it.
+//!   endpoint, headers and timeout, but each request passes through
+//!   [`with_exemplars`], which decodes its protobuf body, adds the exemplars and
+//!   re-encodes it, before it is delivered.
 //! - **OTLP/gRPC**: the tonic exporter has no hook into the message, so
 //!   [`GrpcMetricExporter`] builds the `ExportMetricsServiceRequest` itself, adds
 //!   the exemplars and sends it with the generated `MetricsServiceClient`.
@@ -23,8 +24,7 @@ use crate::config::{Env, OtlpTarget, Protocol};
 use crate::metrics::exemplars::{self, Exemplar, Num};
 use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry::{Array, KeyValue, StringValue, Value};
-use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
-use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
+use opentelemetry_http::{Bytes, Request};
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue as ProtoKeyValue};
@@ -214,7 +214,7 @@ fn otel_array(values: &[AnyValue]) -> Option<Array> {
 
 /// The OTLP metric exporter of either transport, exemplars included.
 pub(crate) enum OtlpMetricExporter {
-    /// `opentelemetry-otlp`'s exporter sending through [`ExemplarClient`].
+    /// `opentelemetry-otlp`'s exporter, its requests through [`with_exemplars`].
     Http(opentelemetry_otlp::MetricExporter),
     /// Ours.
     Grpc(GrpcMetricExporter),
@@ -274,29 +274,22 @@ pub(crate) fn exporter(
     if let Some(warning) = warning {
         eprintln!("traced: {warning}");
     }
-    let timeout = env.metrics_otlp_timeout;
     match env.metrics_protocol {
         Protocol::HttpProtobuf => {
             let target = &env.metrics_otlp;
-            target.check()?;
-            let client = super::otlp::ExactHeaders::new(
-                ExemplarClient {
-                    inner: super::otlp::http_client(timeout)?,
-                },
+            super::otlp::http_builder(
+                opentelemetry_otlp::MetricExporter::builder()
+                    .with_temporality(temporality)
+                    .with_http(),
                 "METRICS",
+                env,
                 target,
                 health,
-            );
-            opentelemetry_otlp::MetricExporter::builder()
-                .with_temporality(temporality)
-                .with_http()
-                .with_endpoint(target.endpoint.clone())
-                .with_timeout(timeout)
-                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-                .with_http_client(client)
-                .build()
-                .map(OtlpMetricExporter::Http)
-                .map_err(|e| e.to_string())
+                with_exemplars,
+            )?
+            .build()
+            .map(OtlpMetricExporter::Http)
+            .map_err(|e| e.to_string())
         }
         Protocol::Grpc => {
             GrpcMetricExporter::new(&env.metrics_otlp, temporality).map(OtlpMetricExporter::Grpc)
@@ -323,26 +316,14 @@ fn temporality(lookup: &dyn Fn(&str) -> Option<String>) -> (Temporality, Option<
     }
 }
 
-/// The HTTP client of the OTLP/HTTP metric exporter: adds exemplars to each
-/// uncompressed protobuf export request, then sends it with `reqwest`.
+/// Adds exemplars to an uncompressed protobuf export request of the OTLP/HTTP
+/// metric exporter, before it is delivered.
 ///
 /// It is only ever given to the metric exporter, so every protobuf body it sees
 /// is an `ExportMetricsServiceRequest`, whatever the endpoint's path (a
 /// signal-specific endpoint is used as configured, with any path). A body that
 /// does not decode, or is compressed, is sent unchanged.
-#[derive(Debug)]
-pub(crate) struct ExemplarClient {
-    inner: reqwest::Client,
-}
-
-#[async_trait::async_trait]
-impl HttpClient for ExemplarClient {
-    async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
-        self.inner.send_bytes(with_exemplars(request)).await
-    }
-}
-
-fn with_exemplars(request: Request<Bytes>) -> Request<Bytes> {
+pub(crate) fn with_exemplars(request: Request<Bytes>) -> Request<Bytes> {
     let headers = request.headers();
     let protobuf = headers
         .get(http::header::CONTENT_TYPE)

@@ -166,7 +166,10 @@ impl Installed {
         let logs = self.logger_provider.force_flush();
         let spans = self.tracer_provider.force_flush();
         let metrics = self.meter_provider.force_flush();
-        logs.and(spans).and(metrics)
+        // What the exporters handed on is delivered too (or said not to be).
+        let delivered =
+            crate::export::drain_deliveries(self.timeout).map_err(Error::InternalFailure);
+        logs.and(spans).and(metrics).and(delivered)
     }
 
     /// Uninstalls the globals (unless a newer `init` replaced them) and shuts
@@ -206,6 +209,8 @@ impl Installed {
         // fixed 5 s for the final export): bound it here, on a thread of its own
         // that is left to finish in the background if it overruns.
         let metrics = bounded(left(), move || meter_provider.shutdown());
+        // The retry queues get one more try within what is left of the bound.
+        let delivered = crate::export::drain_deliveries(left()).map_err(Error::InternalFailure);
         // Only after the final export, which reads the exemplars: instruments built
         // from now on start from nothing.
         if current() {
@@ -213,10 +218,15 @@ impl Installed {
         }
         // The endpoint stops after the last collection, freeing its port.
         drop(prometheus);
-        let failed: Vec<String> = [("logs", logs), ("traces", spans), ("metrics", metrics)]
-            .into_iter()
-            .filter_map(|(signal, r)| r.err().map(|e| format!("{signal}: {}", describe(&e))))
-            .collect();
+        let failed: Vec<String> = [
+            ("logs", logs),
+            ("traces", spans),
+            ("metrics", metrics),
+            ("OTLP delivery", delivered),
+        ]
+        .into_iter()
+        .filter_map(|(signal, r)| r.err().map(|e| format!("{signal}: {}", describe(&e))))
+        .collect();
         if failed.is_empty() {
             Ok(())
         } else {

@@ -1,0 +1,471 @@
+//! Delivery of OTLP/HTTP requests with a bounded retry queue, so that a
+//! collector that goes away for a while (a restart, a deploy, an overload) loses
+//! nothing.
+//!
+//! The HTTP exporters hand every encoded request to [`Delivery::submit`], which
+//! queues it and answers at once: the batch processors never wait on the
+//! network, whether the collector answers, refuses or hangs. One task on the
+//! export runtime sends the queue in order. A retryable failure (connection
+//! refused or reset, no answer within the timeout, HTTP 429, 502, 503 or 504) is
+//! retried with exponential backoff and jitter, no sooner than a `Retry-After`
+//! (in seconds) asks; any other answer is final. A request still failing
+//! `max_elapsed` after it was queued, or one that finds the queue full
+//! (`max_requests`, `max_bytes`), is dropped and counted. Flushing and shutting
+//! down try the queue once more at once and wait for it within their bound,
+//! until an attempt fails: what is still queued then is said (and, at shutdown,
+//! lost when the process exits).
+
+use super::health::{chain, Health};
+use opentelemetry_http::{Bytes, HttpClient, Request, Response};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::{Duration, Instant};
+
+/// The bounds of one exporter's retry queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RetrySettings {
+    /// How long a request is retried before it is dropped.
+    pub(crate) max_elapsed: Duration,
+    /// Requests (batches) held at most.
+    pub(crate) max_requests: usize,
+    /// Request bytes held at most.
+    pub(crate) max_bytes: usize,
+}
+
+impl Default for RetrySettings {
+    fn default() -> Self {
+        RetrySettings {
+            max_elapsed: Duration::from_secs(30),
+            max_requests: 512,
+            max_bytes: 64 << 20,
+        }
+    }
+}
+
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// One queued request, kept in parts so that it can be sent again.
+struct Pending {
+    method: http::Method,
+    uri: http::Uri,
+    headers: http::HeaderMap,
+    body: Bytes,
+    since: Instant,
+}
+
+impl Pending {
+    fn request(&self) -> Request<Bytes> {
+        let mut request = Request::new(self.body.clone());
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = self.uri.clone();
+        *request.headers_mut() = self.headers.clone();
+        request
+    }
+}
+
+#[derive(Default)]
+struct Queue {
+    items: VecDeque<Pending>,
+    bytes: usize,
+    /// Flushes waiting: retry at once.
+    draining: usize,
+    /// An attempt failed while a flush waited: the collector is not taking
+    /// requests now, so the flush stops waiting.
+    failed_while_draining: bool,
+    dropped: u64,
+}
+
+/// One exporter's delivery: its queue, its sender task, its health.
+pub(crate) struct Delivery {
+    client: reqwest::Client,
+    timeout: Duration,
+    settings: RetrySettings,
+    health: Arc<Health>,
+    queue: Mutex<Queue>,
+    wake: tokio::sync::Notify,
+}
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let q = self.lock();
+        f.debug_struct("Delivery")
+            .field("queued", &q.items.len())
+            .field("bytes", &q.bytes)
+            .field("dropped", &q.dropped)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every live delivery, so that a flush of the guard can wait for them.
+static LIVE: Mutex<Vec<Weak<Delivery>>> = Mutex::new(Vec::new());
+
+impl Delivery {
+    /// A delivery sending with `client`, each attempt bounded by `timeout`; its
+    /// sender runs on `handle` for as long as the delivery lives.
+    pub(crate) fn start(
+        client: reqwest::Client,
+        timeout: Duration,
+        settings: RetrySettings,
+        health: Arc<Health>,
+        handle: &tokio::runtime::Handle,
+    ) -> Arc<Self> {
+        let delivery = Arc::new(Delivery {
+            client,
+            timeout,
+            settings,
+            health,
+            queue: Mutex::new(Queue::default()),
+            wake: tokio::sync::Notify::new(),
+        });
+        handle.spawn(sender(Arc::clone(&delivery)));
+        let mut live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
+        live.retain(|d| d.strong_count() > 0);
+        live.push(Arc::downgrade(&delivery));
+        delivery
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues `request` and answers at once as the collector would on success;
+    /// drops it when the queue is full (counted and said).
+    pub(crate) fn submit(&self, request: Request<Bytes>) -> Result<Response<Bytes>, String> {
+        let (parts, body) = request.into_parts();
+        let mut q = self.lock();
+        let full = q.items.len() >= self.settings.max_requests
+            || q.bytes + body.len() > self.settings.max_bytes;
+        if full {
+            q.dropped += 1;
+            let (n, bytes) = (q.items.len(), q.bytes);
+            drop(q);
+            let why = format!(
+                "the retry queue is full ({n} requests, {bytes} bytes): a batch of {} bytes is dropped",
+                body.len()
+            );
+            self.health.note(why.clone());
+            self.health.record(Some(&"dropped"));
+            return Err(why);
+        }
+        q.bytes += body.len();
+        q.items.push_back(Pending {
+            method: parts.method,
+            uri: parts.uri,
+            headers: parts.headers,
+            body,
+            since: Instant::now(),
+        });
+        drop(q);
+        self.wake.notify_one();
+        // What the exporter reads as success: an empty Export*ServiceResponse.
+        Ok(Response::new(Bytes::new()))
+    }
+
+    /// Tries the queue once more at once and waits until it is sent, at most
+    /// `timeout`; stops waiting when an attempt fails (the collector is not
+    /// taking requests now: they stay queued). The error says what is left.
+    pub(crate) fn drain(&self, timeout: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + timeout;
+        {
+            let mut q = self.lock();
+            q.draining += 1;
+            q.failed_while_draining = false;
+        }
+        self.wake.notify_one();
+        let result = loop {
+            let (n, bytes, failed) = {
+                let q = self.lock();
+                (q.items.len(), q.bytes, q.failed_while_draining)
+            };
+            if n == 0 {
+                break Ok(());
+            }
+            if failed {
+                break Err(format!(
+                    "{}: {} not delivered to {}: the collector is not taking them",
+                    self.health.signal(),
+                    requests(n, bytes),
+                    self.health.endpoint()
+                ));
+            }
+            if Instant::now() >= deadline {
+                break Err(format!(
+                    "{}: {} not delivered to {} within {timeout:?}",
+                    self.health.signal(),
+                    requests(n, bytes),
+                    self.health.endpoint()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        self.lock().draining -= 1;
+        result
+    }
+
+    /// How many requests were dropped so far.
+    #[cfg(test)]
+    pub(crate) fn dropped(&self) -> u64 {
+        self.lock().dropped
+    }
+
+    fn pop(&self) {
+        let mut q = self.lock();
+        if let Some(front) = q.items.pop_front() {
+            q.bytes -= front.body.len();
+        }
+    }
+
+    fn drop_front(&self) {
+        self.pop();
+        self.lock().dropped += 1;
+    }
+}
+
+fn requests(n: usize, bytes: usize) -> String {
+    let s = if n == 1 { "" } else { "s" };
+    format!("{n} request{s} ({bytes} bytes)")
+}
+
+/// Waits for every live delivery to send its queue, within `timeout` in all.
+pub(crate) fn drain_all(timeout: Duration) -> Result<(), String> {
+    let deadline = Instant::now() + timeout;
+    let live: Vec<Arc<Delivery>> = LIVE
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .filter_map(Weak::upgrade)
+        .collect();
+    let mut problems = Vec::new();
+    for delivery in live {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if let Err(e) = delivery.drain(left) {
+            problems.push(e);
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+/// What became of one attempt.
+enum Outcome {
+    Delivered,
+    /// Worth another try, no sooner than the delay the server asked for.
+    Retry(String, Option<Duration>),
+    Final(String),
+}
+
+fn outcome(target: &str, result: Result<Response<Bytes>, String>) -> Outcome {
+    let response = match result {
+        Ok(response) => response,
+        Err(e) => return Outcome::Retry(format!("{target}: {e}"), None),
+    };
+    let status = response.status();
+    if status.is_success() {
+        return Outcome::Delivered;
+    }
+    let body = String::from_utf8_lossy(response.body());
+    let start: String = body
+        .chars()
+        .take(120)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let start = start.trim();
+    let detail = if start.is_empty() {
+        format!("{target}: HTTP {status}")
+    } else {
+        format!("{target}: HTTP {status}: {start:?}")
+    };
+    match status.as_u16() {
+        429 | 502 | 503 | 504 => {
+            let after = response
+                .headers()
+                .get(http::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            Outcome::Retry(detail, after)
+        }
+        _ => Outcome::Final(format!("{detail} (not retried)")),
+    }
+}
+
+/// A pseudo-random factor in [0.8, 1.2) for jitter (no cryptography needed).
+fn jitter(seed: &mut u64) -> f64 {
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 7;
+    *seed ^= *seed << 17;
+    0.8 + (*seed % 1000) as f64 / 2500.0
+}
+
+/// Sends the queue in order, until it is empty and the exporter that owns the
+/// delivery is gone.
+async fn sender(d: Arc<Delivery>) {
+    let mut backoff = FIRST_BACKOFF;
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0x9e37_79b9, |d| d.as_nanos() as u64)
+        | 1;
+    loop {
+        let next = d.lock().items.front().map(|f| (f.request(), f.since));
+        // The exporter that owns the delivery is gone (its batch processor shut
+        // down): what it left is still delivered, within the retry window.
+        if next.is_none() && Arc::strong_count(&d) == 1 {
+            return;
+        }
+        let Some((request, since)) = next else {
+            // Woken by a submit or a drain; a dropped owner ends the task within
+            // a second.
+            let _ = tokio::time::timeout(Duration::from_secs(1), d.wake.notified()).await;
+            continue;
+        };
+        let target = format!("{} {}", request.method(), request.uri());
+        let result = match tokio::time::timeout(d.timeout, d.client.send_bytes(request)).await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(e)) => Err(chain(&*e)),
+            Err(_) => Err(format!("no answer within {:?}", d.timeout)),
+        };
+        let delay = match outcome(&target, result) {
+            Outcome::Delivered => {
+                d.pop();
+                backoff = FIRST_BACKOFF;
+                d.health.record(None);
+                continue;
+            }
+            Outcome::Final(detail) => {
+                d.drop_front();
+                d.health.note(detail);
+                d.health.record(Some(&"the batch is dropped"));
+                continue;
+            }
+            Outcome::Retry(detail, after) => {
+                d.health.note(detail);
+                {
+                    let mut q = d.lock();
+                    if q.draining > 0 {
+                        q.failed_while_draining = true;
+                    }
+                }
+                if since.elapsed() >= d.settings.max_elapsed {
+                    d.drop_front();
+                    let why = format!(
+                        "still failing after {:?} of retries, the batch is dropped",
+                        d.settings.max_elapsed
+                    );
+                    d.health.record(Some(&why));
+                    continue;
+                }
+                d.health.record(Some(&"kept for retry"));
+                let delay = backoff
+                    .mul_f64(jitter(&mut seed))
+                    .max(after.unwrap_or_default());
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                delay
+            }
+        };
+        let wait = if d.lock().draining > 0 {
+            Duration::from_millis(50)
+        } else {
+            delay
+        };
+        let _ = tokio::time::timeout(wait, d.wake.notified()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(code: u16, retry_after: Option<&str>) -> Result<Response<Bytes>, String> {
+        let mut r = Response::new(Bytes::from_static(b"busy"));
+        *r.status_mut() = http::StatusCode::from_u16(code).unwrap();
+        if let Some(v) = retry_after {
+            r.headers_mut()
+                .insert(http::header::RETRY_AFTER, v.parse().unwrap());
+        }
+        Ok(r)
+    }
+
+    #[test]
+    fn outcomes_follow_the_otlp_retry_rules() {
+        assert!(matches!(
+            outcome("t", response(200, None)),
+            Outcome::Delivered
+        ));
+        for code in [429, 502, 503, 504] {
+            assert!(
+                matches!(outcome("t", response(code, None)), Outcome::Retry(..)),
+                "{code}"
+            );
+        }
+        for code in [400, 401, 404, 413, 500] {
+            assert!(
+                matches!(outcome("t", response(code, None)), Outcome::Final(_)),
+                "{code}"
+            );
+        }
+        match outcome("POST u", response(503, Some("3"))) {
+            Outcome::Retry(detail, after) => {
+                assert_eq!(after, Some(Duration::from_secs(3)));
+                assert_eq!(detail, "POST u: HTTP 503 Service Unavailable: \"busy\"");
+            }
+            _ => panic!("503 is retried"),
+        }
+        assert!(matches!(
+            outcome("t", Err("refused".into())),
+            Outcome::Retry(_, None)
+        ));
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts_without_waiting() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let settings = RetrySettings {
+            max_elapsed: Duration::from_secs(30),
+            max_requests: 2,
+            max_bytes: 1 << 20,
+        };
+        let health = Arc::new(Health::new("traces", "http://127.0.0.1:9/v1/traces"));
+        // The runtime is not driven: nothing is sent, the queue only fills.
+        let d = Delivery::start(
+            reqwest::Client::new(),
+            Duration::from_secs(1),
+            settings,
+            health,
+            rt.handle(),
+        );
+        let request = || {
+            let mut r = Request::new(Bytes::from_static(b"x"));
+            *r.uri_mut() = "http://127.0.0.1:9/v1/traces".parse().unwrap();
+            *r.method_mut() = http::Method::POST;
+            r
+        };
+        assert!(d.submit(request()).is_ok());
+        assert!(d.submit(request()).is_ok());
+        let e = d.submit(request()).unwrap_err();
+        assert!(e.contains("the retry queue is full (2 requests"), "{e}");
+        assert_eq!(d.dropped(), 1);
+        let e = d.drain(Duration::from_millis(20)).unwrap_err();
+        assert!(
+            e.contains(
+                "traces: 2 requests (2 bytes) not delivered to http://127.0.0.1:9/v1/traces within"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn jitter_stays_within_a_fifth() {
+        let mut seed = 12345;
+        for _ in 0..1000 {
+            let j = jitter(&mut seed);
+            assert!((0.8..1.2).contains(&j), "{j}");
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! Nothing is lost when the collector goes away for 5 seconds in the middle of a
+//! run at 1,000 spans a second, over OTLP/HTTP: whether its port refuses
+//! connections, it answers 503, or it accepts and never answers. A collector
+//! stand-in on 127.0.0.1 decodes what it takes (`opentelemetry-proto`) and
+//! counts every span by the attribute that numbers it. What cannot be said by
+//! a test (the application's cost per call during the outage) is printed.
+#![cfg(feature = "enabled")]
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value::Value as ProtoValue;
+use prost::Message;
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+use traced::traced;
+
+const UP: u8 = 0;
+const REFUSING: u8 = 1;
+const UNAVAILABLE: u8 = 2;
+const HANGING: u8 = 3;
+
+/// The stand-in: a plain HTTP/1.1 server for `POST /v1/traces`.
+struct Collector {
+    port: u16,
+    mode: Arc<AtomicU8>,
+    seen: Arc<Mutex<HashSet<i64>>>,
+}
+
+impl Collector {
+    fn start() -> Collector {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mode = Arc::new(AtomicU8::new(UP));
+        let seen = Arc::new(Mutex::new(HashSet::new()));
+        let (m, s) = (Arc::clone(&mode), Arc::clone(&seen));
+        thread::spawn(move || accept_loop(listener, port, &m, &s));
+        Collector { port, mode, seen }
+    }
+
+    fn set(&self, mode: u8) {
+        self.mode.store(mode, Ordering::SeqCst);
+    }
+
+    fn seen(&self) -> usize {
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+}
+
+/// Accepts while up; closes the port while refusing (and binds it again after).
+/// Ends with the test process (bounded by the test's own deadline).
+fn accept_loop(
+    listener: TcpListener,
+    port: u16,
+    mode: &Arc<AtomicU8>,
+    seen: &Arc<Mutex<HashSet<i64>>>,
+) {
+    let mut listener = Some(listener);
+    loop {
+        if mode.load(Ordering::SeqCst) == REFUSING {
+            listener = None;
+            thread::sleep(Duration::from_millis(5));
+            continue;
+        }
+        let l = listener
+            .get_or_insert_with(|| TcpListener::bind(("127.0.0.1", port)).expect("the port again"));
+        l.set_nonblocking(true).unwrap();
+        match l.accept() {
+            Ok((stream, _)) => {
+                let (m, s) = (Arc::clone(mode), Arc::clone(seen));
+                thread::spawn(move || serve(stream, &m, &s));
+            }
+            Err(_) => thread::sleep(Duration::from_millis(2)),
+        }
+    }
+}
+
+/// Serves the requests of one connection.
+fn serve(stream: TcpStream, mode: &AtomicU8, seen: &Mutex<HashSet<i64>>) {
+    stream.set_nonblocking(false).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    loop {
+        let mut length = 0usize;
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = l.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        let mut body = vec![0u8; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        match mode.load(Ordering::SeqCst) {
+            UNAVAILABLE => {
+                let text = "overloaded";
+                let _ = write!(
+                    writer,
+                    "HTTP/1.1 503 Service Unavailable\r\ncontent-length: {}\r\n\r\n{text}",
+                    text.len()
+                );
+            }
+            HANGING => {
+                // Takes the request, never answers, drops nothing on the floor
+                // silently: it is not counted, the client must send it again.
+                while mode.load(Ordering::SeqCst) == HANGING {
+                    thread::sleep(Duration::from_millis(10));
+                }
+                return;
+            }
+            _ => {
+                let request = ExportTraceServiceRequest::decode(body.as_slice()).unwrap();
+                let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
+                for rs in request.resource_spans {
+                    for ss in rs.scope_spans {
+                        for span in ss.spans {
+                            for kv in span.attributes {
+                                if kv.key == "tick" {
+                                    if let Some(ProtoValue::IntValue(i)) =
+                                        kv.value.and_then(|v| v.value)
+                                    {
+                                        seen.insert(i);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                drop(seen);
+                let _ = write!(
+                    writer,
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n"
+                );
+            }
+        }
+    }
+}
+
+#[traced(attrs(tick = i))]
+fn tick(i: i64) -> i64 {
+    i
+}
+
+/// One run: 1 s up, 5 s in `outage`, 1 s up, one span a millisecond; then the
+/// guard is dropped and every span must have arrived.
+fn nothing_lost(outage: u8, what: &str) {
+    // The tracer provider is global: runs take turns.
+    static TURN: Mutex<()> = Mutex::new(());
+    let _turn = TURN.lock().unwrap_or_else(PoisonError::into_inner);
+    let collector = Collector::start();
+    let guard = traced::Builder::new()
+        .ignore_env()
+        .setting(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{}", collector.port),
+        )
+        .setting("OTEL_EXPORTER_OTLP_TIMEOUT", "2000")
+        .setting("OTEL_BSP_SCHEDULE_DELAY", "200")
+        .traces_exporters([traced::TracesExporter::Otlp])
+        .metrics_exporters([])
+        .logs_exporters([])
+        .init();
+    let start = Instant::now();
+    let mut made = 0i64;
+    let mut slowest = Duration::ZERO;
+    let mut costs = Vec::new();
+    while start.elapsed() < Duration::from_secs(7) {
+        let t = start.elapsed();
+        collector.set(
+            if t >= Duration::from_secs(1) && t < Duration::from_secs(6) {
+                outage
+            } else {
+                UP
+            },
+        );
+        let before = Instant::now();
+        tick(made);
+        let cost = before.elapsed();
+        slowest = slowest.max(cost);
+        costs.push(cost);
+        made += 1;
+        thread::sleep(Duration::from_millis(1));
+    }
+    collector.set(UP);
+    let dropped_at = Instant::now();
+    drop(guard);
+    let drop_took = dropped_at.elapsed();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while collector.seen() < made as usize && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(20));
+    }
+    costs.sort();
+    let p99 = costs[costs.len() * 99 / 100];
+    println!(
+        "{what}: {made} spans made, {} received; per call p99 {p99:?}, slowest {slowest:?}; guard dropped in {drop_took:?}",
+        collector.seen()
+    );
+    assert_eq!(collector.seen(), made as usize, "{what}: spans lost");
+    assert!(
+        drop_took < Duration::from_secs(6),
+        "{what}: the guard took {drop_took:?}"
+    );
+}
+
+#[test]
+fn nothing_is_lost_when_the_port_refuses_for_5_seconds() {
+    nothing_lost(REFUSING, "refused");
+}
+
+#[test]
+fn nothing_is_lost_when_the_collector_answers_503_for_5_seconds() {
+    nothing_lost(UNAVAILABLE, "503");
+}
+
+#[test]
+fn nothing_is_lost_when_the_collector_hangs_for_5_seconds() {
+    nothing_lost(HANGING, "hanging");
+}
