@@ -115,6 +115,8 @@ fn serve(stream: TcpStream, mode: &AtomicU8, seen: &Mutex<HashSet<i64>>) {
             return;
         }
         match mode.load(Ordering::SeqCst) {
+            // The port is closed: a connection from before is reset.
+            REFUSING => return,
             UNAVAILABLE => {
                 let text = "overloaded";
                 let _ = write!(
