@@ -156,7 +156,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             first,
-            "traces: export to http://127.0.0.1:4318/v1/traces failed: POST http://127.0.0.1:4318/v1/traces: connection refused (HTTP export failed: network error); the batch is dropped (one summary a minute while it keeps failing)"
+            "traces: export to http://127.0.0.1:4318/v1/traces failed: POST http://127.0.0.1:4318/v1/traces: connection refused (HTTP export failed: network error) (one summary a minute while it keeps failing)"
         );
         for i in 1..=5 {
             assert_eq!(
