@@ -48,6 +48,7 @@ impl OtlpTarget {
     /// The endpoint as an exporter can use it: a URL with an `http` or `https`
     /// scheme and a host. The error names the setting and, for a value that only
     /// lacks its scheme (`localhost:4318`), what was probably meant.
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
     pub(crate) fn check(&self) -> Result<(), String> {
         let e = self.endpoint.as_str();
         let (from, written) = (&self.endpoint_from, &self.endpoint_written);

@@ -217,6 +217,7 @@ impl Installed {
             crate::metrics::provider_changed();
         }
         // The endpoint stops after the last collection, freeing its port.
+        #[allow(clippy::drop_non_drop)]
         drop(prometheus);
         let failed: Vec<String> = [
             ("logs", logs),
