@@ -77,9 +77,22 @@ fn planted_secrets_never_reach_the_exporters() {
 }
 
 #[test]
-fn without_rules_nothing_is_changed() {
+fn without_rules_only_secret_keys_are_masked() {
     let (_, spans, _) = capture_with(
         |b| b,
+        || {
+            let _ = login();
+        },
+    );
+    let span = spans.one("login");
+    assert_eq!(attr_str(span, "db.password"), traced::process::MASK);
+    assert_eq!(
+        attr_str(span, "note"),
+        format!("paid with {CARD}"),
+        "value patterns are opt-in"
+    );
+    let (_, spans, _) = capture_with(
+        |b| b.redact_secret_keys(false),
         || {
             let _ = login();
         },

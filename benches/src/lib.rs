@@ -111,12 +111,19 @@ mod enabled {
     // Pipelines
     // -----------------------------------------------------------------------
 
+    /// The default secret-key masking, unless `TRACED_BENCH_SECRET_KEYS=off`
+    /// (to measure what the default costs: `benches/profile.sh` with and without).
+    fn secret_keys() -> bool {
+        std::env::var_os("TRACED_BENCH_SECRET_KEYS").is_none_or(|v| v != "off")
+    }
+
     /// `traced::init` with `sampler`, spans into [`NoopExporter`] behind the SDK's
     /// batch processor, no metric or log exporter. Its tracer provider is the one
     /// the hand-written SDK code and `tracing-opentelemetry` use in the same group.
     pub fn traced_pipeline(sampler: Sampler) -> traced::Guard {
         traced::Builder::new()
             .ignore_env()
+            .redact_secret_keys(secret_keys())
             .sampler(sampler)
             .batch_exporter(NoopExporter)
             .metrics_exporters([])
@@ -129,6 +136,7 @@ mod enabled {
     pub fn traced_metrics_pipeline(sampler: Sampler) -> traced::Guard {
         traced::Builder::new()
             .ignore_env()
+            .redact_secret_keys(secret_keys())
             .sampler(sampler)
             .batch_exporter(NoopExporter)
             .metric_exporter(NoopMetricExporter)

@@ -178,7 +178,9 @@ pub(crate) fn adds(sink: &Ident, fields: &[Field]) -> TokenStream {
                 ::traced::__private::string_value(::std::format!("{:?}", #value))
             },
         };
-        quote!(#sink.add(#key, #value);)
+        // Whether the built-in secret-key rules mask this key: decided at
+        // compile time, so that a call site without one pays nothing for them.
+        quote!(#sink.add_site::<{ ::traced::__private::is_secret_key(#key) }>(#key, #value);)
     });
     quote!(#(#adds)*)
 }

@@ -212,6 +212,7 @@ pub struct Builder {
     pub(crate) exemplar_filter: Option<crate::metrics::exemplars::ExemplarFilter>,
     pub(crate) span_metrics: Option<SpanMetrics>,
     pub(crate) redaction: Option<Redaction>,
+    pub(crate) secret_keys: bool,
     pub(crate) filter: Option<SpanFilter>,
     pub(crate) span_logs: bool,
     pub(crate) settings: HashMap<String, String>,
@@ -269,6 +270,7 @@ impl Builder {
             exemplar_filter: None,
             span_metrics: None,
             redaction: None,
+            secret_keys: true,
             filter: None,
             span_logs: false,
             settings: HashMap::new(),
@@ -359,9 +361,30 @@ impl Builder {
 
     /// Redacts spans before any exporter sees them (see [`Redaction`]); applies to
     /// the exporters `init` installs and those added with `batch_exporter` and
-    /// `simple_exporter`.
+    /// `simple_exporter`, to log records and to the attributes of the
+    /// `traced::metrics` instruments.
+    ///
+    /// The built-in secret-key rules ([`Redaction::secret_keys`]) apply after
+    /// these rules whether or not this is called; see
+    /// [`redact_secret_keys`](Self::redact_secret_keys).
     pub fn redact(mut self, rules: Redaction) -> Self {
         self.redaction = Some(rules);
+        self
+    }
+
+    /// Whether the values of keys that name a secret are masked
+    /// ([`Redaction::secret_keys`]): on unless this says `false`. Turning it
+    /// off records them as written (for a test of the redaction itself, or a
+    /// pipeline that redacts further on); rules given to
+    /// [`redact`](Self::redact) still apply.
+    ///
+    /// ```
+    /// let _telemetry = traced_runtime::Builder::new()
+    ///     .redact_secret_keys(false) // `password` attributes are exported in clear
+    ///     .init();
+    /// ```
+    pub fn redact_secret_keys(mut self, on: bool) -> Self {
+        self.secret_keys = on;
         self
     }
 

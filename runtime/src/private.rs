@@ -154,14 +154,34 @@ pub fn push_link(links: &mut Vec<Link>, link: impl IntoLink) {
 /// Collects attributes, only ever called when the span records.
 pub struct Attrs {
     list: Vec<KeyValue>,
+    /// A key the built-in secret-key rules mask was written (decided at
+    /// compile time, per call site).
+    secret: bool,
+}
+
+/// Whether the built-in secret-key rules mask `key`: generated code evaluates
+/// it at compile time for each key it writes, so that a call site without
+/// such a key pays nothing for them.
+pub const fn is_secret_key(key: &str) -> bool {
+    crate::process::redact::builtin_secret(key.as_bytes())
 }
 
 impl Attrs {
-    /// Records `key = value`; a value that converts to nothing (`None`) is skipped.
+    /// Records `key = value`; a value that converts to nothing (`None`) is
+    /// skipped. `SECRET` is [`is_secret_key`]`(key)`, computed at compile time.
     ///
     /// Generated code converts the value where the user wrote it,
     /// `AttrValue::to_attr_value((&AttrProbe(&(expr))).traced_attr())`, so that a
     /// value that cannot be recorded is reported there, on its own type.
+    #[inline]
+    pub fn add_site<const SECRET: bool>(&mut self, key: &'static str, value: Option<Value>) {
+        if SECRET {
+            self.secret = true;
+        }
+        self.add(key, value);
+    }
+
+    /// Records `key = value` (see [`add_site`](Self::add_site)).
     #[inline]
     pub fn add(&mut self, key: &'static str, value: Option<Value>) {
         if let Some(value) = value {
@@ -316,10 +336,12 @@ fn build(
             let new_trace = !parent.span().span_context().is_valid();
             let mut span = tracer.build_with_context(builder, parent);
             let recording = span.is_recording();
-            if recording {
-                record_site(&mut span, site, fill);
-            }
-            let cx = base.with_span(span);
+            let secrets = if recording {
+                record_site(&mut span, site, fill)
+            } else {
+                None
+            };
+            let cx = with_secrets(base.with_span(span), secrets);
             let cx = if new_trace {
                 crate::propagation::random_trace(cx)
             } else {
@@ -331,25 +353,37 @@ fn build(
             let tracer = crate::tracer::global();
             let mut span = tracer.build_with_context(builder, parent);
             let recording = span.is_recording();
+            let mut secrets = None;
             if recording {
                 crate::panic::install_hook();
-                record_site(&mut span, site, fill);
+                secrets = record_site(&mut span, site, fill);
             } else if !span.span_context().is_valid() {
                 return None;
             }
-            Some((base.with_span(span), recording))
+            Some((with_secrets(base.with_span(span), secrets), recording))
         }
     }
 }
 
+/// `cx` carrying the secrets of its span's call-site attributes, for the log
+/// records written inside it.
+#[inline]
+fn with_secrets(cx: Context, secrets: Option<crate::process::redact::SpanSecrets>) -> Context {
+    match secrets {
+        Some(secrets) => cx.with_value(secrets),
+        None => cx,
+    }
+}
+
 /// Sets the `code.*` attributes and those of `attrs(..)`/`args(..)` on a span
-/// being started, straight into the span's own list.
+/// being started, straight into the span's own list; returns the secrets among
+/// them (values under secret keys), which log records must not show either.
 #[inline]
 fn record_site<S: opentelemetry::trace::Span>(
     span: &mut S,
     site: &'static CallSite,
     fill: &mut dyn FnMut(&mut Attrs),
-) {
+) -> Option<crate::process::redact::SpanSecrets> {
     span.set_attribute(KeyValue::new(
         Key::from_static_str(semconv::CODE_FUNCTION_NAME),
         site.function,
@@ -362,11 +396,23 @@ fn record_site<S: opentelemetry::trace::Span>(
         Key::from_static_str(semconv::CODE_LINE_NUMBER),
         i64::from(site.line),
     ));
-    let mut attrs = Attrs { list: Vec::new() };
+    let mut attrs = Attrs {
+        list: Vec::new(),
+        secret: false,
+    };
     fill(&mut attrs);
-    if !attrs.list.is_empty() {
-        span.set_attributes(attrs.list);
+    if attrs.list.is_empty() {
+        return None;
     }
+    // Only where a key the built-in rules mask was written, or where the
+    // program added key rules of its own: nothing to look at otherwise.
+    let secrets = if attrs.secret || crate::process::redact::custom_key_rules() {
+        crate::process::redact::secrets_of(&attrs.list)
+    } else {
+        None
+    };
+    span.set_attributes(attrs.list);
+    secrets
 }
 
 impl Active {
@@ -763,7 +809,10 @@ where
     Context::map_current(|cx| {
         let span = cx.span();
         if span.is_recording() {
-            let mut attrs = Attrs { list: Vec::new() };
+            let mut attrs = Attrs {
+                list: Vec::new(),
+                secret: false,
+            };
             fill(&mut attrs);
             span.add_event(name, attrs.list);
         }
@@ -777,7 +826,10 @@ pub fn link<L: IntoLink, F: FnOnce(&mut Attrs)>(target: L, fill: F) {
         let span = cx.span();
         if span.is_recording() {
             if let Some(link) = target.into_link() {
-                let mut attrs = Attrs { list: Vec::new() };
+                let mut attrs = Attrs {
+                    list: Vec::new(),
+                    secret: false,
+                };
                 fill(&mut attrs);
                 span.add_link(link.span_context, attrs.list);
             }
@@ -791,7 +843,10 @@ pub fn attrs<F: FnOnce(&mut Attrs)>(fill: F) {
     Context::map_current(|cx| {
         let span = cx.span();
         if span.is_recording() {
-            let mut attrs = Attrs { list: Vec::new() };
+            let mut attrs = Attrs {
+                list: Vec::new(),
+                secret: false,
+            };
             fill(&mut attrs);
             span.set_attributes(attrs.list);
         }

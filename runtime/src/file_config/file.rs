@@ -150,7 +150,9 @@ impl FileConfig {
             b = b.filter(config.filter());
         }
         if let Some(config) = &self.redaction {
-            b = b.redact(config.redaction());
+            b = b
+                .redact(config.redaction())
+                .redact_secret_keys(config.secret_keys);
         }
         if self.span_logs {
             b = b.span_logs(true);
@@ -413,6 +415,8 @@ impl FilterConfig {
 #[derive(Clone, PartialEq)]
 pub(crate) struct RedactionConfig {
     pub(crate) defaults: bool,
+    /// The built-in secret-key rules (`secret_keys: false` turns them off).
+    pub(crate) secret_keys: bool,
     pub(crate) rules: Vec<RedactionRule>,
     pub(crate) hash_secret: Option<String>,
 }
@@ -431,6 +435,7 @@ impl fmt::Debug for RedactionConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedactionConfig")
             .field("defaults", &self.defaults)
+            .field("secret_keys", &self.secret_keys)
             .field("rules", &self.rules)
             .field(
                 "hash_secret",

@@ -1860,6 +1860,7 @@ impl Cx<'_> {
             path,
             &[
                 "defaults",
+                "secret_keys",
                 "delete_keys",
                 "mask_keys",
                 "hash_keys",
@@ -1923,8 +1924,22 @@ impl Cx<'_> {
                 self.file
             ));
         }
+        let defaults = self.boolean(&o, "defaults")?.unwrap_or(true);
+        let secret_keys = self.boolean(&o, "secret_keys")?.unwrap_or(true);
+        if defaults && !secret_keys {
+            let n = o.get("secret_keys").expect("it was read");
+            return Err(self.err(
+                n.pos,
+                format!(
+                    "`secret_keys: false` at {} has no effect while `defaults` is true (the default \
+                     rules include the secret keys): add `defaults: false` to record secret keys as written",
+                    self.at(n.pos)
+                ),
+            ));
+        }
         Ok(RedactionConfig {
-            defaults: self.boolean(&o, "defaults")?.unwrap_or(true),
+            defaults,
+            secret_keys,
             rules,
             hash_secret,
         })

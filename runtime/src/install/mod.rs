@@ -39,6 +39,13 @@ pub(crate) struct Installed {
 /// environment (unless it ignores it), then the providers, then the globals.
 pub(crate) fn install(mut builder: Builder) -> Guard {
     let mut env = Env::new(std::mem::take(&mut builder.settings), builder.read_env);
+    // The built-in secret-key rules, after the program's own.
+    if builder.secret_keys {
+        builder.redaction = Some(match builder.redaction.take() {
+            Some(rules) => rules.with_secret_keys(),
+            None => crate::process::Redaction::secret_keys(),
+        });
+    }
     if let Some(interval) = builder.metric_interval {
         env.metric_export_interval = interval;
     }

@@ -3,7 +3,7 @@
 
 use crate::builder::{Builder, TracesExporter};
 use crate::config::{Env, SamplerChoice};
-use crate::process::exporting::Exporting;
+use crate::process::exporting::{Exporting, Redacting};
 use crate::process::{Redaction, SpanFilter};
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
@@ -26,12 +26,51 @@ pub(crate) struct Shaping {
 impl Shaping {
     /// `processor` behind the filter and the redaction rules; `sampled_only`
     /// for exporters (see [`Exporting`]).
+    #[allow(dead_code)]
     fn wrap<P: SpanProcessor>(&self, processor: P, sampled_only: bool) -> Exporting<P> {
         Exporting {
             sampled_only,
             filter: self.filter.clone(),
             redaction: self.redaction.clone(),
             inner: processor,
+        }
+    }
+
+    /// `exporter` behind a batch processor, sampled spans only, filtered on
+    /// the calling thread and redacted on the batch worker.
+    fn batch<E: SpanExporter + 'static>(
+        &self,
+        exporter: E,
+        env: &Env,
+    ) -> Exporting<BatchSpanProcessor> {
+        Exporting {
+            sampled_only: true,
+            filter: self.filter.clone(),
+            redaction: None,
+            inner: batch(
+                Redacting {
+                    rules: self.redaction.clone(),
+                    inner: exporter,
+                },
+                env,
+            ),
+        }
+    }
+
+    /// `exporter` called as each span ends (on the thread that ends it),
+    /// filtered and redacted first.
+    fn simple<E: SpanExporter + 'static>(
+        &self,
+        exporter: E,
+    ) -> Exporting<SimpleSpanProcessor<Redacting<E>>> {
+        Exporting {
+            sampled_only: false,
+            filter: self.filter.clone(),
+            redaction: None,
+            inner: SimpleSpanProcessor::new(Redacting {
+                rules: self.redaction.clone(),
+                inner: exporter,
+            }),
         }
     }
 }
@@ -41,13 +80,11 @@ pub(crate) fn processor_step(processor: impl SpanProcessor + 'static) -> SpanSte
 }
 
 pub(crate) fn batch_step(exporter: impl SpanExporter + 'static) -> SpanStep {
-    Box::new(move |b, env, shaping| b.with_span_processor(shaping.wrap(batch(exporter, env), true)))
+    Box::new(move |b, env, shaping| b.with_span_processor(shaping.batch(exporter, env)))
 }
 
 pub(crate) fn simple_step(exporter: impl SpanExporter + 'static) -> SpanStep {
-    Box::new(move |b, _, shaping| {
-        b.with_span_processor(shaping.wrap(SimpleSpanProcessor::new(exporter), false))
-    })
+    Box::new(move |b, _, shaping| b.with_span_processor(shaping.simple(exporter)))
 }
 
 /// The exporters `init` installs: from code, else `OTEL_TRACES_EXPORTER`, else
@@ -113,10 +150,10 @@ pub(crate) fn provider(
                 if let Some(logs) = &trace_logs {
                     console = console.with_logs(logs.clone());
                 }
-                b.with_span_processor(shaping.wrap(batch(console, env), true))
+                b.with_span_processor(shaping.batch(console, env))
             }
             TracesExporter::Otlp => match crate::export::otlp(env) {
-                Ok(exporter) => b.with_span_processor(shaping.wrap(batch(exporter, env), true)),
+                Ok(exporter) => b.with_span_processor(shaping.batch(exporter, env)),
                 Err(reason) => {
                     eprintln!("traced: OTLP span export is off: {reason}");
                     b

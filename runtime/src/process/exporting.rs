@@ -1,12 +1,47 @@
 //! The one wrapper in front of every exporting span processor: it keeps
-//! unsampled spans, filtered spans and secrets away from the exporter.
+//! unsampled spans, filtered spans and secrets away from the exporter; and
+//! [`Redacting`], the redaction of a batch on its way into an exporter (off the
+//! calling thread behind a batch processor).
 
 use super::{Redaction, SpanFilter};
 use opentelemetry::Context;
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 use opentelemetry_sdk::Resource;
+use std::future::Future;
 use std::time::Duration;
+
+/// Redacts each span of a batch, then hands the batch to `inner`. Behind the
+/// SDK's batch processor this runs on its worker, so the threads that make
+/// spans pay nothing for the rules (the secret-key rules are on by default).
+#[derive(Debug)]
+pub(crate) struct Redacting<E> {
+    pub(crate) rules: Option<Redaction>,
+    pub(crate) inner: E,
+}
+
+impl<E: SpanExporter> SpanExporter for Redacting<E> {
+    fn export(&self, mut batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
+        if let Some(rules) = &self.rules {
+            for span in &mut batch {
+                rules.redact_span(span);
+            }
+        }
+        self.inner.export(batch)
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
 
 /// Passes on to `inner`, in this order: only sampled spans (when
 /// `sampled_only`: the SDK's batch processor would export the record-only spans

@@ -13,8 +13,18 @@ impl KeyPattern {
 
     /// Wildcard matching, greedy with backtracking to the last `*`.
     pub(crate) fn matches(&self, key: &str) -> bool {
-        let p = &self.0;
         let t: Vec<u8> = key.bytes().map(|b| b.to_ascii_lowercase()).collect();
+        self.matches_lowercase(&t)
+    }
+
+    /// The source pattern, lowercased.
+    pub(crate) fn source(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// [`matches`](Self::matches) on a key already lowercased (ASCII).
+    pub(crate) fn matches_lowercase(&self, t: &[u8]) -> bool {
+        let p = &self.0;
         let (mut pi, mut ti) = (0, 0);
         let mut star: Option<(usize, usize)> = None;
         while ti < t.len() {

@@ -8,10 +8,33 @@
 //! that equal values can still be joined across spans and services that share
 //! the key, without revealing them).
 //!
-//! [`Redaction::default_rules`] covers the common secrets: authorization and
-//! cookie headers, passwords, tokens, API keys, secrets and credentials by key;
-//! card numbers (Luhn-checked), e-mail addresses and bearer tokens inside any
-//! string value, including span names' status messages and event attributes.
+//! **On by default.** Whatever rules a program sets, and when it sets none,
+//! `init` masks the values of the keys that name secrets
+//! ([`Redaction::secret_keys`]: authorization and cookie headers, passwords,
+//! passphrases, secrets, tokens, API keys, private keys and credentials) on
+//! spans, span events, links, log records and the attributes of the
+//! `traced::metrics` instruments. The one way out is explicit:
+//! `Builder::redact_secret_keys(false)` in code, `secret_keys: false` in the
+//! pipeline file's `traced_redaction`.
+//!
+//! **Echoed secrets.** A string value masked or hashed under its key is also
+//! replaced wherever else it appears in the same span: its status message, the
+//! other attributes, event names and attributes (the `exception.message` of an
+//! `err` event that repeats a password), link attributes; and in the log
+//! records written while that span is current (its `attrs(..)`/`args(..)`
+//! values, for spans of `#[traced]`). Not caught: a secret transformed before
+//! it is written elsewhere (encoded, split, reformatted), one that appears in
+//! another span, values shorter than four characters, and values set on the
+//! span after it started when it comes to log records.
+//!
+//! [`Redaction::default_rules`] adds the common personal data and secrets in
+//! text: card numbers (Luhn-checked), e-mail addresses and bearer tokens inside
+//! any string value, including status messages and event attributes.
+//!
+//! Rules a program adds come first: the first key rule that matches decides,
+//! and the built-in key rules (those of [`Redaction::secret_keys`], also in
+//! [`Redaction::default_rules`]) apply only to keys no added rule matches, so
+//! `hash_key("session.token")` hashes that token instead of masking it.
 //!
 //! ```
 //! use traced_runtime::process::Redaction;
@@ -26,6 +49,7 @@
 
 use super::glob::KeyPattern;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 #[cfg(feature = "enabled")]
 use {
@@ -98,6 +122,8 @@ enum Matcher {
 struct Rule {
     matcher: Matcher,
     action: Action,
+    /// A built-in key rule: it decides only for keys no added rule matches.
+    builtin: bool,
 }
 
 /// A set of redaction rules, applied in order.
@@ -107,6 +133,11 @@ struct Rule {
 pub struct Redaction {
     rules: Vec<Rule>,
     key: Arc<[u8]>,
+    /// Names this set of key rules in the per-thread key cache: changes with
+    /// every rule added (a clone keeps it, with the same rules).
+    id: u64,
+    key_rules: bool,
+    value_rules: bool,
 }
 
 impl fmt::Debug for Redaction {
@@ -115,6 +146,76 @@ impl fmt::Debug for Redaction {
             .field("rules", &self.rules.len())
             .finish_non_exhaustive()
     }
+}
+
+/// The key patterns of [`Redaction::secret_keys`].
+const SECRET_KEYS: &[&str] = &[
+    "*authorization*",
+    "*cookie*",
+    "*password*",
+    "*passwd*",
+    "*passphrase*",
+    "*secret*",
+    // Tokens, not token counts (`gen_ai.usage.input_tokens`) or tokenizers.
+    "*token",
+    "*token.value",
+    "*api_key*",
+    "*apikey*",
+    "*api-key*",
+    "*api.key*",
+    "*private_key*",
+    "*private-key*",
+    "*private.key*",
+    "*privatekey*",
+    "*credential*",
+];
+
+/// Whether a pattern of [`SECRET_KEYS`] matches `key` (ASCII case-insensitive),
+/// at compile time for the keys generated code writes.
+#[cfg(feature = "enabled")]
+pub(crate) const fn builtin_secret(key: &[u8]) -> bool {
+    let mut i = 0;
+    while i < SECRET_KEYS.len() {
+        if glob(SECRET_KEYS[i].as_bytes(), key) {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// `*`-wildcard matching of a lowercase pattern, as [`KeyPattern::matches`].
+#[cfg(feature = "enabled")]
+const fn glob(p: &[u8], t: &[u8]) -> bool {
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && p[pi] == b'*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if pi < p.len() && p[pi] == t[ti].to_ascii_lowercase() {
+            pi += 1;
+            ti += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() {
+        if p[pi] != b'*' {
+            return false;
+        }
+        pi += 1;
+    }
+    true
+}
+
+fn next_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 impl Default for Redaction {
@@ -151,38 +252,79 @@ fn luhn(digits: &str) -> bool {
 
 impl Redaction {
     /// No rules.
+    ///
+    /// Given to `Builder::redact`, it adds nothing: the built-in secret-key
+    /// rules still apply unless `Builder::redact_secret_keys(false)` turns
+    /// them off.
     pub fn none() -> Self {
         Redaction {
             rules: Vec::new(),
             key: Arc::from(random_key().as_slice()),
+            id: next_id(),
+            key_rules: false,
+            value_rules: false,
         }
     }
 
-    /// The rules for the common secrets (see the module docs).
-    pub fn default_rules() -> Self {
+    /// The key rules `init` applies by default: the values of keys that name
+    /// a secret are masked. The patterns (case-insensitive, `*` any run of
+    /// characters): `*authorization*` (with `proxy-authorization`),
+    /// `*cookie*` (with `set-cookie`), `*password*`, `*passwd*`,
+    /// `*passphrase*`, `*secret*`, `*token` and `*token.value` (a token, not a
+    /// count of tokens), `*api_key*`, `*apikey*`, `*api-key*`, `*api.key*`,
+    /// `*private_key*` (and `-`, `.` and no separator) and `*credential*`.
+    ///
+    /// ```
+    /// use traced_runtime::process::Redaction;
+    /// // What every pipeline does unless told otherwise:
+    /// let _telemetry = traced_runtime::Builder::new().redact(Redaction::secret_keys()).init();
+    /// ```
+    pub fn secret_keys() -> Self {
         let mut r = Self::none();
-        for key in [
-            "*authorization*",
-            "*cookie*",
-            "*password*",
-            "*passwd*",
-            "*secret*",
-            "*token*",
-            "*api_key*",
-            "*apikey*",
-            "*api-key*",
-            "*api.key*",
-            "*private_key*",
-            "*credential*",
-        ] {
-            r = r.mask_key(key);
+        r.push_secret_keys();
+        r
+    }
+
+    /// Appends the built-in key rules (those no added rule overrides).
+    fn push_secret_keys(&mut self) {
+        for key in SECRET_KEYS {
+            let pattern = KeyPattern::new(key);
+            let present = self.rules.iter().any(|rule| {
+                rule.builtin
+                    && matches!(&rule.matcher, Matcher::Key(p) if p.source() == pattern.source())
+            });
+            if !present {
+                self.rules.push(Rule {
+                    matcher: Matcher::Key(pattern),
+                    action: Action::Mask,
+                    builtin: true,
+                });
+            }
         }
+        self.key_rules = true;
+        self.id = next_id();
+    }
+
+    /// These rules with the built-in secret-key rules after them (what `init`
+    /// applies unless `redact_secret_keys(false)`).
+    #[cfg(feature = "enabled")]
+    pub(crate) fn with_secret_keys(mut self) -> Self {
+        self.push_secret_keys();
+        self
+    }
+
+    /// The rules for the common secrets: [`secret_keys`](Self::secret_keys),
+    /// then bearer tokens, card numbers (Luhn-checked) and e-mail addresses
+    /// inside any string value (see the module docs).
+    pub fn default_rules() -> Self {
+        let mut r = Self::secret_keys();
         r.rules.push(Rule {
             matcher: Matcher::Value(
                 compile(r"(?i)\bbearer\s+[A-Za-z0-9\-._~+/]+=*").expect("valid"),
                 None,
             ),
             action: Action::Mask,
+            builtin: false,
         });
         r.rules.push(Rule {
             matcher: Matcher::Value(
@@ -190,6 +332,7 @@ impl Redaction {
                 Some(luhn),
             ),
             action: Action::Mask,
+            builtin: false,
         });
         r.rules.push(Rule {
             matcher: Matcher::Value(
@@ -197,7 +340,9 @@ impl Redaction {
                 None,
             ),
             action: Action::Mask,
+            builtin: false,
         });
+        r.value_rules = true;
         r
     }
 
@@ -205,7 +350,10 @@ impl Redaction {
         self.rules.push(Rule {
             matcher: Matcher::Key(KeyPattern::new(pattern)),
             action,
+            builtin: false,
         });
+        self.key_rules = true;
+        self.id = next_id();
         self
     }
 
@@ -229,7 +377,9 @@ impl Redaction {
         self.rules.push(Rule {
             matcher: Matcher::Value(compile(regex)?, None),
             action,
+            builtin: false,
         });
+        self.value_rules = true;
         Ok(self)
     }
 
@@ -302,26 +452,76 @@ impl Redaction {
         }
     }
 
+    /// What the key rules do to `key`: the first added rule that matches
+    /// decides, else the first built-in one. Decided once per key text and
+    /// thread (see [`key_cache`]), so a call site's keys cost a lookup.
+    #[cfg(feature = "enabled")]
+    pub(crate) fn key_action(&self, key: &str) -> Option<Action> {
+        if !self.has_key_rules() {
+            return None;
+        }
+        key_cache::lookup(self.id, key, || self.key_action_uncached(key))
+    }
+
+    #[cfg(feature = "enabled")]
+    fn has_key_rules(&self) -> bool {
+        self.key_rules
+    }
+
+    #[cfg(feature = "enabled")]
+    fn key_action_uncached(&self, key: &str) -> Option<Action> {
+        let lower: Vec<u8> = key.bytes().map(|b| b.to_ascii_lowercase()).collect();
+        let mut builtin = None;
+        for rule in &self.rules {
+            if let Matcher::Key(pattern) = &rule.matcher {
+                if !pattern.matches_lowercase(&lower) {
+                    continue;
+                }
+                if !rule.builtin {
+                    return Some(rule.action);
+                }
+                builtin = builtin.or(Some(rule.action));
+            }
+        }
+        builtin
+    }
+
+    /// Whether any value rule exists (else string values are left alone).
+    #[cfg(feature = "enabled")]
+    fn has_value_rules(&self) -> bool {
+        self.value_rules
+    }
+
     #[cfg(feature = "enabled")]
     /// Redacts attributes in place: key rules first, then value rules.
     pub fn redact_attributes(&self, attributes: &mut Vec<KeyValue>) {
+        self.redact_list(attributes, None);
+    }
+
+    /// [`redact_attributes`](Self::redact_attributes), noting in `echo` each
+    /// string value a key rule replaced, with what replaced it.
+    #[cfg(feature = "enabled")]
+    fn redact_list(&self, attributes: &mut Vec<KeyValue>, mut echo: Option<&mut Echo>) {
+        let values = self.has_value_rules();
         attributes.retain_mut(|kv| {
-            for rule in &self.rules {
-                if let Matcher::Key(pattern) = &rule.matcher {
-                    if pattern.matches(kv.key.as_str()) {
-                        match rule.action {
-                            Action::Delete => return false,
-                            Action::Mask => kv.value = Value::from(MASK),
-                            Action::Hash => {
-                                kv.value = Value::from(self.hash(&kv.value.as_str()));
-                            }
-                        }
-                        return true;
-                    }
+            if let Some(action) = self.key_action(kv.key.as_str()) {
+                let replacement = match action {
+                    Action::Delete | Action::Mask => MASK.to_owned(),
+                    Action::Hash => self.hash(&kv.value.as_str()),
+                };
+                if let (Some(echo), Value::String(original)) = (echo.as_deref_mut(), &kv.value) {
+                    echo.note(original.as_str(), &replacement);
                 }
+                if action == Action::Delete {
+                    return false;
+                }
+                kv.value = Value::from(replacement);
+                return true;
             }
-            if let Some(v) = self.redact_value(&kv.value) {
-                kv.value = v;
+            if values {
+                if let Some(v) = self.redact_value(&kv.value) {
+                    kv.value = v;
+                }
             }
             true
         });
@@ -329,22 +529,230 @@ impl Redaction {
 
     #[cfg(feature = "enabled")]
     /// Redacts a finished span: its attributes, its events' and links'
-    /// attributes, its event names and its status message.
+    /// attributes, its event names and its status message; then replaces the
+    /// values key rules masked wherever else they appear in the span (see the
+    /// module docs on echoed secrets).
     pub fn redact_span(&self, span: &mut SpanData) {
-        self.redact_attributes(&mut span.attributes);
+        let mut echo = Echo::default();
+        self.redact_list(&mut span.attributes, Some(&mut echo));
         for event in span.events.events.iter_mut() {
-            self.redact_attributes(&mut event.attributes);
+            self.redact_list(&mut event.attributes, Some(&mut echo));
             if let Cow::Owned(name) = self.redact_str(&event.name) {
                 event.name = name.into();
             }
         }
         for link in span.links.links.iter_mut() {
-            self.redact_attributes(&mut link.attributes);
+            self.redact_list(&mut link.attributes, Some(&mut echo));
         }
         if let Status::Error { description } = &span.status {
             if let Cow::Owned(d) = self.redact_str(description) {
                 span.status = Status::error(d);
             }
+        }
+        if echo.is_empty() {
+            return;
+        }
+        echo.replace_in_attributes(&mut span.attributes);
+        for event in span.events.events.iter_mut() {
+            echo.replace_in_attributes(&mut event.attributes);
+            if let Cow::Owned(name) = echo.replace(&event.name) {
+                event.name = name.into();
+            }
+        }
+        for link in span.links.links.iter_mut() {
+            echo.replace_in_attributes(&mut link.attributes);
+        }
+        if let Status::Error { description } = &span.status {
+            if let Cow::Owned(d) = echo.replace(description) {
+                span.status = Status::error(d);
+            }
+        }
+    }
+
+    /// The string values of `attributes` that key rules replace, with their
+    /// replacements (what log records written inside the span must not show).
+    #[cfg(feature = "enabled")]
+    pub(crate) fn secrets_in(&self, attributes: &[KeyValue]) -> Echo {
+        let mut echo = Echo::default();
+        for kv in attributes {
+            if let Value::String(original) = &kv.value {
+                if let Some(action) = self.key_action(kv.key.as_str()) {
+                    let replacement = match action {
+                        Action::Hash => self.hash(original.as_str()),
+                        Action::Delete | Action::Mask => MASK.to_owned(),
+                    };
+                    echo.note(original.as_str(), &replacement);
+                }
+            }
+        }
+        echo
+    }
+}
+
+/// Secret values found under secret keys, and what replaces them elsewhere.
+#[cfg(feature = "enabled")]
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Echo(Vec<(String, String)>);
+
+#[cfg(feature = "enabled")]
+impl Echo {
+    /// Values shorter than this are not searched for elsewhere: they would
+    /// mask ordinary words and numbers.
+    const MIN_LEN: usize = 4;
+
+    fn note(&mut self, original: &str, replacement: &str) {
+        if original.len() >= Self::MIN_LEN
+            && original != replacement
+            && !self.0.iter().any(|(o, _)| o == original)
+        {
+            self.0.push((original.to_owned(), replacement.to_owned()));
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `text` with every noted value replaced.
+    pub(crate) fn replace<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let mut out = Cow::Borrowed(text);
+        for (original, replacement) in &self.0 {
+            if out.contains(original.as_str()) {
+                out = Cow::Owned(out.replace(original.as_str(), replacement));
+            }
+        }
+        out
+    }
+
+    fn replace_in_attributes(&self, attributes: &mut [KeyValue]) {
+        for kv in attributes {
+            match &kv.value {
+                Value::String(s) => {
+                    if let Cow::Owned(o) = self.replace(s.as_str()) {
+                        kv.value = Value::String(o.into());
+                    }
+                }
+                Value::Array(Array::String(items)) => {
+                    let mut changed = false;
+                    let out: Vec<StringValue> = items
+                        .iter()
+                        .map(|s| match self.replace(s.as_str()) {
+                            Cow::Borrowed(_) => s.clone(),
+                            Cow::Owned(o) => {
+                                changed = true;
+                                o.into()
+                            }
+                        })
+                        .collect();
+                    if changed {
+                        kv.value = Value::Array(Array::String(out));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// A log value with every noted value replaced in its strings.
+    pub(crate) fn replace_any(&self, value: &AnyValue) -> AnyValue {
+        match value {
+            AnyValue::String(s) => match self.replace(s.as_str()) {
+                Cow::Borrowed(_) => value.clone(),
+                Cow::Owned(o) => AnyValue::String(o.into()),
+            },
+            AnyValue::ListAny(items) => AnyValue::ListAny(Box::new(
+                items.iter().map(|v| self.replace_any(v)).collect(),
+            )),
+            AnyValue::Map(map) => AnyValue::Map(Box::new(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), self.replace_any(v)))
+                    .collect(),
+            )),
+            other => other.clone(),
+        }
+    }
+}
+
+/// The secrets of the span a log record is written in, carried in its
+/// [`opentelemetry::Context`] by the spans of `#[traced]` whose call-site
+/// attributes hold some.
+#[cfg(feature = "enabled")]
+#[derive(Clone, Debug)]
+pub(crate) struct SpanSecrets(pub(crate) Arc<Echo>);
+
+/// Per thread, what the key rules decided for each key text: a call site's
+/// keys are matched against the patterns once, then looked up. A set is chosen
+/// by the text's address, the text is compared (so a reused address never
+/// answers for another key), and each set holds two keys, the older replaced
+/// first, so that two keys that share a set do not evict each other forever.
+#[cfg(feature = "enabled")]
+mod key_cache {
+    use super::Action;
+    use std::cell::RefCell;
+
+    const SETS: usize = 256;
+
+    struct Slot {
+        rules: u64,
+        addr: usize,
+        text: Box<str>,
+        action: Option<Action>,
+    }
+
+    /// Two slots; `newer` is the index of the one filled last.
+    struct Set {
+        slots: [Option<Slot>; 2],
+        newer: u8,
+    }
+
+    thread_local! {
+        static CACHE: RefCell<[Set; SETS]> = const {
+            RefCell::new([const { Set { slots: [None, None], newer: 0 } }; SETS])
+        };
+    }
+
+    #[inline]
+    fn set_of(rules: u64, addr: usize, len: usize) -> usize {
+        let h = (addr as u64 ^ ((len as u64) << 40) ^ (rules << 52))
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (h >> 56) as usize % SETS
+    }
+
+    #[inline]
+    pub(super) fn lookup(
+        rules: u64,
+        key: &str,
+        decide: impl FnOnce() -> Option<Action>,
+    ) -> Option<Action> {
+        let addr = key.as_ptr() as usize;
+        let index = set_of(rules, addr, key.len());
+        let mut decide = Some(decide);
+        let cached = CACHE
+            .try_with(|cache| {
+                let mut cache = cache.try_borrow_mut().ok()?;
+                let set = &mut cache[index];
+                for slot in set.slots.iter().flatten() {
+                    if slot.rules == rules && slot.addr == addr && &*slot.text == key {
+                        return Some(slot.action);
+                    }
+                }
+                let action = (decide.take()?)();
+                let older = usize::from(set.newer == 0);
+                set.slots[older] = Some(Slot {
+                    rules,
+                    addr,
+                    text: key.into(),
+                    action,
+                });
+                set.newer = older as u8;
+                Some(action)
+            })
+            .ok()
+            .flatten();
+        match (cached, decide) {
+            (Some(action), _) => action,
+            (None, Some(decide)) => decide(),
+            (None, None) => None,
         }
     }
 }
@@ -369,10 +777,28 @@ fn random_key() -> [u8; 32] {
 #[cfg(feature = "enabled")]
 static CURRENT: arc_swap::ArcSwapOption<Redaction> = arc_swap::ArcSwapOption::const_empty();
 
+/// Whether the current rules hold key rules of the program's own (beyond the
+/// built-in ones, which generated code checks at compile time).
+#[cfg(feature = "enabled")]
+static CUSTOM_KEY_RULES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Makes `rules` the ones metric instruments apply (`None`: none).
 #[cfg(feature = "enabled")]
 pub(crate) fn set_current(rules: Option<Redaction>) {
+    let custom = rules.as_ref().is_some_and(|r| {
+        r.rules
+            .iter()
+            .any(|rule| !rule.builtin && matches!(rule.matcher, Matcher::Key(_)))
+    });
+    CUSTOM_KEY_RULES.store(custom, Ordering::Relaxed);
     CURRENT.store(rules.map(Arc::new));
+}
+
+/// See [`CUSTOM_KEY_RULES`].
+#[cfg(feature = "enabled")]
+#[inline]
+pub(crate) fn custom_key_rules() -> bool {
+    CUSTOM_KEY_RULES.load(Ordering::Relaxed)
 }
 
 /// Redacts metric attributes with the current rules, if there are any; `None`
@@ -380,9 +806,16 @@ pub(crate) fn set_current(rules: Option<Redaction>) {
 #[cfg(feature = "enabled")]
 #[inline]
 pub(crate) fn redact_metric_attributes(attributes: &[KeyValue]) -> Option<Vec<KeyValue>> {
+    if attributes.is_empty() {
+        return None;
+    }
     let rules = CURRENT.load();
     let rules = rules.as_deref()?;
-    if attributes.is_empty() {
+    let touches = rules.has_value_rules()
+        || attributes
+            .iter()
+            .any(|kv| rules.key_action(kv.key.as_str()).is_some());
+    if !touches {
         return None;
     }
     let mut out = attributes.to_vec();
@@ -390,20 +823,32 @@ pub(crate) fn redact_metric_attributes(attributes: &[KeyValue]) -> Option<Vec<Ke
     Some(out)
 }
 
+/// The secrets among a `#[traced]` call site's attributes under the current
+/// rules, for the log records written inside its span; `None` (nothing to
+/// carry) when no string value sits under a secret key.
+#[cfg(feature = "enabled")]
+pub(crate) fn secrets_of(attributes: &[KeyValue]) -> Option<SpanSecrets> {
+    if !attributes
+        .iter()
+        .any(|kv| matches!(kv.value, Value::String(_)))
+    {
+        return None;
+    }
+    let rules = CURRENT.load();
+    let echo = rules.as_deref()?.secrets_in(attributes);
+    (!echo.is_empty()).then(|| SpanSecrets(Arc::new(echo)))
+}
+
 #[cfg(feature = "enabled")]
 impl Redaction {
     /// Redacts a log attribute: `None` deletes it.
     fn redact_any(&self, key: &str, value: &AnyValue) -> Option<AnyValue> {
-        for rule in &self.rules {
-            if let Matcher::Key(pattern) = &rule.matcher {
-                if pattern.matches(key) {
-                    return match rule.action {
-                        Action::Delete => None,
-                        Action::Mask => Some(AnyValue::String(MASK.into())),
-                        Action::Hash => Some(AnyValue::String(self.hash(&any_text(value)).into())),
-                    };
-                }
-            }
+        if let Some(action) = self.key_action(key) {
+            return match action {
+                Action::Delete => None,
+                Action::Mask => Some(AnyValue::String(MASK.into())),
+                Action::Hash => Some(AnyValue::String(self.hash(&any_text(value)).into())),
+            };
         }
         Some(self.redact_any_value(value))
     }
@@ -470,11 +915,22 @@ impl opentelemetry_sdk::logs::LogProcessor for RedactingLogs {
         _scope: &opentelemetry::InstrumentationScope,
     ) {
         use opentelemetry::logs::{LogRecord as _, Logger as _};
+        // The secrets of the span this record is written in (values masked
+        // under their keys there), replaced here too.
+        let echo = opentelemetry::Context::map_current(|cx| {
+            cx.get::<SpanSecrets>().map(|s| Arc::clone(&s.0))
+        });
+        let echoed = |v: AnyValue| match &echo {
+            Some(echo) => echo.replace_any(&v),
+            None => v,
+        };
         let attributes: Vec<(opentelemetry::Key, Option<AnyValue>)> = record
             .attributes_iter()
-            .map(|(k, v)| (k.clone(), self.rules.redact_any(k.as_str(), v)))
+            .map(|(k, v)| (k.clone(), self.rules.redact_any(k.as_str(), v).map(echoed)))
             .collect();
-        let body = record.body().map(|b| self.rules.redact_any_value(b));
+        let body = record
+            .body()
+            .map(|b| echoed(self.rules.redact_any_value(b)));
         let unchanged = body.as_ref() == record.body()
             && attributes
                 .iter()
@@ -613,5 +1069,109 @@ mod tests {
         let mut c = attrs(&[("user.id", "42")]);
         other.redact_attributes(&mut c);
         assert_ne!(get(&a, "user.id"), get(&c, "user.id"));
+    }
+
+    #[test]
+    fn added_rules_decide_before_the_built_in_ones() {
+        let r = Redaction::default_rules()
+            .hash_key("session.token")
+            .with_secret_keys();
+        let mut list = attrs(&[("session.token", "abcd1234"), ("auth.token", "abcd1234")]);
+        r.redact_attributes(&mut list);
+        assert!(get(&list, "session.token").unwrap().starts_with("hmac:"));
+        assert_eq!(get(&list, "auth.token").as_deref(), Some(MASK));
+        let builtin = r.rules.iter().filter(|rule| rule.builtin).count();
+        assert_eq!(
+            builtin,
+            SECRET_KEYS.len(),
+            "appending the defaults twice adds nothing"
+        );
+    }
+
+    #[test]
+    fn token_counts_are_not_tokens() {
+        let r = Redaction::secret_keys();
+        for key in ["gen_ai.usage.input_tokens", "tokenizer", "llm.token_count"] {
+            assert_eq!(r.key_action(key), None, "{key}");
+        }
+        for key in [
+            "access_token",
+            "x-auth-token",
+            "session.token.value",
+            "Proxy-Authorization",
+        ] {
+            assert_eq!(r.key_action(key), Some(Action::Mask), "{key}");
+        }
+    }
+
+    #[test]
+    fn the_key_cache_answers_for_the_text_not_the_address() {
+        let r = Redaction::secret_keys();
+        // Keys written into the same buffer: same address, different text.
+        let mut buffer = String::with_capacity(16);
+        for (key, secret) in [
+            ("password", true),
+            ("passage", false),
+            ("passwd", true),
+            ("pass", false),
+        ] {
+            buffer.clear();
+            buffer.push_str(key);
+            assert_eq!(r.key_action(&buffer).is_some(), secret, "{key}");
+            assert_eq!(r.key_action(&buffer).is_some(), secret, "{key}, cached");
+        }
+        // Other rules, other answers for the same text.
+        let none = Redaction::none().mask_key("passage");
+        buffer.clear();
+        buffer.push_str("passage");
+        assert_eq!(none.key_action(&buffer), Some(Action::Mask));
+        assert_eq!(r.key_action(&buffer), None);
+    }
+
+    #[test]
+    fn echoed_values_are_replaced_elsewhere_in_the_span() {
+        let r = Redaction::secret_keys();
+        let mut echo = Echo::default();
+        let mut list = attrs(&[("password", "hunter2"), ("pin", "123")]);
+        r.redact_list(&mut list, Some(&mut echo));
+        assert_eq!(
+            echo.replace("wrong hunter2 given").as_ref(),
+            "wrong [REDACTED] given"
+        );
+        assert_eq!(echo.replace("nothing").as_ref(), "nothing");
+        let mut short = Echo::default();
+        short.note("123", MASK);
+        assert!(
+            short.is_empty(),
+            "values under four characters are not searched for"
+        );
+    }
+
+    #[test]
+    fn the_compile_time_check_agrees_with_the_rules() {
+        let r = Redaction::secret_keys();
+        for key in [
+            "password",
+            "db.Password",
+            "http.request.header.authorization",
+            "x-api-key",
+            "access_token",
+            "gen_ai.usage.input_tokens",
+            "user.name",
+            "route",
+            "tokenizer",
+            "session.token.value",
+            "client_secret",
+            "PRIVATE_KEY",
+            "cookie",
+            "",
+            "*",
+        ] {
+            assert_eq!(
+                builtin_secret(key.as_bytes()),
+                r.key_action(key).is_some(),
+                "{key}"
+            );
+        }
     }
 }
