@@ -1285,12 +1285,13 @@ mod tests {
         provider.shutdown().unwrap();
         assert_eq!(
             output,
-            "metrics · 3 series\n\
+            "metrics · shop-api · 3 series\n\
              scope otel.sdk\n\
              \x20 otel.sdk.processor.span.processed counter  Spans processed\n\
              \x20   {error.type=\"queue_full\"}  3\n\
              \x20 otel.sdk.exporter.operation.duration histogram\n\
              \x20   {error.type=\"timeout\"}  count=1 sum=0.5 min=0.5 max=0.5\n\
+             \x20     █  ≤5:1\n\
              scope shop\n\
              \x20 orders.placed counter\n\
              \x20   {}  1\n"

@@ -393,7 +393,7 @@ mod tests {
     #[test]
     fn unset_variables_without_a_default_are_said_once_each() {
         let yaml = "sampler:\n  ratio: ${UNSET}\nurl: \"http://${UNSET}:${PORT}/${OTHER}\"\n\
-                    list: [${UNSET}]\ndefaulted: ${UNSET:-1}\nalias: &a ${ALSO}\ncopy: *a\n";
+                    list:\n  - ${UNSET}\ndefaulted: ${UNSET:-1}\nalias: &a ${ALSO}\ncopy: *a\n";
         let mut warnings = Vec::new();
         parse("t.yaml", yaml, &env, &mut warnings).unwrap().unwrap();
         assert_eq!(
@@ -405,10 +405,10 @@ mod tests {
                 "t.yaml:3:6: `url` references ${UNSET}, ${OTHER} without a default and UNSET, \
                  OTHER are not set: the value is a string (\"http://:4318/\") \
                  (`${UNSET:-value}` gives a default)",
-                "t.yaml:4:8: a list item references ${UNSET} without a default and UNSET is not \
+                "t.yaml:5:5: a list item references ${UNSET} without a default and UNSET is not \
                  set: the value is empty, so it is null, as if the key were not there \
                  (`${UNSET:-value}` gives a default)",
-                "t.yaml:6:11: `alias` references ${ALSO} without a default and ALSO is not set: \
+                "t.yaml:7:8: `alias` references ${ALSO} without a default and ALSO is not set: \
                  the value is empty, so it is null, as if the key were not there \
                  (`${ALSO:-value}` gives a default)",
             ]
