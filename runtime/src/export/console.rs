@@ -190,10 +190,9 @@ impl ConsoleExporter {
     /// [`ConsoleLogExporter::with_trace_view`](super::console_logs::ConsoleLogExporter::with_trace_view).
     /// Each record written in a printed span is drawn under it, among the
     /// span's events in time order, as in
-    /// `▸ +1.20ms INFO shop::cart: checking out 3 items items=3`.
-    /// [`force_flush`](SpanExporter::force_flush) and
-    /// [`shutdown`](SpanExporter::shutdown) print the records of spans that
-    /// were not printed as plain lines after the traces still held back.
+    /// `▸ +1.20ms INFO shop::cart: checking out 3 items items=3`. The log
+    /// exporter has printed every record as a line already, when it was
+    /// written; this shows it again in its place in the trace.
     ///
     /// # Examples
     ///
@@ -283,8 +282,7 @@ impl ConsoleExporter {
         state.write(&out)
     }
 
-    /// Prints every trace still held back, oldest first, then the log
-    /// records of spans that were not printed, as lines. Spans whose parent
+    /// Prints every trace still held back, oldest first. Spans whose parent
     /// is remote and not held back head blocks of their own, as if their
     /// wait were over.
     fn flush_pending(&self, state: &mut State) -> OTelSdkResult {
@@ -295,17 +293,12 @@ impl ConsoleExporter {
         while let Some(spans) = state.pending.pop_oldest() {
             self.render(&mut out, &mut state.printed, &spans);
         }
-        if let Some(logs) = &self.logs {
-            for record in logs.take_all() {
-                super::console_logs::write_line(&mut out, &record, self.color);
-            }
-        }
         state.write(&out)
     }
 }
 
-/// A dropped exporter draws no more log records; the log exporter prints
-/// what is left when it shuts down.
+/// A dropped exporter draws no more log records (they were printed as lines
+/// when they were written).
 impl Drop for ConsoleExporter {
     fn drop(&mut self) {
         let is_shutdown = self.state.get_mut().map_or_else(
@@ -1897,14 +1890,19 @@ mod tests {
         let logging = Logging::new();
         let (exporter, buffer) = logged_exporter(false, &logging);
         logging.log_realistic();
-        assert_eq!(logging.lines.take(), "", "records wait for their spans");
+        let lines = logging.lines.take();
+        assert_eq!(lines.lines().count(), 5, "printed as they are written: {lines}");
+        assert!(
+            lines.starts_with("INFO  shop::orders: loading order order.id=42 trace="),
+            "{lines}"
+        );
 
         export(&exporter, realistic_trace()).unwrap();
         let output = buffer.take();
         assert!(!output.contains('\x1b'));
         insta::assert_snapshot!("logs_under_spans", output);
 
-        assert!(logging.logs.take_all().is_empty(), "all records were drawn");
+        assert_eq!(logging.logs.held_count(), 0, "all records were drawn");
         exporter.shutdown().unwrap();
         logging.provider.shutdown().unwrap();
         assert_eq!(buffer.take(), "");
@@ -1943,12 +1941,13 @@ mod tests {
     }
 
     #[test]
-    fn records_of_spans_never_printed_print_on_flush() {
+    fn records_of_spans_printed_at_flush_are_drawn_then() {
         let logging = Logging::new();
         let (exporter, buffer) = logged_exporter(false, &logging);
         // Span 2's root never ends; span 9 is never exported here.
         logging.log(9, 10, Severity::Info, "shop", "elsewhere", &[]);
         logging.log(2, 20, Severity::Warn, "shop", "in the orphan", &[]);
+        assert_eq!(logging.lines.take().lines().count(), 2);
         export(&exporter, vec![span(TRACE, 2, 1, "orphan", 0, 100)]).unwrap();
         assert_eq!(buffer.take(), "");
 
@@ -1960,53 +1959,47 @@ mod tests {
             output.contains("\n  ▸ +20.0µs WARN shop: in the orphan\n"),
             "{output}"
         );
-        assert_eq!(
-            lines.last().copied(),
-            Some(
-                "INFO  shop: elsewhere \
-                 trace=4bf92f3577b34da6a3ce929d0e0e4736 span=0000000000000009"
-            ),
-            "{output}"
-        );
+        assert!(!output.contains("elsewhere"), "printed once, as a line: {output}");
         exporter.force_flush().unwrap();
-        assert_eq!(buffer.take(), "", "records are printed once");
+        assert_eq!(buffer.take(), "");
+        assert_eq!(logging.logs.held_count(), 1, "span 9 may still print");
     }
 
     #[test]
-    fn leftovers_print_when_spans_shut_down_after_logs() {
+    fn shutdown_prints_no_record_again() {
         // The SDK's order: the logger provider shuts down first.
         let logging = Logging::new();
         let (exporter, buffer) = logged_exporter(false, &logging);
         logging.log(9, 10, Severity::Info, "shop", "elsewhere", &[]);
-        logging.provider.shutdown().unwrap();
-        assert_eq!(logging.lines.take(), "", "the span exporter still may draw");
-
-        exporter.shutdown().unwrap();
-        assert!(buffer.take().starts_with("INFO  shop: elsewhere trace="));
-    }
-
-    #[test]
-    fn leftovers_print_when_logs_shut_down_after_spans() {
-        let logging = Logging::new();
-        let (exporter, buffer) = logged_exporter(false, &logging);
-        logging.log(9, 10, Severity::Info, "shop", "before", &[]);
-        exporter.shutdown().unwrap();
-        assert!(buffer.take().starts_with("INFO  shop: before trace="));
-
-        // Nothing will draw records any more: they print at once.
-        logging.log(9, 20, Severity::Info, "shop", "after", &[]);
-        assert!(logging.lines.take().starts_with("INFO  shop: after trace="));
+        assert!(logging.lines.take().starts_with("INFO  shop: elsewhere trace="));
         logging.provider.shutdown().unwrap();
         assert_eq!(logging.lines.take(), "");
+        exporter.shutdown().unwrap();
+        assert_eq!(buffer.take(), "");
+        assert_eq!(logging.logs.held_count(), 0, "forgotten with the last view");
     }
 
     #[test]
-    fn a_dropped_span_exporter_leaves_records_to_the_log_exporter() {
+    fn records_after_the_span_exporter_shut_down_are_not_kept() {
+        let logging = Logging::new();
+        let (exporter, buffer) = logged_exporter(false, &logging);
+        exporter.shutdown().unwrap();
+        logging.log(9, 20, Severity::Info, "shop", "after", &[]);
+        assert!(logging.lines.take().starts_with("INFO  shop: after trace="));
+        assert_eq!(logging.logs.held_count(), 0);
+        logging.provider.shutdown().unwrap();
+        assert_eq!(logging.lines.take(), "");
+        assert_eq!(buffer.take(), "");
+    }
+
+    #[test]
+    fn a_dropped_span_exporter_leaves_nothing_kept() {
         let logging = Logging::new();
         let (exporter, _buffer) = logged_exporter(false, &logging);
         logging.log(9, 10, Severity::Info, "shop", "held", &[]);
+        assert_eq!(logging.logs.held_count(), 1);
         drop(exporter);
-        logging.provider.shutdown().unwrap();
+        assert_eq!(logging.logs.held_count(), 0);
         assert!(logging.lines.take().starts_with("INFO  shop: held trace="));
     }
 
@@ -2031,6 +2024,13 @@ mod tests {
                 record.set_body("checking out 3 items".into());
                 record.add_attribute("items", 3);
                 logging.logger.emit(record);
+                // On stderr while the span still runs.
+                let line = logging.lines.take();
+                assert!(
+                    line.starts_with("INFO  shop::cart: checking out 3 items items=3 trace="),
+                    "{line}"
+                );
+                assert_eq!(buffer.take(), "");
             });
         });
         let mut record = logging.logger.create_log_record();
