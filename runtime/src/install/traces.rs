@@ -113,7 +113,10 @@ pub(crate) fn provider(
                 if let Some(logs) = &trace_logs {
                     console = console.with_logs(logs.clone());
                 }
-                b.with_span_processor(shaping.wrap(batch(console, env), true))
+                // Printed when complete, not at the batch interval.
+                b.with_span_processor(
+                    shaping.wrap(crate::export::console::ConsoleSpanProcessor::new(console), true),
+                )
             }
             TracesExporter::Otlp => match crate::export::otlp(env) {
                 Ok(exporter) => b.with_span_processor(shaping.wrap(batch(exporter, env), true)),
