@@ -824,10 +824,7 @@ fn an_unset_variable_without_a_default_is_said_once() {
     let stderr = run_child("init", &[("OTEL_CONFIG_FILE", path.to_str().unwrap())]);
     let shown = path.display().to_string();
     std::fs::remove_file(&path).ok();
-    let line = format!(
-        "traced: {}",
-        expected.replacen("ratio.yaml", &shown, 1)
-    );
+    let line = format!("traced: {}", expected.replacen("ratio.yaml", &shown, 1));
     assert_eq!(stderr.matches(&line).count(), 1, "{stderr}");
     assert!(stderr.contains("child_checkout"), "{stderr}");
 }

@@ -318,6 +318,8 @@ fn build(
             let recording = span.is_recording();
             if recording {
                 record_site(&mut span, site, fill);
+                // A filter rule on these attributes drops the span's subtree too.
+                crate::process::filter::after_attributes(&span);
             }
             let cx = base.with_span(span);
             let cx = if new_trace {

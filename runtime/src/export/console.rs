@@ -39,8 +39,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use opentelemetry::logs::AnyValue;
-use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
 use opentelemetry::trace::TraceContextExt as _;
+use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
@@ -588,7 +588,8 @@ impl Shared {
             }
             let now = Instant::now();
             let mut out = String::new();
-            self.exporter.release_deferred(&mut state, &mut out, Some(now));
+            self.exporter
+                .release_deferred(&mut state, &mut out, Some(now));
             // A failed write is the application's stderr gone: nothing to tell.
             let _ = state.write(&out);
             state = match ConsoleExporter::next_deadline(&state) {
@@ -642,7 +643,10 @@ impl SpanProcessor for ConsoleSpanProcessor {
             let now = Instant::now();
             // A failed write is the application's stderr gone: nothing to tell.
             let _ = self.shared.exporter.end_live(&mut state, span, now);
-            state.live.as_ref().is_some_and(|live| !live.deferred.is_empty())
+            state
+                .live
+                .as_ref()
+                .is_some_and(|live| !live.deferred.is_empty())
         };
         if waiting {
             self.ensure_timer();
@@ -664,6 +668,24 @@ impl SpanProcessor for ConsoleSpanProcessor {
         if let Some(shared) = Arc::get_mut(&mut self.shared) {
             shared.exporter.set_resource(resource);
         }
+    }
+}
+
+/// A span whose start the processor saw was filtered out when it ended: it is
+/// no longer waited for.
+impl crate::process::exporting::Inner for ConsoleSpanProcessor {
+    fn dropped(&self, span: &SpanData) {
+        let mut state = self.shared.exporter.lock();
+        let Some(live) = state.live.as_mut() else {
+            return;
+        };
+        live.end(span.span_context.trace_id(), span.span_context.span_id());
+        let mut out = String::new();
+        self.shared
+            .exporter
+            .release_deferred(&mut state, &mut out, Some(Instant::now()));
+        // A failed write is the application's stderr gone: nothing to tell.
+        let _ = state.write(&out);
     }
 }
 
@@ -838,13 +860,15 @@ impl Pending {
 
     /// The parent of each held-back span of trace `trace_id`.
     fn parents(&self, trace_id: TraceId) -> HashMap<SpanId, SpanId> {
-        self.traces.get(&trace_id).map_or_else(HashMap::new, |trace| {
-            trace
-                .spans
-                .iter()
-                .map(|held| (held.span.span_context.span_id(), held.span.parent_span_id))
-                .collect()
-        })
+        self.traces
+            .get(&trace_id)
+            .map_or_else(HashMap::new, |trace| {
+                trace
+                    .spans
+                    .iter()
+                    .map(|held| (held.span.span_context.span_id(), held.span.parent_span_id))
+                    .collect()
+            })
     }
 
     /// Removes the oldest trace if more is held back than allowed.
@@ -2276,7 +2300,11 @@ mod tests {
         let (exporter, buffer) = logged_exporter(false, &logging);
         logging.log_realistic();
         let lines = logging.lines.take();
-        assert_eq!(lines.lines().count(), 5, "printed as they are written: {lines}");
+        assert_eq!(
+            lines.lines().count(),
+            5,
+            "printed as they are written: {lines}"
+        );
         assert!(
             lines.starts_with("INFO  shop::orders: loading order order.id=42 trace="),
             "{lines}"
@@ -2344,7 +2372,10 @@ mod tests {
             output.contains("\n  ▸ +20.0µs WARN shop: in the orphan\n"),
             "{output}"
         );
-        assert!(!output.contains("elsewhere"), "printed once, as a line: {output}");
+        assert!(
+            !output.contains("elsewhere"),
+            "printed once, as a line: {output}"
+        );
         exporter.force_flush().unwrap();
         assert_eq!(buffer.take(), "");
         assert_eq!(logging.logs.held_count(), 1, "span 9 may still print");
@@ -2356,7 +2387,10 @@ mod tests {
         let logging = Logging::new();
         let (exporter, buffer) = logged_exporter(false, &logging);
         logging.log(9, 10, Severity::Info, "shop", "elsewhere", &[]);
-        assert!(logging.lines.take().starts_with("INFO  shop: elsewhere trace="));
+        assert!(logging
+            .lines
+            .take()
+            .starts_with("INFO  shop: elsewhere trace="));
         logging.provider.shutdown().unwrap();
         assert_eq!(logging.lines.take(), "");
         exporter.shutdown().unwrap();
@@ -2604,7 +2638,10 @@ mod tests {
         cx.span().end();
         let started = Instant::now();
         provider.shutdown().unwrap();
-        assert!(started.elapsed() < LATE_CHILDREN_WAIT, "no wait at shutdown");
+        assert!(
+            started.elapsed() < LATE_CHILDREN_WAIT,
+            "no wait at shutdown"
+        );
         let output = buffer.take();
         assert_eq!(printed_names(&output), ["main"], "{output}");
     }
@@ -2674,7 +2711,10 @@ mod tests {
         ));
         tracer.in_span_with_context("orphan", &unseen, |_| {});
         let output = buffer.take();
-        assert!(output.contains("(parent 0000000000000055 not seen)"), "{output}");
+        assert!(
+            output.contains("(parent 0000000000000055 not seen)"),
+            "{output}"
+        );
         provider.shutdown().unwrap();
     }
 
@@ -2694,4 +2734,38 @@ mod tests {
         assert_eq!(buffer.take(), "");
     }
 
+    #[test]
+    fn live_a_root_stops_waiting_for_a_child_the_filter_drops() {
+        use crate::process::exporting::Exporting;
+        use crate::process::SpanFilter;
+        use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
+        let buffer = Buffer::default();
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+            .with_span_processor(Exporting {
+                sampled_only: true,
+                filter: Some(SpanFilter::new().drop_attribute("late", "yes")),
+                redaction: None,
+                inner: ConsoleSpanProcessor::new(ConsoleExporter::with_writer(
+                    buffer.clone(),
+                    false,
+                )),
+            })
+            .build();
+        let tracer = provider.tracer("test");
+        let root = tracer.start("root");
+        let cx = Context::current_with_span(root);
+        let mut child = tracer.start_with_context("child", &cx);
+        // Matches only once this is set, after its start: dropped at its end.
+        child.set_attribute(KeyValue::new("late", "yes"));
+        cx.span().end();
+        assert_eq!(buffer.take(), "", "the root waits for its child");
+        child.end();
+        let output = buffer.take();
+        assert_eq!(
+            printed_names(&output),
+            ["root"],
+            "printed when the child is dropped: {output}"
+        );
+        provider.shutdown().unwrap();
+    }
 }

@@ -453,7 +453,11 @@ fn reports_problem<'a>(mut attributes: impl Iterator<Item = &'a KeyValue>, zero:
 }
 
 /// Whether a series is printed: always, unless `only_problems`.
-fn shown<'a>(only_problems: bool, attributes: impl Iterator<Item = &'a KeyValue>, zero: bool) -> bool {
+fn shown<'a>(
+    only_problems: bool,
+    attributes: impl Iterator<Item = &'a KeyValue>,
+    zero: bool,
+) -> bool {
     !only_problems || reports_problem(attributes, zero)
 }
 
@@ -1256,7 +1260,13 @@ mod tests {
             .u64_counter("otel.sdk.processor.span.processed")
             .with_description("Spans processed")
             .build();
-        processed.add(12, &[KeyValue::new("otel.component.name", "batching_span_processor/0")]);
+        processed.add(
+            12,
+            &[KeyValue::new(
+                "otel.component.name",
+                "batching_span_processor/0",
+            )],
+        );
         processed.add(0, &[KeyValue::new("error.type", "already_shutdown")]);
         let capacity = sdk
             .i64_up_down_counter("otel.sdk.processor.span.queue.capacity")
@@ -1297,5 +1307,4 @@ mod tests {
              \x20   {}  1\n"
         );
     }
-
 }

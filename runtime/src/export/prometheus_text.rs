@@ -1538,7 +1538,12 @@ mod tests {
         let buckets = cumulative_buckets(
             &bounds,
             [1, 0, 2, 4].into_iter(),
-            vec![Some(low.clone()), Some(too_big), Some(untraced), Some(too_small)],
+            vec![
+                Some(low.clone()),
+                Some(too_big),
+                Some(untraced),
+                Some(too_small),
+            ],
         );
         let counts: Vec<u64> = buckets.iter().map(|bucket| bucket.count).collect();
         assert_eq!(counts, [1, 1, 3, 7]);
@@ -1557,8 +1562,10 @@ mod tests {
             [0, 1, 0, 1].into_iter(),
             vec![None, Some(at_bound.clone()), None, Some(above.clone())],
         );
-        let shown: Vec<Option<&Exemplar>> =
-            buckets.iter().map(|bucket| bucket.exemplar.as_ref()).collect();
+        let shown: Vec<Option<&Exemplar>> = buckets
+            .iter()
+            .map(|bucket| bucket.exemplar.as_ref())
+            .collect();
         assert_eq!(shown, [None, Some(&at_bound), None, Some(&above)]);
     }
 

@@ -365,7 +365,9 @@ mod tests {
     }
 
     fn one(yaml: &str) -> Value {
-        let root = parse("t.yaml", yaml, &env, &mut Vec::new()).unwrap().unwrap();
+        let root = parse("t.yaml", yaml, &env, &mut Vec::new())
+            .unwrap()
+            .unwrap();
         let Value::Map(mut entries) = root.value else {
             panic!("not a map")
         };
@@ -417,7 +419,9 @@ mod tests {
 
     #[test]
     fn keys_are_not_substituted() {
-        let root = parse("t.yaml", "${PORT}: 1", &env, &mut Vec::new()).unwrap().unwrap();
+        let root = parse("t.yaml", "${PORT}: 1", &env, &mut Vec::new())
+            .unwrap()
+            .unwrap();
         let Value::Map(entries) = root.value else {
             panic!()
         };
@@ -426,7 +430,9 @@ mod tests {
 
     #[test]
     fn positions_are_one_based() {
-        let root = parse("t.yaml", "a:\n  bb: 1\n", &env, &mut Vec::new()).unwrap().unwrap();
+        let root = parse("t.yaml", "a:\n  bb: 1\n", &env, &mut Vec::new())
+            .unwrap()
+            .unwrap();
         let Value::Map(entries) = root.value else {
             panic!()
         };
@@ -450,7 +456,11 @@ mod tests {
 
     #[test]
     fn structural_problems_are_errors() {
-        let err = |y: &str| parse("t.yaml", y, &env, &mut Vec::new()).unwrap_err().to_string();
+        let err = |y: &str| {
+            parse("t.yaml", y, &env, &mut Vec::new())
+                .unwrap_err()
+                .to_string()
+        };
         assert!(err("a: 1\na: 2\n")
             .starts_with("duplicate key `a` at t.yaml:2:1 (first at t.yaml:1:1)"));
         assert!(err("a: 1\n---\nb: 2\n").starts_with("a second YAML document"));
@@ -458,6 +468,9 @@ mod tests {
         assert!(err("a: !custom 1\n").contains("unsupported tag"));
         assert!(err("a: ${X\n").contains("invalid substitution"));
         assert!(err("a: [1, 2\n").starts_with("invalid YAML at t.yaml:"));
-        assert_eq!(parse("t.yaml", "# nothing\n", &env, &mut Vec::new()).unwrap(), None);
+        assert_eq!(
+            parse("t.yaml", "# nothing\n", &env, &mut Vec::new()).unwrap(),
+            None
+        );
     }
 }
