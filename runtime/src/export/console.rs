@@ -2543,9 +2543,9 @@ mod tests {
             .collect()
     }
 
-    /// Waits up to 5 s for `buffer` to hold something.
+    /// Waits up to 10 s for `buffer` to hold something.
     fn wait_for_output(buffer: &Buffer) -> String {
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let output = buffer.take();
             if !output.is_empty() || Instant::now() > deadline {
@@ -2613,7 +2613,8 @@ mod tests {
         let output = wait_for_output(&buffer);
         let waited = ended.elapsed();
         assert!(
-            waited >= LATE_CHILDREN_WAIT && waited < LATE_CHILDREN_WAIT * 4,
+            // With room for a loaded machine: the wait is bounded, not exact.
+            waited >= LATE_CHILDREN_WAIT && waited < LATE_CHILDREN_WAIT + Duration::from_secs(5),
             "{waited:?}"
         );
         assert_eq!(printed_names(&output), ["GET /slow", "done"], "{output}");
