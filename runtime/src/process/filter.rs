@@ -123,7 +123,11 @@ impl SpanFilter {
         let sc = span.span_context();
         let below_dropped =
             parent.is_valid() && parent.trace_id() == sc.trace_id() && self.marks.contains(parent);
-        if below_dropped || span.exported_data().is_some_and(|data| self.drops(&data)) {
+        // Reading the span's name, kind and attributes takes a copy of them.
+        if below_dropped
+            || (!self.rules.is_empty()
+                && span.exported_data().is_some_and(|data| self.drops(&data)))
+        {
             self.marks.insert(sc);
         }
     }
