@@ -780,6 +780,55 @@ fn otel_config_file_configures_init() {
     assert!(stderr.contains("child_checkout"), "{stderr}");
 }
 
+const UNSET_RATIO_FILE: &str = r#"file_format: "1.0"
+resource:
+  attributes:
+    - name: service.name
+      value: config-e2e
+tracer_provider:
+  sampler:
+    trace_id_ratio_based:
+      ratio: ${TRACED_TEST_UNSET_RATIO}
+  processors:
+    - simple:
+        exporter:
+          console:
+"#;
+
+#[test]
+fn an_unset_variable_without_a_default_is_said_once() {
+    // Read without installing: the warning names file, line, column, key and variable.
+    let config = file_config::parse_with_env("ratio.yaml", UNSET_RATIO_FILE, env_of(&[])).unwrap();
+    let expected = "ratio.yaml:9:14: `ratio` references ${TRACED_TEST_UNSET_RATIO} without a \
+                    default and TRACED_TEST_UNSET_RATIO is not set: the value is empty, so it is \
+                    null, as if the key were not there (`${TRACED_TEST_UNSET_RATIO:-value}` gives \
+                    a default)";
+    assert_eq!(config.warnings(), [expected]);
+    // Then the file is read as the specification says: a null ratio is the default, 1.0.
+    let set = file_config::parse_with_env(
+        "ratio.yaml",
+        UNSET_RATIO_FILE,
+        env_of(&[("TRACED_TEST_UNSET_RATIO", "1.0")]),
+    )
+    .unwrap();
+    assert!(set.warnings().is_empty(), "{:?}", set.warnings());
+    for c in [&config, &set] {
+        assert!(
+            format!("{c:#?}").contains("sampler: TraceIdRatioBased(\n        1.0,\n    ),"),
+            "{c:#?}"
+        );
+    }
+
+    // Installed through OTEL_CONFIG_FILE: said on stderr, once, and the trace is sampled.
+    let path = temp_file("unset-ratio.yaml", UNSET_RATIO_FILE);
+    let stderr = run_child("init", &[("OTEL_CONFIG_FILE", path.to_str().unwrap())]);
+    let shown = path.display().to_string();
+    std::fs::remove_file(&path).ok();
+    let line = format!("traced: {}", expected.replacen("ratio.yaml", &shown, 1));
+    assert_eq!(stderr.matches(&line).count(), 1, "{stderr}");
+    assert!(stderr.contains("child_checkout"), "{stderr}");
+}
+
 #[test]
 fn a_broken_otel_config_file_installs_nothing() {
     let path = temp_file(

@@ -343,3 +343,50 @@ fn unsampled_measurements_carry_no_exemplar() {
     );
     drop(guard);
 }
+
+/// The page the endpoint serves for `accept`.
+fn scrape(addr: SocketAddr, accept: &str) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(stream, "GET /metrics HTTP/1.0\r\nAccept: {accept}\r\n\r\n").unwrap();
+    let mut page = String::new();
+    stream.read_to_string(&mut page).unwrap();
+    page
+}
+
+#[test]
+fn an_exemplar_is_only_on_the_bucket_of_its_measurement() {
+    let _turn = LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let guard = traced::Builder::new()
+        .ignore_env()
+        .simple_exporter(InMemorySpanExporter::default())
+        .prometheus_endpoint("127.0.0.1", 0)
+        .init();
+    let addr = guard.prometheus_addr().unwrap();
+    // Buckets 0.01, 0.1, 1.0: 0.05 falls into `le="0.1"`, whose cumulative
+    // count `le="1.0"` and `+Inf` include too.
+    place_order(0.05);
+    let page = scrape(addr, "application/openmetrics-text; version=1.0.0");
+    let buckets: Vec<&str> = page
+        .lines()
+        .filter(|l| l.starts_with("shop_checkout_seconds_bucket{"))
+        .collect();
+    assert_eq!(buckets.len(), 4, "{page}");
+    for line in &buckets {
+        let has_exemplar = line.contains(" # {");
+        assert_eq!(
+            has_exemplar,
+            line.contains("le=\"0.1\""),
+            "only le=\"0.1\" carries the exemplar: {line}\n{page}"
+        );
+    }
+    let exemplar = buckets
+        .iter()
+        .find(|l| l.contains("le=\"0.1\""))
+        .and_then(|l| l.split_once(" # "))
+        .map(|(_, exemplar)| exemplar)
+        .unwrap();
+    assert!(exemplar.contains("} 0.05 "), "{exemplar}");
+    drop(guard);
+}

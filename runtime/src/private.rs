@@ -337,7 +337,10 @@ fn build(
             let mut span = tracer.build_with_context(builder, parent);
             let recording = span.is_recording();
             let secrets = if recording {
-                record_site(&mut span, site, fill)
+                let secrets = record_site(&mut span, site, fill);
+                // A filter rule on these attributes drops the span's subtree too.
+                crate::process::filter::after_attributes(&span);
+                secrets
             } else {
                 None
             };

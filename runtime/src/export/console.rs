@@ -35,14 +35,15 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt::{self, Write as _};
 use std::io::Write;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use opentelemetry::logs::AnyValue;
+use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
-use opentelemetry::KeyValue;
+use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 use opentelemetry_sdk::Resource;
 
 use super::console_logs::{HeldRecord, TraceLogs};
@@ -60,6 +61,15 @@ const MAX_PRINTED_SPANS: usize = 4096;
 /// How long a span whose parent is remote waits for that parent to arrive
 /// before an export prints it as the root of a block of its own.
 const REMOTE_PARENT_WAIT: Duration = Duration::from_secs(1);
+/// How long the trace of a local root that ended waits for the spans still
+/// running under it, with [`ConsoleSpanProcessor`].
+const LATE_CHILDREN_WAIT: Duration = Duration::from_millis(500);
+/// Most running spans a [`ConsoleSpanProcessor`] keeps track of; spans started
+/// beyond it are not waited for.
+const MAX_OPEN_SPANS: usize = 10_000;
+/// Longest chain of parents followed to find whether a running span is below
+/// a root (only a malformed chain is longer).
+const MAX_ANCESTRY: usize = 1024;
 
 /// Columns of the time axis every bar is drawn on.
 const BAR_WIDTH: usize = 32;
@@ -97,7 +107,10 @@ const MAX_INDENT_DEPTH: usize = 24;
 /// [`shutdown`](SpanExporter::shutdown): such a trace prints at a later export
 /// rather than as soon as it ends. A batch span processor exports only when
 /// spans are waiting, so in a process gone quiet it prints with the next spans
-/// that end, or at shutdown.
+/// that end, or at shutdown. (`traced::init` puts the exporter behind a
+/// processor of its own instead: it hands over each span as it ends and
+/// knows which spans still run, so a trace prints as soon as it is complete,
+/// and a span whose parent is in another process prints without the wait.)
 ///
 /// At most 1024 traces and 10 000 spans are held back; beyond that the oldest
 /// trace is printed as it is, so memory stays bounded. Holding never blocks:
@@ -177,6 +190,7 @@ impl ConsoleExporter {
                 pending: Pending::default(),
                 printed: Printed::default(),
                 is_shutdown: false,
+                live: None,
             }),
             color,
             service_name: None,
@@ -190,10 +204,9 @@ impl ConsoleExporter {
     /// [`ConsoleLogExporter::with_trace_view`](super::console_logs::ConsoleLogExporter::with_trace_view).
     /// Each record written in a printed span is drawn under it, among the
     /// span's events in time order, as in
-    /// `▸ +1.20ms INFO shop::cart: checking out 3 items items=3`.
-    /// [`force_flush`](SpanExporter::force_flush) and
-    /// [`shutdown`](SpanExporter::shutdown) print the records of spans that
-    /// were not printed as plain lines after the traces still held back.
+    /// `▸ +1.20ms INFO shop::cart: checking out 3 items items=3`. The log
+    /// exporter has printed every record as a line already, when it was
+    /// written; this shows it again in its place in the trace.
     ///
     /// # Examples
     ///
@@ -283,29 +296,111 @@ impl ConsoleExporter {
         state.write(&out)
     }
 
-    /// Prints every trace still held back, oldest first, then the log
-    /// records of spans that were not printed, as lines. Spans whose parent
+    /// Prints every trace still held back, oldest first. Spans whose parent
     /// is remote and not held back head blocks of their own, as if their
     /// wait were over.
     fn flush_pending(&self, state: &mut State) -> OTelSdkResult {
         let mut out = String::new();
+        self.release_deferred(state, &mut out, None);
         for spans in state.pending.pop_remote_heads(None) {
             self.render(&mut out, &mut state.printed, &spans);
         }
         while let Some(spans) = state.pending.pop_oldest() {
             self.render(&mut out, &mut state.printed, &spans);
         }
-        if let Some(logs) = &self.logs {
-            for record in logs.take_all() {
-                super::console_logs::write_line(&mut out, &record, self.color);
-            }
-        }
         state.write(&out)
+    }
+
+    /// A sampled span started, with [`ConsoleSpanProcessor`].
+    fn start_live(&self, trace_id: TraceId, span_id: SpanId, parent: SpanId) {
+        let mut state = self.lock();
+        if let Some(live) = state.live.as_mut() {
+            live.start(trace_id, span_id, parent);
+        }
+    }
+
+    /// A sampled span ended, with [`ConsoleSpanProcessor`]: prints what is
+    /// complete now. A span whose parent runs or is held back in this
+    /// process waits for it; any other (a root, or a span whose parent is
+    /// remote or will not come) is a local root: its trace prints now, or
+    /// once the spans still running below it have ended, at most
+    /// [`LATE_CHILDREN_WAIT`] later.
+    fn end_live(&self, state: &mut State, span: SpanData, now: Instant) -> OTelSdkResult {
+        if state.is_shutdown {
+            return Err(OTelSdkError::AlreadyShutdown);
+        }
+        let Some(live) = state.live.as_mut() else {
+            return self.export_at(state, vec![span], now);
+        };
+        let trace_id = span.span_context.trace_id();
+        live.end(trace_id, span.span_context.span_id());
+        let parent = span.parent_span_id;
+        let note = ParentNote::for_top(&span, &state.printed);
+        let parent_coming = note.is_some_and(ParentNote::waits)
+            && (live.is_open(trace_id, parent)
+                || live.defers(trace_id, parent)
+                || state.pending.holds(trace_id, parent));
+        let mut out = String::new();
+        if parent_coming {
+            state.pending.push(span, now);
+            while let Some(evicted) = state.pending.pop_over_limit() {
+                self.render(&mut out, &mut state.printed, &evicted);
+            }
+        } else if matches!(note, Some(ParentNote::PrintedEarlier(_)))
+            || live.open_below(&state.pending, &span).is_empty()
+        {
+            let mut spans = state.pending.take_subtree(&span);
+            spans.push(span);
+            self.render(&mut out, &mut state.printed, &spans);
+        } else {
+            live.deferred.push((span, now + LATE_CHILDREN_WAIT));
+        }
+        self.release_deferred(state, &mut out, Some(now));
+        state.write(&out)
+    }
+
+    /// Prints the deferred roots whose descendants have all ended or whose
+    /// wait is over at `now` (all of them if `now` is `None`), with what is
+    /// held back below them. Spans still running below a root printed this
+    /// way are no longer waited for: they print on their own when they end.
+    fn release_deferred(&self, state: &mut State, out: &mut String, now: Option<Instant>) {
+        let Some(live) = state.live.as_mut() else {
+            return;
+        };
+        let mut i = 0;
+        while i < live.deferred.len() {
+            let (root, deadline) = &live.deferred[i];
+            let open = live.open_below(&state.pending, root);
+            let over = now.is_none_or(|now| *deadline <= now);
+            if !open.is_empty() && !over {
+                i += 1;
+                continue;
+            }
+            let (root, _) = live.deferred.remove(i);
+            let trace_id = root.span_context.trace_id();
+            for span_id in open {
+                live.end(trace_id, span_id);
+            }
+            let mut spans = state.pending.take_subtree(&root);
+            spans.push(root);
+            self.render(out, &mut state.printed, &spans);
+        }
+    }
+
+    /// When the next deferred root is to be printed at the latest.
+    fn next_deadline(state: &State) -> Option<Instant> {
+        state
+            .live
+            .as_ref()?
+            .deferred
+            .iter()
+            .map(|(_, deadline)| *deadline)
+            .min()
     }
 }
 
-/// A dropped exporter draws no more log records; the log exporter prints
-/// what is left when it shuts down.
+/// A dropped exporter draws no more log records (they were printed as lines
+/// when they were written).
 impl Drop for ConsoleExporter {
     fn drop(&mut self) {
         let is_shutdown = self.state.get_mut().map_or_else(
@@ -384,7 +479,7 @@ impl SpanExporter for ConsoleExporter {
         }
         state.is_shutdown = true;
         if let Some(logs) = &self.logs {
-            // From now on the log exporter prints records at once.
+            // From now on the log exporter keeps no records for this one.
             logs.detach_view();
         }
         self.flush_pending(&mut state)
@@ -400,11 +495,295 @@ impl SpanExporter for ConsoleExporter {
     }
 }
 
+/// The span processor `init` puts in front of the console exporter: each trace
+/// prints as soon as it is complete, without a batch delay.
+///
+/// Every sampled span is handed to the [`ConsoleExporter`] when it ends, on
+/// the thread that ends it (the exporter only renders and writes). The
+/// processor also sees spans start, so it knows which spans are still
+/// running: a local root whose descendants have all ended prints at once; one
+/// with descendants still running (a task it spawned, a request it did not
+/// wait for) prints when they end, or [`LATE_CHILDREN_WAIT`] after the root
+/// ended, on a timer thread of its own if nothing else ends meanwhile. Spans
+/// ending later print on their own, marked `(parent … printed earlier)`. A
+/// span whose remote parent is a client span running in this process waits
+/// for it and is drawn under it; one whose parent is in another process
+/// prints as soon as it is complete, without the exporter's one-second wait.
+/// [`force_flush`](SpanProcessor::force_flush) and
+/// [`shutdown`](SpanProcessor::shutdown) print everything still held back.
+pub(crate) struct ConsoleSpanProcessor {
+    shared: Arc<Shared>,
+    timer: Mutex<Timer>,
+}
+
+/// What the processor and its timer thread share.
+struct Shared {
+    exporter: ConsoleExporter,
+    /// Wakes the timer thread when a root starts waiting or the processor stops.
+    wake: Condvar,
+}
+
+enum Timer {
+    NotStarted,
+    Running(std::thread::JoinHandle<()>),
+    /// Stopped, or it could not be started (waits then end when the next
+    /// span ends, or at flush or shutdown).
+    Gone,
+}
+
+impl ConsoleSpanProcessor {
+    pub(crate) fn new(exporter: ConsoleExporter) -> Self {
+        exporter.lock().live = Some(Live::default());
+        ConsoleSpanProcessor {
+            shared: Arc::new(Shared {
+                exporter,
+                wake: Condvar::new(),
+            }),
+            timer: Mutex::new(Timer::NotStarted),
+        }
+    }
+
+    /// Starts the timer thread the first time a root waits: not before, so
+    /// that a program whose traces never wait has no thread for it.
+    fn ensure_timer(&self) {
+        let mut timer = self.timer.lock().unwrap_or_else(PoisonError::into_inner);
+        if !matches!(*timer, Timer::NotStarted) {
+            return;
+        }
+        let shared = Arc::clone(&self.shared);
+        *timer = match std::thread::Builder::new()
+            .name("traced-console".to_owned())
+            .spawn(move || shared.run_timer())
+        {
+            Ok(handle) => Timer::Running(handle),
+            Err(_) => Timer::Gone,
+        };
+    }
+
+    /// Stops the timer thread; waits for it unless `join` is false.
+    fn stop_timer(&self, join: bool) {
+        {
+            let mut state = self.shared.exporter.lock();
+            if let Some(live) = state.live.as_mut() {
+                live.stopped = true;
+            }
+        }
+        self.shared.wake.notify_all();
+        let mut timer = self.timer.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Timer::Running(handle) = std::mem::replace(&mut *timer, Timer::Gone) {
+            if join {
+                let _ = handle.join();
+            }
+        }
+    }
+}
+
+impl Shared {
+    /// The timer thread: prints each waiting root when its wait is over.
+    fn run_timer(&self) {
+        let mut state = self.exporter.lock();
+        loop {
+            if state.is_shutdown || state.live.as_ref().is_none_or(|live| live.stopped) {
+                return;
+            }
+            let now = Instant::now();
+            let mut out = String::new();
+            self.exporter
+                .release_deferred(&mut state, &mut out, Some(now));
+            // A failed write is the application's stderr gone: nothing to tell.
+            let _ = state.write(&out);
+            state = match ConsoleExporter::next_deadline(&state) {
+                Some(deadline) => {
+                    let wait = deadline.saturating_duration_since(now);
+                    self.wake
+                        .wait_timeout(state, wait)
+                        .map_or_else(|poisoned| poisoned.into_inner().0, |(state, _)| state)
+                }
+                None => self
+                    .wake
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner),
+            };
+        }
+    }
+}
+
+impl fmt::Debug for ConsoleSpanProcessor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConsoleSpanProcessor")
+            .field("exporter", &self.shared.exporter)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SpanProcessor for ConsoleSpanProcessor {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        use opentelemetry::trace::Span as _;
+        let sc = span.span_context();
+        if !sc.is_sampled() {
+            return;
+        }
+        let parent = cx.span().span_context().clone();
+        let parent = if parent.is_valid() && parent.trace_id() == sc.trace_id() {
+            parent.span_id()
+        } else {
+            SpanId::INVALID
+        };
+        self.shared
+            .exporter
+            .start_live(sc.trace_id(), sc.span_id(), parent);
+    }
+
+    fn on_end(&self, span: SpanData) {
+        if !span.span_context.is_sampled() {
+            return;
+        }
+        let waiting = {
+            let mut state = self.shared.exporter.lock();
+            let now = Instant::now();
+            // A failed write is the application's stderr gone: nothing to tell.
+            let _ = self.shared.exporter.end_live(&mut state, span, now);
+            state
+                .live
+                .as_ref()
+                .is_some_and(|live| !live.deferred.is_empty())
+        };
+        if waiting {
+            self.ensure_timer();
+            self.shared.wake.notify_all();
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.shared.exporter.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.stop_timer(true);
+        self.shared.exporter.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        // Called while the provider is built, before the timer can exist.
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.exporter.set_resource(resource);
+        }
+    }
+}
+
+/// A span whose start the processor saw was filtered out when it ended: it is
+/// no longer waited for.
+impl crate::process::exporting::Inner for ConsoleSpanProcessor {
+    fn dropped(&self, span: &SpanData) {
+        let mut state = self.shared.exporter.lock();
+        let Some(live) = state.live.as_mut() else {
+            return;
+        };
+        live.end(span.span_context.trace_id(), span.span_context.span_id());
+        let mut out = String::new();
+        self.shared
+            .exporter
+            .release_deferred(&mut state, &mut out, Some(Instant::now()));
+        // A failed write is the application's stderr gone: nothing to tell.
+        let _ = state.write(&out);
+    }
+}
+
+/// Lets the timer thread end if the processor is dropped without a shutdown.
+impl Drop for ConsoleSpanProcessor {
+    fn drop(&mut self) {
+        self.stop_timer(false);
+    }
+}
+
 struct State {
     writer: Box<dyn Write + Send>,
     pending: Pending,
     printed: Printed,
     is_shutdown: bool,
+    /// What a [`ConsoleSpanProcessor`] knows of the spans still running;
+    /// `None` for an exporter behind another processor.
+    live: Option<Live>,
+}
+
+/// The spans still running, and the local roots waiting for them, of a
+/// [`ConsoleSpanProcessor`].
+#[derive(Default)]
+struct Live {
+    /// Sampled spans started and not ended: by trace, each span's parent.
+    open: HashMap<TraceId, HashMap<SpanId, SpanId>>,
+    open_count: usize,
+    /// Local roots that ended while spans below them still run, with the
+    /// time their wait is over, in the order they ended.
+    deferred: Vec<(SpanData, Instant)>,
+    /// The processor shut down or was dropped: the timer thread stops.
+    stopped: bool,
+}
+
+impl Live {
+    fn start(&mut self, trace_id: TraceId, span_id: SpanId, parent: SpanId) {
+        if self.open_count >= MAX_OPEN_SPANS {
+            return;
+        }
+        if self
+            .open
+            .entry(trace_id)
+            .or_default()
+            .insert(span_id, parent)
+            .is_none()
+        {
+            self.open_count += 1;
+        }
+    }
+
+    fn end(&mut self, trace_id: TraceId, span_id: SpanId) {
+        if let Entry::Occupied(mut trace) = self.open.entry(trace_id) {
+            if trace.get_mut().remove(&span_id).is_some() {
+                self.open_count -= 1;
+            }
+            if trace.get().is_empty() {
+                trace.remove();
+            }
+        }
+    }
+
+    fn is_open(&self, trace_id: TraceId, span_id: SpanId) -> bool {
+        self.open
+            .get(&trace_id)
+            .is_some_and(|spans| spans.contains_key(&span_id))
+    }
+
+    fn defers(&self, trace_id: TraceId, span_id: SpanId) -> bool {
+        self.deferred.iter().any(|(root, _)| {
+            root.span_context.trace_id() == trace_id && root.span_context.span_id() == span_id
+        })
+    }
+
+    /// The running spans below `root`, through running and held-back spans.
+    fn open_below(&self, pending: &Pending, root: &SpanData) -> Vec<SpanId> {
+        let trace_id = root.span_context.trace_id();
+        let root_id = root.span_context.span_id();
+        let Some(open) = self.open.get(&trace_id) else {
+            return Vec::new();
+        };
+        let held = pending.parents(trace_id);
+        open.iter()
+            .filter(|&(_, &parent)| {
+                let mut current = parent;
+                for _ in 0..MAX_ANCESTRY {
+                    if current == root_id {
+                        return true;
+                    }
+                    match open.get(&current).or_else(|| held.get(&current)) {
+                        Some(&next) => current = next,
+                        None => return false,
+                    }
+                }
+                false
+            })
+            .map(|(&id, _)| id)
+            .collect()
+    }
 }
 
 impl State {
@@ -467,6 +846,29 @@ impl Pending {
         });
         trace.spans.push(Held { span, remote });
         self.span_count += 1;
+    }
+
+    /// Whether span `span_id` of trace `trace_id` is held back.
+    fn holds(&self, trace_id: TraceId, span_id: SpanId) -> bool {
+        self.traces.get(&trace_id).is_some_and(|trace| {
+            trace
+                .spans
+                .iter()
+                .any(|held| held.span.span_context.span_id() == span_id)
+        })
+    }
+
+    /// The parent of each held-back span of trace `trace_id`.
+    fn parents(&self, trace_id: TraceId) -> HashMap<SpanId, SpanId> {
+        self.traces
+            .get(&trace_id)
+            .map_or_else(HashMap::new, |trace| {
+                trace
+                    .spans
+                    .iter()
+                    .map(|held| (held.span.span_context.span_id(), held.span.parent_span_id))
+                    .collect()
+            })
     }
 
     /// Removes the oldest trace if more is held back than allowed.
@@ -1897,14 +2299,23 @@ mod tests {
         let logging = Logging::new();
         let (exporter, buffer) = logged_exporter(false, &logging);
         logging.log_realistic();
-        assert_eq!(logging.lines.take(), "", "records wait for their spans");
+        let lines = logging.lines.take();
+        assert_eq!(
+            lines.lines().count(),
+            5,
+            "printed as they are written: {lines}"
+        );
+        assert!(
+            lines.starts_with("INFO  shop::orders: loading order order.id=42 trace="),
+            "{lines}"
+        );
 
         export(&exporter, realistic_trace()).unwrap();
         let output = buffer.take();
         assert!(!output.contains('\x1b'));
         insta::assert_snapshot!("logs_under_spans", output);
 
-        assert!(logging.logs.take_all().is_empty(), "all records were drawn");
+        assert_eq!(logging.logs.held_count(), 0, "all records were drawn");
         exporter.shutdown().unwrap();
         logging.provider.shutdown().unwrap();
         assert_eq!(buffer.take(), "");
@@ -1943,12 +2354,13 @@ mod tests {
     }
 
     #[test]
-    fn records_of_spans_never_printed_print_on_flush() {
+    fn records_of_spans_printed_at_flush_are_drawn_then() {
         let logging = Logging::new();
         let (exporter, buffer) = logged_exporter(false, &logging);
         // Span 2's root never ends; span 9 is never exported here.
         logging.log(9, 10, Severity::Info, "shop", "elsewhere", &[]);
         logging.log(2, 20, Severity::Warn, "shop", "in the orphan", &[]);
+        assert_eq!(logging.lines.take().lines().count(), 2);
         export(&exporter, vec![span(TRACE, 2, 1, "orphan", 0, 100)]).unwrap();
         assert_eq!(buffer.take(), "");
 
@@ -1960,53 +2372,53 @@ mod tests {
             output.contains("\n  ▸ +20.0µs WARN shop: in the orphan\n"),
             "{output}"
         );
-        assert_eq!(
-            lines.last().copied(),
-            Some(
-                "INFO  shop: elsewhere \
-                 trace=4bf92f3577b34da6a3ce929d0e0e4736 span=0000000000000009"
-            ),
-            "{output}"
+        assert!(
+            !output.contains("elsewhere"),
+            "printed once, as a line: {output}"
         );
         exporter.force_flush().unwrap();
-        assert_eq!(buffer.take(), "", "records are printed once");
+        assert_eq!(buffer.take(), "");
+        assert_eq!(logging.logs.held_count(), 1, "span 9 may still print");
     }
 
     #[test]
-    fn leftovers_print_when_spans_shut_down_after_logs() {
+    fn shutdown_prints_no_record_again() {
         // The SDK's order: the logger provider shuts down first.
         let logging = Logging::new();
         let (exporter, buffer) = logged_exporter(false, &logging);
         logging.log(9, 10, Severity::Info, "shop", "elsewhere", &[]);
-        logging.provider.shutdown().unwrap();
-        assert_eq!(logging.lines.take(), "", "the span exporter still may draw");
-
-        exporter.shutdown().unwrap();
-        assert!(buffer.take().starts_with("INFO  shop: elsewhere trace="));
-    }
-
-    #[test]
-    fn leftovers_print_when_logs_shut_down_after_spans() {
-        let logging = Logging::new();
-        let (exporter, buffer) = logged_exporter(false, &logging);
-        logging.log(9, 10, Severity::Info, "shop", "before", &[]);
-        exporter.shutdown().unwrap();
-        assert!(buffer.take().starts_with("INFO  shop: before trace="));
-
-        // Nothing will draw records any more: they print at once.
-        logging.log(9, 20, Severity::Info, "shop", "after", &[]);
-        assert!(logging.lines.take().starts_with("INFO  shop: after trace="));
+        assert!(logging
+            .lines
+            .take()
+            .starts_with("INFO  shop: elsewhere trace="));
         logging.provider.shutdown().unwrap();
         assert_eq!(logging.lines.take(), "");
+        exporter.shutdown().unwrap();
+        assert_eq!(buffer.take(), "");
+        assert_eq!(logging.logs.held_count(), 0, "forgotten with the last view");
     }
 
     #[test]
-    fn a_dropped_span_exporter_leaves_records_to_the_log_exporter() {
+    fn records_after_the_span_exporter_shut_down_are_not_kept() {
+        let logging = Logging::new();
+        let (exporter, buffer) = logged_exporter(false, &logging);
+        exporter.shutdown().unwrap();
+        logging.log(9, 20, Severity::Info, "shop", "after", &[]);
+        assert!(logging.lines.take().starts_with("INFO  shop: after trace="));
+        assert_eq!(logging.logs.held_count(), 0);
+        logging.provider.shutdown().unwrap();
+        assert_eq!(logging.lines.take(), "");
+        assert_eq!(buffer.take(), "");
+    }
+
+    #[test]
+    fn a_dropped_span_exporter_leaves_nothing_kept() {
         let logging = Logging::new();
         let (exporter, _buffer) = logged_exporter(false, &logging);
         logging.log(9, 10, Severity::Info, "shop", "held", &[]);
+        assert_eq!(logging.logs.held_count(), 1);
         drop(exporter);
-        logging.provider.shutdown().unwrap();
+        assert_eq!(logging.logs.held_count(), 0);
         assert!(logging.lines.take().starts_with("INFO  shop: held trace="));
     }
 
@@ -2031,6 +2443,13 @@ mod tests {
                 record.set_body("checking out 3 items".into());
                 record.add_attribute("items", 3);
                 logging.logger.emit(record);
+                // On stderr while the span still runs.
+                let line = logging.lines.take();
+                assert!(
+                    line.starts_with("INFO  shop::cart: checking out 3 items items=3 trace="),
+                    "{line}"
+                );
+                assert_eq!(buffer.take(), "");
             });
         });
         let mut record = logging.logger.create_log_record();
@@ -2100,5 +2519,254 @@ mod tests {
         assert_eq!(shown.chars().count(), MAX_VALUE_CHARS + 2);
         assert!(shown.ends_with("x…\""));
         assert_eq!(fmt_value(&Value::from("a \"b\"\n")), r#""a \"b\"\n""#);
+    }
+
+    /// A tracer provider whose spans reach a [`ConsoleSpanProcessor`].
+    fn live_provider() -> (opentelemetry_sdk::trace::SdkTracerProvider, Buffer) {
+        let buffer = Buffer::default();
+        let exporter = ConsoleExporter::with_writer(buffer.clone(), false);
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+            .with_span_processor(ConsoleSpanProcessor::new(exporter))
+            .build();
+        (provider, buffer)
+    }
+
+    /// The names of the spans a printed trace shows, in order.
+    fn printed_names(output: &str) -> Vec<String> {
+        output
+            .lines()
+            .filter(|line| line.contains('━'))
+            .map(|line| {
+                let name = line.trim_start_matches(['│', '├', '└', '─', ' ']);
+                name.split("  ").next().unwrap_or("").to_owned()
+            })
+            .collect()
+    }
+
+    /// Waits up to 10 s for `buffer` to hold something.
+    fn wait_for_output(buffer: &Buffer) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let output = buffer.take();
+            if !output.is_empty() || Instant::now() > deadline {
+                return output;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn live_a_trace_prints_when_its_root_ends() {
+        use opentelemetry::trace::{Tracer as _, TracerProvider as _};
+        let (provider, buffer) = live_provider();
+        let tracer = provider.tracer("test");
+        tracer.in_span("checkout", |_| {
+            tracer.in_span("price", |_| {});
+            assert_eq!(buffer.take(), "", "held back until the root ends");
+        });
+        let output = buffer.take();
+        assert!(output.starts_with("trace "), "printed at once: {output}");
+        assert!(!output.contains("incomplete"), "{output}");
+        assert_eq!(printed_names(&output), ["checkout", "price"], "{output}");
+        provider.shutdown().unwrap();
+        assert_eq!(buffer.take(), "");
+    }
+
+    #[test]
+    fn live_a_root_waits_for_the_children_still_running() {
+        use opentelemetry::trace::{Tracer as _, TracerProvider as _};
+        let (provider, buffer) = live_provider();
+        let tracer = provider.tracer("test");
+        let root = tracer.start("GET /orders");
+        let cx = Context::current_with_span(root);
+        let spawned = cx.with_span(tracer.start_with_context("audit.publish", &cx));
+        let grandchild = tracer.start_with_context("encode", &spawned);
+        cx.span().end();
+        assert_eq!(buffer.take(), "", "two spans below the root still run");
+        drop(grandchild);
+        assert_eq!(buffer.take(), "", "one still runs");
+        spawned.span().end();
+        let output = buffer.take();
+        assert!(!output.contains("incomplete"), "{output}");
+        assert_eq!(
+            printed_names(&output),
+            ["GET /orders", "audit.publish", "encode"],
+            "one tree: {output}"
+        );
+        provider.shutdown().unwrap();
+    }
+
+    #[test]
+    fn live_the_wait_for_late_children_is_bounded() {
+        use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
+        let (provider, buffer) = live_provider();
+        let tracer = provider.tracer("test");
+        let root = tracer.start("GET /slow");
+        let cx = Context::current_with_span(root);
+        tracer.start_with_context("done", &cx).end();
+        let mut hanging = tracer.start_with_context("hanging", &cx);
+        let ended = Instant::now();
+        cx.span().end();
+        assert_eq!(buffer.take(), "");
+
+        // The timer prints it, with nothing else ending meanwhile.
+        let output = wait_for_output(&buffer);
+        let waited = ended.elapsed();
+        assert!(
+            // With room for a loaded machine: the wait is bounded, not exact.
+            waited >= LATE_CHILDREN_WAIT && waited < LATE_CHILDREN_WAIT + Duration::from_secs(5),
+            "{waited:?}"
+        );
+        assert_eq!(printed_names(&output), ["GET /slow", "done"], "{output}");
+
+        // The late child prints on its own when it ends.
+        hanging.end();
+        let late = buffer.take();
+        assert!(late.contains("(parent "), "{late}");
+        assert!(late.contains(" printed earlier)"), "{late}");
+        assert_eq!(printed_names(&late)[0], "hanging", "{late}");
+        provider.shutdown().unwrap();
+    }
+
+    #[test]
+    fn live_shutdown_prints_a_waiting_root_at_once() {
+        use opentelemetry::trace::{Tracer as _, TracerProvider as _};
+        let (provider, buffer) = live_provider();
+        let tracer = provider.tracer("test");
+        let root = tracer.start("main");
+        let cx = Context::current_with_span(root);
+        let _running = tracer.start_with_context("worker", &cx);
+        cx.span().end();
+        let started = Instant::now();
+        provider.shutdown().unwrap();
+        assert!(
+            started.elapsed() < LATE_CHILDREN_WAIT,
+            "no wait at shutdown"
+        );
+        let output = buffer.take();
+        assert_eq!(printed_names(&output), ["main"], "{output}");
+    }
+
+    #[test]
+    fn live_a_server_span_called_from_elsewhere_prints_at_once() {
+        use opentelemetry::trace::{Tracer as _, TracerProvider as _};
+        let (provider, buffer) = live_provider();
+        let tracer = provider.tracer("test");
+        let caller = Context::new().with_remote_span_context(SpanContext::new(
+            TraceId::from(TRACE),
+            SpanId::from(0x77),
+            TraceFlags::SAMPLED,
+            true,
+            TraceState::default(),
+        ));
+        tracer.in_span_with_context("GET /stock", &caller, |_| {});
+        let output = buffer.take();
+        assert!(
+            output.contains("(remote parent 0000000000000077)"),
+            "printed without waiting for the parent: {output}"
+        );
+        provider.shutdown().unwrap();
+        assert_eq!(buffer.take(), "");
+    }
+
+    #[test]
+    fn live_a_server_span_waits_for_its_client_span_of_this_process() {
+        use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
+        let (provider, buffer) = live_provider();
+        let tracer = provider.tracer("test");
+        let client = tracer.start("GET /stock client");
+        let client_cx = Context::current_with_span(client);
+        // The server of the same process gets the client's context over HTTP.
+        let wire = Context::new().with_remote_span_context(SpanContext::new(
+            client_cx.span().span_context().trace_id(),
+            client_cx.span().span_context().span_id(),
+            TraceFlags::SAMPLED,
+            true,
+            TraceState::default(),
+        ));
+        tracer.start_with_context("GET /stock", &wire).end();
+        assert_eq!(buffer.take(), "", "its parent still runs here");
+        client_cx.span().end();
+        let output = buffer.take();
+        assert_eq!(
+            printed_names(&output),
+            ["GET /stock client", "GET /stock"],
+            "{output}"
+        );
+        assert!(!output.contains("remote parent"), "{output}");
+        provider.shutdown().unwrap();
+    }
+
+    #[test]
+    fn live_a_span_whose_parent_will_not_come_prints_at_once() {
+        use opentelemetry::trace::{Tracer as _, TracerProvider as _};
+        let (provider, buffer) = live_provider();
+        let tracer = provider.tracer("test");
+        // A local parent this processor never saw start (as an unsampled one).
+        let unseen = Context::new().with_remote_span_context(SpanContext::new(
+            TraceId::from(TRACE),
+            SpanId::from(0x55),
+            TraceFlags::SAMPLED,
+            false,
+            TraceState::default(),
+        ));
+        tracer.in_span_with_context("orphan", &unseen, |_| {});
+        let output = buffer.take();
+        assert!(
+            output.contains("(parent 0000000000000055 not seen)"),
+            "{output}"
+        );
+        provider.shutdown().unwrap();
+    }
+
+    #[test]
+    fn live_unsampled_spans_are_not_printed() {
+        use opentelemetry::trace::{Tracer as _, TracerProvider as _};
+        let buffer = Buffer::default();
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+            .with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOff)
+            .with_span_processor(ConsoleSpanProcessor::new(ConsoleExporter::with_writer(
+                buffer.clone(),
+                false,
+            )))
+            .build();
+        provider.tracer("test").in_span("dropped", |_| {});
+        provider.shutdown().unwrap();
+        assert_eq!(buffer.take(), "");
+    }
+
+    #[test]
+    fn live_a_root_stops_waiting_for_a_child_the_filter_drops() {
+        use crate::process::exporting::Exporting;
+        use crate::process::SpanFilter;
+        use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
+        let buffer = Buffer::default();
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+            .with_span_processor(Exporting {
+                sampled_only: true,
+                filter: Some(SpanFilter::new().drop_attribute("late", "yes")),
+                redaction: None,
+                inner: ConsoleSpanProcessor::new(ConsoleExporter::with_writer(
+                    buffer.clone(),
+                    false,
+                )),
+            })
+            .build();
+        let tracer = provider.tracer("test");
+        let root = tracer.start("root");
+        let cx = Context::current_with_span(root);
+        let mut child = tracer.start_with_context("child", &cx);
+        // Matches only once this is set, after its start: dropped at its end.
+        child.set_attribute(KeyValue::new("late", "yes"));
+        cx.span().end();
+        assert_eq!(buffer.take(), "", "the root waits for its child");
+        child.end();
+        let output = buffer.take();
+        assert_eq!(
+            printed_names(&output),
+            ["root"],
+            "printed when the child is dropped: {output}"
+        );
+        provider.shutdown().unwrap();
     }
 }

@@ -1,10 +1,13 @@
 //! Log records on stderr, one line each, with the span they were written in.
 //!
-//! With [`ConsoleLogExporter::with_trace_view`], records written in a sampled
-//! span are not printed as lines but held in a [`TraceLogs`], which a
+//! Every record is printed as a line when it is exported, that is when it is
+//! written with the simple log processor `init` uses for the console: a
+//! request that hangs still shows what it logged. With
+//! [`ConsoleLogExporter::with_trace_view`], records written in a sampled span
+//! are also kept in a [`TraceLogs`], which a
 //! [`ConsoleExporter`](super::console::ConsoleExporter) made
 //! [`with_logs`](super::console::ConsoleExporter::with_logs) draws under that
-//! span when it prints the trace.
+//! span again when it prints the trace.
 
 use opentelemetry::logs::{AnyValue, Severity};
 use opentelemetry::{Key, SpanId, TraceId};
@@ -19,11 +22,11 @@ use std::time::{Duration, SystemTime};
 
 use super::text::{stderr_color, write_text, Level};
 
-/// Most records a [`TraceLogs`] holds at once; beyond, the oldest are printed
-/// as lines.
+/// Most records a [`TraceLogs`] keeps at once; beyond, the oldest are
+/// forgotten (they were printed as lines already).
 pub(super) const MAX_HELD_RECORDS: usize = 10_000;
 /// How many spans whose records were drawn are remembered, so that a record
-/// arriving after its span was printed is printed at once.
+/// arriving after its span was printed is not kept for it.
 const MAX_DRAWN_SPANS: usize = 4096;
 
 /// Prints each log record as one line: level, target, message, attributes, and
@@ -70,17 +73,16 @@ impl ConsoleLogExporter {
         }
     }
 
-    /// Records written in a sampled span wait in `logs` for the span's trace to
-    /// print; others print at once as lines.
+    /// Records written in a sampled span are also kept in `logs`, to be drawn
+    /// under their span when its trace prints. Every record is printed as a
+    /// line at once all the same.
     ///
     /// Give the same `logs` to
     /// [`ConsoleExporter::with_logs`](super::console::ConsoleExporter::with_logs),
-    /// which draws the records under their spans. Records it never draws (their
-    /// span is not exported to it) are printed as lines when it flushes or
-    /// shuts down, or when this exporter shuts down after it; at most 10 000
-    /// records wait, beyond that the oldest are printed as lines at once.
-    /// Until a span exporter takes `logs`, records wait for one; once every
-    /// span exporter that took it has shut down, records print at once again.
+    /// which draws the records under their spans. Records are kept only while
+    /// a span exporter that took `logs` is running (not shut down or dropped),
+    /// at most 10 000 of them (beyond, the oldest are forgotten), and not for a
+    /// span already printed.
     ///
     /// ```
     /// use traced_runtime::export::console::ConsoleExporter;
@@ -114,33 +116,25 @@ impl LogExporter for ConsoleLogExporter {
         let mut text = String::new();
         for (record, _scope) in batch.iter() {
             let record = HeldRecord::from_sdk(record);
-            match &self.logs {
-                Some(logs) => {
-                    for record in logs.hold(record) {
-                        write_line(&mut text, &record, self.color);
-                    }
-                }
-                None => write_line(&mut text, &record, self.color),
+            write_line(&mut text, &record, self.color);
+            if let Some(logs) = &self.logs {
+                logs.keep(record);
             }
         }
         std::future::ready(self.write(&text))
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        let mut text = String::new();
-        if let Some(logs) = &self.logs {
-            for record in logs.take_unless_viewed() {
-                write_line(&mut text, &record, self.color);
-            }
-        }
-        self.write(&text)
+        // Every record was printed when it was exported.
+        Ok(())
     }
 }
 
 /// Records shared between the log exporter and the span waterfall.
 ///
-/// [`ConsoleLogExporter::with_trace_view`] puts records written in sampled
-/// spans here; [`ConsoleExporter::with_logs`](super::console::ConsoleExporter::with_logs)
+/// [`ConsoleLogExporter::with_trace_view`] prints every record and keeps a
+/// copy here of those written in sampled spans;
+/// [`ConsoleExporter::with_logs`](super::console::ConsoleExporter::with_logs)
 /// takes them out to draw them under their spans. Clones share the records.
 #[derive(Clone, Default, Debug)]
 pub struct TraceLogs {
@@ -158,7 +152,7 @@ pub(super) struct HeldRecord {
     pub(super) attributes: Vec<(Key, AnyValue)>,
     /// The trace and span the record was written in.
     pub(super) context: Option<(TraceId, SpanId)>,
-    /// Whether that span is sampled, so that its trace will be exported.
+    /// Whether that span is sampled, so that its trace will be printed.
     sampled: bool,
 }
 
@@ -183,9 +177,9 @@ impl HeldRecord {
 
 #[derive(Default)]
 struct Held {
-    /// Held records by arrival, oldest first.
+    /// Kept records by arrival, oldest first.
     records: BTreeMap<u64, HeldRecord>,
-    /// The arrival numbers of each span's held records, ascending.
+    /// The arrival numbers of each span's kept records, ascending.
     by_span: HashMap<(TraceId, SpanId), VecDeque<u64>>,
     next_seq: u64,
     /// Spans whose records were drawn recently, and in which order.
@@ -193,8 +187,6 @@ struct Held {
     drawn_order: VecDeque<(TraceId, SpanId)>,
     /// Span exporters drawing these records that have not shut down.
     views: usize,
-    /// Whether a span exporter drew these records once.
-    had_view: bool,
 }
 
 impl std::fmt::Debug for Held {
@@ -212,26 +204,24 @@ impl TraceLogs {
         self.shared.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Holds `record` if a span exporter will draw it; returns what is to be
-    /// printed as lines now, oldest first: `record` itself if it is not held,
-    /// otherwise the oldest records if more are held than allowed.
-    pub(super) fn hold(&self, record: HeldRecord) -> Vec<HeldRecord> {
+    /// Keeps `record` (already printed as a line) if a span exporter will
+    /// draw it: it was written in a sampled span that was not printed yet,
+    /// and a span exporter is running. Beyond [`MAX_HELD_RECORDS`] the oldest
+    /// are forgotten.
+    pub(super) fn keep(&self, record: HeldRecord) {
         let mut held = self.lock();
         let key = match record.context {
             Some(key) if record.sampled => key,
-            _ => return vec![record],
+            _ => return,
         };
-        // Nobody will draw it: every span exporter shut down, or its span
-        // was drawn already.
-        if (held.had_view && held.views == 0) || held.drawn.contains(&key) {
-            return vec![record];
+        if held.views == 0 || held.drawn.contains(&key) {
+            return;
         }
         let seq = held.next_seq;
         held.next_seq += 1;
         held.records.insert(seq, record);
         held.by_span.entry(key).or_default().push_back(seq);
 
-        let mut evicted = Vec::new();
         while held.records.len() > MAX_HELD_RECORDS {
             let Some((seq, oldest)) = held.records.pop_first() else {
                 break;
@@ -249,12 +239,10 @@ impl TraceLogs {
                     }
                 }
             }
-            evicted.push(oldest);
         }
-        evicted
     }
 
-    /// Removes and returns the held records of the spans `span_ids` of
+    /// Removes and returns the kept records of the spans `span_ids` of
     /// `trace_id`, each span's oldest first, and remembers the spans as drawn.
     pub(super) fn take_spans(
         &self,
@@ -288,38 +276,32 @@ impl TraceLogs {
         taken
     }
 
-    /// Removes and returns every held record, oldest first.
-    pub(super) fn take_all(&self) -> Vec<HeldRecord> {
+    /// Forgets every kept record.
+    fn clear(&self) {
         let mut held = self.lock();
         held.by_span.clear();
-        std::mem::take(&mut held.records).into_values().collect()
-    }
-
-    /// Like [`take_all`](Self::take_all) if no span exporter will draw the
-    /// records any more; nothing otherwise.
-    fn take_unless_viewed(&self) -> Vec<HeldRecord> {
-        if self.lock().views > 0 {
-            Vec::new()
-        } else {
-            self.take_all()
-        }
+        held.records.clear();
     }
 
     /// A span exporter starts drawing these records.
     pub(super) fn attach_view(&self) {
-        let mut held = self.lock();
-        held.views += 1;
-        held.had_view = true;
+        self.lock().views += 1;
     }
 
-    /// A span exporter stops drawing these records: it shut down or was dropped.
+    /// A span exporter stops drawing these records: it shut down or was
+    /// dropped. Once none draws them, what is kept is forgotten.
     pub(super) fn detach_view(&self) {
         let mut held = self.lock();
         held.views = held.views.saturating_sub(1);
+        let none = held.views == 0;
+        drop(held);
+        if none {
+            self.clear();
+        }
     }
 
     #[cfg(test)]
-    fn held_count(&self) -> usize {
+    pub(super) fn held_count(&self) -> usize {
         self.lock().records.len()
     }
 }
@@ -335,7 +317,7 @@ pub(super) fn value(v: &AnyValue) -> String {
 }
 
 /// Appends the line of `record` to `text`.
-pub(super) fn write_line(text: &mut String, record: &HeldRecord, color: bool) {
+fn write_line(text: &mut String, record: &HeldRecord, color: bool) {
     let level = Level::of(record.severity);
     if color {
         let _ = write!(
@@ -455,14 +437,21 @@ mod tests {
         drop(provider);
     }
 
+    const LINE_2: &str = "trace=4bf92f3577b34da6a3ce929d0e0e4736 span=0000000000000002\n";
+
     #[test]
-    fn a_sampled_spans_record_waits_for_the_span() {
+    fn a_sampled_spans_record_prints_at_once_and_is_kept_for_the_span() {
         let (provider, logger, buffer, logs) = viewing();
         logs.attach_view();
         emit(&logger, "first", 2, SAMPLED);
+        assert_eq!(
+            buffer.take(),
+            format!("INFO  shop::cart: first items=3 {LINE_2}"),
+            "printed when it is written, before its span ends"
+        );
         emit(&logger, "elsewhere", 3, SAMPLED);
         emit(&logger, "second", 2, SAMPLED);
-        assert_eq!(buffer.take(), "");
+        assert_eq!(buffer.take().lines().count(), 2);
 
         let mut taken = logs.take_spans(TraceId::from(TRACE), [SpanId::from(2)]);
         let records = taken.remove(&SpanId::from(2)).unwrap();
@@ -474,9 +463,10 @@ mod tests {
         assert!(taken.is_empty());
         assert_eq!(logs.held_count(), 1);
 
-        // The span was drawn: a record arriving late is printed at once.
+        // The span was drawn: a record arriving late is printed, not kept.
         emit(&logger, "late", 2, SAMPLED);
         assert!(buffer.take().starts_with("INFO  shop::cart: late "));
+        assert_eq!(logs.held_count(), 1);
         drop(provider);
     }
 
@@ -496,7 +486,10 @@ mod tests {
         record.set_body("in a span".into());
         logger.emit(record);
         drop(guard);
-        assert_eq!(buffer.take(), "");
+        assert_eq!(
+            buffer.take(),
+            "INFO  in a span trace=4bf92f3577b34da6a3ce929d0e0e4736 span=0000000000000007\n"
+        );
         let taken = logs.take_spans(TraceId::from(TRACE), [SpanId::from(7)]);
         let record = &taken[&SpanId::from(7)][0];
         assert_eq!(
@@ -508,55 +501,34 @@ mod tests {
     }
 
     #[test]
-    fn leftovers_print_on_shutdown_without_a_view() {
+    fn without_a_running_view_nothing_is_kept() {
         let (provider, logger, buffer, logs) = viewing();
-        emit(&logger, "held", 2, SAMPLED);
-        assert_eq!(buffer.take(), "");
-        provider.shutdown().unwrap();
-        assert_eq!(
-            buffer.take(),
-            "INFO  shop::cart: held items=3 \
-             trace=4bf92f3577b34da6a3ce929d0e0e4736 span=0000000000000002\n"
-        );
+        emit(&logger, "no view yet", 2, SAMPLED);
         assert_eq!(logs.held_count(), 0);
-    }
-
-    #[test]
-    fn leftovers_wait_for_a_view_that_shuts_down_later() {
-        let (provider, logger, buffer, logs) = viewing();
         logs.attach_view();
-        emit(&logger, "held", 2, SAMPLED);
-        provider.shutdown().unwrap();
-        assert_eq!(buffer.take(), "", "the span exporter prints them");
-        assert_eq!(logs.take_all().len(), 1);
-    }
-
-    #[test]
-    fn records_print_at_once_after_the_view_shut_down() {
-        let (provider, logger, buffer, logs) = viewing();
-        logs.attach_view();
+        emit(&logger, "kept", 2, SAMPLED);
+        assert_eq!(logs.held_count(), 1);
+        // The last view goes: what was kept is forgotten, nothing more is kept.
         logs.detach_view();
-        emit(&logger, "late", 2, SAMPLED);
-        assert!(buffer.take().starts_with("INFO  shop::cart: late "));
         assert_eq!(logs.held_count(), 0);
-        drop(provider);
+        emit(&logger, "after", 2, SAMPLED);
+        assert_eq!(logs.held_count(), 0);
+        assert_eq!(buffer.take().lines().count(), 3, "all printed");
+        provider.shutdown().unwrap();
+        assert_eq!(buffer.take(), "", "nothing is left to print at shutdown");
     }
 
     #[test]
-    fn held_records_are_bounded() {
+    fn kept_records_are_bounded() {
         let (provider, logger, buffer, logs) = viewing();
         logs.attach_view();
         for i in 0..MAX_HELD_RECORDS + 3 {
             emit(&logger, &format!("record {i}"), (i % 7) as u64 + 1, SAMPLED);
         }
         assert_eq!(logs.held_count(), MAX_HELD_RECORDS);
-        let output = buffer.take();
-        let printed: Vec<&str> = output.lines().collect();
-        assert_eq!(printed.len(), 3, "{output}");
-        assert!(printed[0].starts_with("INFO  shop::cart: record 0 "));
-        assert!(printed[2].starts_with("INFO  shop::cart: record 2 "));
+        assert_eq!(buffer.take().lines().count(), MAX_HELD_RECORDS + 3);
 
-        // The evicted records are gone from their spans too.
+        // The oldest are forgotten, from their spans too.
         let taken = logs.take_spans(TraceId::from(TRACE), (1..=7).map(SpanId::from));
         let total: usize = taken.values().map(Vec::len).sum();
         assert_eq!(total, MAX_HELD_RECORDS);
@@ -578,9 +550,9 @@ mod tests {
         })
         .join();
         assert!(logs.shared.is_poisoned());
-        emit(&logger, "still held", 2, SAMPLED);
-        assert_eq!(buffer.take(), "");
-        assert_eq!(logs.take_all().len(), 1);
+        emit(&logger, "still kept", 2, SAMPLED);
+        assert!(buffer.take().starts_with("INFO  shop::cart: still kept "));
+        assert_eq!(logs.held_count(), 1);
         drop(provider);
     }
 

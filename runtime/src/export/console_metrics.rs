@@ -32,6 +32,12 @@
 //!
 //! Nothing is printed for a collection without any data point, so an idle
 //! program stays quiet. No clock time is printed.
+//!
+//! The pipeline's own diagnostics (instrumentation scope `otel.sdk`, such as
+//! `otel.sdk.processor.span.processed`) are left out unless they report a
+//! problem: only their series with an `error.type` and a non-zero value (spans
+//! dropped because a queue was full, failed exports) are printed. Other
+//! exporters (OTLP, Prometheus) receive all of them.
 
 use std::fmt::{self, Write as _};
 use std::future::Future;
@@ -338,9 +344,10 @@ impl Renderer {
         let mut scopes: Vec<(&ScopeMetrics, Vec<(&Metric, Block)>)> = metrics
             .scope_metrics()
             .map(|scope| {
+                let only_problems = scope.scope().name() == SELF_DIAGNOSTICS_SCOPE;
                 let blocks = scope
                     .metrics()
-                    .map(|metric| (metric, block(metric.data())))
+                    .map(|metric| (metric, block(metric.data(), only_problems)))
                     .filter(|(_, block)| !block.rows.is_empty())
                     .collect::<Vec<_>>();
                 (scope, blocks)
@@ -436,22 +443,42 @@ impl Renderer {
     }
 }
 
-/// Renders the series of one metric.
-fn block(data: &AggregatedMetrics) -> Block {
+/// The instrumentation scope of the SDK's self-diagnostics metrics.
+const SELF_DIAGNOSTICS_SCOPE: &str = "otel.sdk";
+
+/// Whether a self-diagnostics series with these attributes and this value (a
+/// sum's, or a histogram's count) reports a problem: an `error.type`, non-zero.
+fn reports_problem<'a>(mut attributes: impl Iterator<Item = &'a KeyValue>, zero: bool) -> bool {
+    !zero && attributes.any(|kv| kv.key.as_str() == "error.type")
+}
+
+/// Whether a series is printed: always, unless `only_problems`.
+fn shown<'a>(
+    only_problems: bool,
+    attributes: impl Iterator<Item = &'a KeyValue>,
+    zero: bool,
+) -> bool {
+    !only_problems || reports_problem(attributes, zero)
+}
+
+/// Renders the series of one metric; with `only_problems`, only those that
+/// report a problem (see [`reports_problem`]).
+fn block(data: &AggregatedMetrics, only_problems: bool) -> Block {
     match data {
-        AggregatedMetrics::F64(data) => metric_data(data),
-        AggregatedMetrics::U64(data) => metric_data(data),
-        AggregatedMetrics::I64(data) => metric_data(data),
+        AggregatedMetrics::F64(data) => metric_data(data, only_problems),
+        AggregatedMetrics::U64(data) => metric_data(data, only_problems),
+        AggregatedMetrics::I64(data) => metric_data(data, only_problems),
     }
 }
 
-fn metric_data<T: Number>(data: &MetricData<T>) -> Block {
+fn metric_data<T: Number>(data: &MetricData<T>, only_problems: bool) -> Block {
     match data {
         MetricData::Gauge(gauge) => Block {
             kind: "gauge",
             delta: false,
             rows: gauge
                 .data_points()
+                .filter(|point| shown(only_problems, point.attributes(), point.value().is_zero()))
                 .map(|point| simple_row(point.attributes(), point.value(), point.exemplars()))
                 .collect(),
         },
@@ -464,19 +491,25 @@ fn metric_data<T: Number>(data: &MetricData<T>) -> Block {
             delta: sum.temporality() == Temporality::Delta,
             rows: sum
                 .data_points()
+                .filter(|point| shown(only_problems, point.attributes(), point.value().is_zero()))
                 .map(|point| simple_row(point.attributes(), point.value(), point.exemplars()))
                 .collect(),
         },
         MetricData::Histogram(histogram) => Block {
             kind: "histogram",
             delta: histogram.temporality() == Temporality::Delta,
-            rows: histogram.data_points().map(histogram_row).collect(),
+            rows: histogram
+                .data_points()
+                .filter(|point| shown(only_problems, point.attributes(), point.count() == 0))
+                .map(histogram_row)
+                .collect(),
         },
         MetricData::ExponentialHistogram(histogram) => Block {
             kind: "histogram",
             delta: histogram.temporality() == Temporality::Delta,
             rows: histogram
                 .data_points()
+                .filter(|point| shown(only_problems, point.attributes(), point.count() == 0))
                 .map(exponential_histogram_row)
                 .collect(),
         },
@@ -731,11 +764,15 @@ fn fmt_value(value: &Value) -> String {
 /// A value type of metric data.
 trait Number: Copy {
     fn render(self) -> String;
+    fn is_zero(self) -> bool;
 }
 
 impl Number for u64 {
     fn render(self) -> String {
         self.to_string()
+    }
+    fn is_zero(self) -> bool {
+        self == 0
     }
 }
 
@@ -743,11 +780,17 @@ impl Number for i64 {
     fn render(self) -> String {
         self.to_string()
     }
+    fn is_zero(self) -> bool {
+        self == 0
+    }
 }
 
 impl Number for f64 {
     fn render(self) -> String {
         fmt_f64(self)
+    }
+    fn is_zero(self) -> bool {
+        self == 0.0
     }
 }
 
@@ -1207,5 +1250,61 @@ mod tests {
         assert!(lines
             .iter()
             .all(|line| line.chars().count() <= WRAP_WIDTH - 6));
+    }
+
+    #[test]
+    fn self_diagnostics_show_only_problems() {
+        let (provider, buffer) = provider(false);
+        let sdk = provider.meter("otel.sdk");
+        let processed = sdk
+            .u64_counter("otel.sdk.processor.span.processed")
+            .with_description("Spans processed")
+            .build();
+        processed.add(
+            12,
+            &[KeyValue::new(
+                "otel.component.name",
+                "batching_span_processor/0",
+            )],
+        );
+        processed.add(0, &[KeyValue::new("error.type", "already_shutdown")]);
+        let capacity = sdk
+            .i64_up_down_counter("otel.sdk.processor.span.queue.capacity")
+            .build();
+        capacity.add(2048, &[]);
+        let duration = sdk
+            .f64_histogram("otel.sdk.exporter.operation.duration")
+            .build();
+        duration.record(0.25, &[]);
+
+        // Nothing but successes and zeros: the self-diagnostics print nothing,
+        // and neither does a collection that holds nothing else.
+        provider.force_flush().unwrap();
+        assert_eq!(buffer.take(), "");
+
+        // A drop and a failure are printed, beside the application's metrics.
+        processed.add(3, &[KeyValue::new("error.type", "queue_full")]);
+        duration.record(0.5, &[KeyValue::new("error.type", "timeout")]);
+        provider
+            .meter("shop")
+            .u64_counter("orders.placed")
+            .build()
+            .add(1, &[]);
+        provider.force_flush().unwrap();
+        let output = buffer.take();
+        provider.shutdown().unwrap();
+        assert_eq!(
+            output,
+            "metrics · shop-api · 3 series\n\
+             scope otel.sdk\n\
+             \x20 otel.sdk.processor.span.processed counter  Spans processed\n\
+             \x20   {error.type=\"queue_full\"}  3\n\
+             \x20 otel.sdk.exporter.operation.duration histogram\n\
+             \x20   {error.type=\"timeout\"}  count=1 sum=0.5 min=0.5 max=0.5\n\
+             \x20     █  ≤5:1\n\
+             scope shop\n\
+             \x20 orders.placed counter\n\
+             \x20   {}  1\n"
+        );
     }
 }

@@ -152,9 +152,9 @@ impl Format {
 ///
 /// `exemplars` is asked only when rendering OpenMetrics, and only for
 /// counters (monotonic sums) and histograms: the spec drops exemplars of
-/// other points. A bucket without an exemplar of its own shows the highest
-/// exemplar of a lower bucket, as the spec requires for pull exporters; an
-/// exemplar above its bucket's bound or without a valid trace id is ignored.
+/// other points. A bucket shows only the exemplar of a measurement that fell
+/// into it; an exemplar outside its bucket's range or without a valid trace id
+/// is ignored.
 pub(crate) fn render(
     metrics: &ResourceMetrics,
     format: Format,
@@ -537,8 +537,12 @@ fn has_trace(exemplar: &Exemplar) -> bool {
     exemplar.trace_id != TraceId::INVALID && exemplar.span_id != SpanId::INVALID
 }
 
-/// Cumulative bucket counts with `+Inf` last, and their exemplars: a bucket's
-/// own when it lies within the bucket, else the highest of a lower bucket.
+/// Cumulative bucket counts with `+Inf` last, and their exemplars: each bucket
+/// shows only the exemplar of a measurement that fell into it (above the
+/// previous bound, at most its own), as the Prometheus client libraries do. A
+/// bucket without one has none: the cumulative count of a higher bucket
+/// includes the lower measurement, but repeating its exemplar there would
+/// point every slow bucket at the same fast request.
 fn cumulative_buckets(
     bounds: &[f64],
     counts: impl Iterator<Item = u64>,
@@ -546,7 +550,7 @@ fn cumulative_buckets(
 ) -> Vec<Bucket> {
     let mut slots = slots.into_iter();
     let mut cumulative = 0_u64;
-    let mut highest: Option<Exemplar> = None;
+    let mut lower = f64::NEG_INFINITY;
     bounds
         .iter()
         .copied()
@@ -554,19 +558,14 @@ fn cumulative_buckets(
         .zip(counts)
         .map(|(le, count)| {
             cumulative = cumulative.saturating_add(count);
-            let own = slots
-                .next()
-                .flatten()
-                .filter(|exemplar| has_trace(exemplar) && exemplar.value <= le);
-            if let Some(own) = &own {
-                if highest.as_ref().is_none_or(|high| own.value > high.value) {
-                    highest = Some(own.clone());
-                }
-            }
+            let exemplar = slots.next().flatten().filter(|exemplar| {
+                has_trace(exemplar) && exemplar.value > lower && exemplar.value <= le
+            });
+            lower = le;
             Bucket {
                 le,
                 count: cumulative,
-                exemplar: own.or_else(|| highest.clone()),
+                exemplar,
             }
         })
         .collect()
@@ -1233,10 +1232,15 @@ mod tests {
             .lines()
             .filter(|line| line.contains(" # {"))
             .collect();
-        // The counter's, and the six buckets from 0.01 to +Inf, which show the
-        // exemplars of 0.01 and 0.5 or the highest of a lower bucket.
-        assert_eq!(with_exemplar.len(), 7, "{openmetrics}");
-        assert!(with_exemplar[0].starts_with("http_server_request_duration_seconds_bucket{"));
+        // The counter's, and the buckets the two measurements fell into (0.007
+        // in `le="0.01"`, 0.3 in `le="0.5"`), none above them.
+        assert_eq!(with_exemplar.len(), 3, "{openmetrics}");
+        assert!(with_exemplar[0].starts_with(
+            "http_server_request_duration_seconds_bucket{http_route=\"/orders\",otel_scope_name=\"shop.http\",otel_scope_version=\"1.2.0\",le=\"0.01\"} 2 # {"
+        ), "{openmetrics}");
+        assert!(with_exemplar[1].starts_with(
+            "http_server_request_duration_seconds_bucket{http_route=\"/orders\",otel_scope_name=\"shop.http\",otel_scope_version=\"1.2.0\",le=\"0.5\"} 5 # {"
+        ), "{openmetrics}");
         assert!(with_exemplar.iter().any(|line| line.starts_with(
             "http_server_requests_total{http_request_method=\"GET\",http_route=\"/orders\""
         ) && line.ends_with(
@@ -1522,7 +1526,7 @@ mod tests {
     }
 
     #[test]
-    fn bucket_exemplars_fill_upwards_and_must_fit() {
+    fn bucket_exemplars_stay_in_their_bucket() {
         let bounds = [1.0, 2.0, 3.0];
         let low = exemplar(0.5, 0, 1, 1);
         let too_big = exemplar(5.0, 0, 2, 2);
@@ -1530,17 +1534,39 @@ mod tests {
             trace_id: TraceId::INVALID,
             ..exemplar(2.5, 0, 3, 3)
         };
+        let too_small = exemplar(2.0, 0, 4, 4);
         let buckets = cumulative_buckets(
             &bounds,
             [1, 0, 2, 4].into_iter(),
-            vec![Some(low.clone()), Some(too_big), Some(untraced)],
+            vec![
+                Some(low.clone()),
+                Some(too_big),
+                Some(untraced),
+                Some(too_small),
+            ],
         );
         let counts: Vec<u64> = buckets.iter().map(|bucket| bucket.count).collect();
         assert_eq!(counts, [1, 1, 3, 7]);
         assert_eq!(buckets[3].le, f64::INFINITY);
-        for bucket in &buckets {
-            assert_eq!(bucket.exemplar.as_ref(), Some(&low), "le={}", bucket.le);
+        assert_eq!(buckets[0].exemplar.as_ref(), Some(&low));
+        for bucket in &buckets[1..] {
+            assert_eq!(bucket.exemplar, None, "le={}", bucket.le);
         }
+
+        // A bound is the top of its bucket: 2.0 belongs to `le="2.0"`, and
+        // `+Inf` takes what is above the last bound.
+        let at_bound = exemplar(2.0, 0, 5, 5);
+        let above = exemplar(7.5, 0, 6, 6);
+        let buckets = cumulative_buckets(
+            &bounds,
+            [0, 1, 0, 1].into_iter(),
+            vec![None, Some(at_bound.clone()), None, Some(above.clone())],
+        );
+        let shown: Vec<Option<&Exemplar>> = buckets
+            .iter()
+            .map(|bucket| bucket.exemplar.as_ref())
+            .collect();
+        assert_eq!(shown, [None, Some(&at_bound), None, Some(&above)]);
     }
 
     #[test]

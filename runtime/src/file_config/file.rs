@@ -63,8 +63,13 @@ pub fn parse_with_env(
     yaml: &str,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<FileConfig, ConfigError> {
-    let root = yaml::parse(name, yaml, &env)?;
-    schema::read(name, root, &env)
+    let mut warnings = Vec::new();
+    let root = yaml::parse(name, yaml, &env, &mut warnings)?;
+    let mut config = schema::read(name, root, &env)?;
+    // Where the file says it first.
+    warnings.append(&mut config.warnings);
+    config.warnings = warnings;
+    Ok(config)
 }
 
 /// A configuration file, read and checked: what [`builder`](Self::builder) will

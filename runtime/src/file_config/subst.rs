@@ -2,7 +2,9 @@
 //! model specifies it: in scalar values only (never in keys), before the value's
 //! type is resolved, and not recursively.
 //!
-//! - `${NAME}` or `${env:NAME}`: the variable's value, empty when it is unset;
+//! - `${NAME}` or `${env:NAME}`: the variable's value, empty when it is unset
+//!   (the name is then reported to the caller, which says so: an unset
+//!   variable is more often a mistake than a choice);
 //! - `${NAME:-default}`: `default` when the variable is unset or empty;
 //! - `$$`: a literal `$` (so `$${NAME}` is the text `${NAME}`);
 //! - any other `${...}` (a bad name, `${NAME:?err}`, no closing `}`) is an error.
@@ -11,10 +13,12 @@
 
 use std::borrow::Cow;
 
-/// `text` with its references replaced, or why a reference is invalid.
+/// `text` with its references replaced, or why a reference is invalid. The
+/// names of unset variables referenced without a default are added to `unset`.
 pub(crate) fn substitute<'a>(
     text: &'a str,
     env: &dyn Fn(&str) -> Option<String>,
+    unset: &mut Vec<String>,
 ) -> Result<Cow<'a, str>, String> {
     if !text.contains('$') {
         return Ok(Cow::Borrowed(text));
@@ -35,7 +39,7 @@ pub(crate) fn substitute<'a>(
                     let shown: String = body.chars().take_while(|c| *c != '\n').collect();
                     format!("invalid substitution `${{{shown}`: no closing `}}`")
                 })?;
-            out.push_str(&reference(&body[..close], env)?);
+            out.push_str(&reference(&body[..close], env, unset)?);
             rest = &body[close + 1..];
         } else {
             out.push('$');
@@ -47,7 +51,11 @@ pub(crate) fn substitute<'a>(
 }
 
 /// The value of one `${...}` whose inside is `inner`.
-fn reference(inner: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+fn reference(
+    inner: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    unset: &mut Vec<String>,
+) -> Result<String, String> {
     let invalid = || {
         format!(
             "invalid substitution `${{{inner}}}`: expected `${{NAME}}` or `${{NAME:-default}}` \
@@ -64,6 +72,9 @@ fn reference(inner: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String
     }
     let value = env(name);
     if tail.is_empty() {
+        if value.is_none() && !unset.iter().any(|n| n == name) {
+            unset.push(name.to_owned());
+        }
         return Ok(value.unwrap_or_default());
     }
     let default = tail.strip_prefix(":-").ok_or_else(invalid)?;
@@ -86,7 +97,25 @@ mod tests {
     }
 
     fn sub(text: &str) -> Result<String, String> {
-        substitute(text, &env).map(Cow::into_owned)
+        substitute(text, &env, &mut Vec::new()).map(Cow::into_owned)
+    }
+
+    fn unset(text: &str) -> Vec<String> {
+        let mut unset = Vec::new();
+        substitute(text, &env, &mut unset).unwrap();
+        unset
+    }
+
+    #[test]
+    fn unset_variables_without_a_default_are_reported() {
+        assert_eq!(unset("${UNSET}"), ["UNSET"]);
+        assert_eq!(unset("${env:UNSET}:${OTHER}/${UNSET}"), ["UNSET", "OTHER"]);
+        // A default, a value (even empty) or an escaped reference: nothing to say.
+        assert!(unset("${UNSET:-x}").is_empty());
+        assert!(unset("${UNSET:-}").is_empty());
+        assert!(unset("${EMPTY}").is_empty());
+        assert!(unset("${HOST}").is_empty());
+        assert!(unset("$${UNSET}").is_empty());
     }
 
     #[test]

@@ -78,11 +78,14 @@ enum Frame {
 }
 
 /// Parses `text` (named `file` in messages), substituting `env` into scalar values.
-/// `Ok(None)` for a file with no document (empty, or only comments).
+/// `Ok(None)` for a file with no document (empty, or only comments). Each
+/// value that references an unset variable without a default adds a warning
+/// to `warnings`, naming the place, the key and the variable.
 pub(crate) fn parse(
     file: &str,
     text: &str,
     env: &dyn Fn(&str) -> Option<String>,
+    warnings: &mut Vec<String>,
 ) -> Result<Option<Node>, ConfigError> {
     let error = |p: Pos, message: String| ConfigError::new(file, Some(p), message);
     let mut parser = Parser::new_from_str(text);
@@ -207,8 +210,16 @@ pub(crate) fn parse(
                     *key = Some(Key { name, pos: here });
                     continue;
                 }
-                let value = scalar(&text, style, tag.as_deref(), env)
+                let mut unset = Vec::new();
+                let value = scalar(&text, style, tag.as_deref(), env, &mut unset)
                     .map_err(|m| error(here, format!("{m} at {}", at(file, here))))?;
+                if !unset.is_empty() {
+                    let key = match stack.last() {
+                        Some(Frame::Map { key: Some(key), .. }) => format!("`{}`", key.name),
+                        _ => "a list item".to_owned(),
+                    };
+                    warnings.push(unset_warning(&at(file, here), &key, &unset, &value));
+                }
                 (Node { value, pos: here }, anchor)
             }
         };
@@ -227,15 +238,41 @@ pub(crate) fn parse(
     Ok(root)
 }
 
+/// What is said of a value at `place` (of `key`) that references the unset
+/// variables `unset` without a default and became `value`.
+fn unset_warning(place: &str, key: &str, unset: &[String], value: &Value) -> String {
+    let references = unset
+        .iter()
+        .map(|name| format!("${{{name}}}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (names, are) = match unset {
+        [one] => (one.clone(), "is"),
+        _ => (unset.join(", "), "are"),
+    };
+    let became = if *value == Value::Null {
+        "empty, so it is null, as if the key were not there".to_owned()
+    } else {
+        value.describe()
+    };
+    format!(
+        "{place}: {key} references {references} without a default and {names} {are} not set: \
+         the value is {became} (`${{{first}:-value}}` gives a default)",
+        first = unset[0],
+    )
+}
+
 /// A scalar value: substituted, then typed (plain scalars by the core schema,
 /// quoted and block scalars as strings, tagged ones as their tag says).
+/// Unset variables referenced without a default are added to `unset`.
 fn scalar(
     raw: &str,
     style: ScalarStyle,
     tag: Option<&Tag>,
     env: &dyn Fn(&str) -> Option<String>,
+    unset: &mut Vec<String>,
 ) -> Result<Value, String> {
-    let text = subst::substitute(raw, env)?;
+    let text = subst::substitute(raw, env, unset)?;
     match tag {
         None if style == ScalarStyle::Plain => core(&text),
         None => Ok(Value::Str(text.into_owned())),
@@ -328,7 +365,9 @@ mod tests {
     }
 
     fn one(yaml: &str) -> Value {
-        let root = parse("t.yaml", yaml, &env).unwrap().unwrap();
+        let root = parse("t.yaml", yaml, &env, &mut Vec::new())
+            .unwrap()
+            .unwrap();
         let Value::Map(mut entries) = root.value else {
             panic!("not a map")
         };
@@ -354,8 +393,35 @@ mod tests {
     }
 
     #[test]
+    fn unset_variables_without_a_default_are_said_once_each() {
+        let yaml = "sampler:\n  ratio: ${UNSET}\nurl: \"http://${UNSET}:${PORT}/${OTHER}\"\n\
+                    list:\n  - ${UNSET}\ndefaulted: ${UNSET:-1}\nalias: &a ${ALSO}\ncopy: *a\n";
+        let mut warnings = Vec::new();
+        parse("t.yaml", yaml, &env, &mut warnings).unwrap().unwrap();
+        assert_eq!(
+            warnings,
+            [
+                "t.yaml:2:10: `ratio` references ${UNSET} without a default and UNSET is not \
+                 set: the value is empty, so it is null, as if the key were not there \
+                 (`${UNSET:-value}` gives a default)",
+                "t.yaml:3:6: `url` references ${UNSET}, ${OTHER} without a default and UNSET, \
+                 OTHER are not set: the value is a string (\"http://:4318/\") \
+                 (`${UNSET:-value}` gives a default)",
+                "t.yaml:5:5: a list item references ${UNSET} without a default and UNSET is not \
+                 set: the value is empty, so it is null, as if the key were not there \
+                 (`${UNSET:-value}` gives a default)",
+                "t.yaml:7:8: `alias` references ${ALSO} without a default and ALSO is not set: \
+                 the value is empty, so it is null, as if the key were not there \
+                 (`${ALSO:-value}` gives a default)",
+            ]
+        );
+    }
+
+    #[test]
     fn keys_are_not_substituted() {
-        let root = parse("t.yaml", "${PORT}: 1", &env).unwrap().unwrap();
+        let root = parse("t.yaml", "${PORT}: 1", &env, &mut Vec::new())
+            .unwrap()
+            .unwrap();
         let Value::Map(entries) = root.value else {
             panic!()
         };
@@ -364,7 +430,9 @@ mod tests {
 
     #[test]
     fn positions_are_one_based() {
-        let root = parse("t.yaml", "a:\n  bb: 1\n", &env).unwrap().unwrap();
+        let root = parse("t.yaml", "a:\n  bb: 1\n", &env, &mut Vec::new())
+            .unwrap()
+            .unwrap();
         let Value::Map(entries) = root.value else {
             panic!()
         };
@@ -377,7 +445,7 @@ mod tests {
 
     #[test]
     fn anchors_and_aliases_copy_values() {
-        let root = parse("t.yaml", "a: &x {b: 1}\nc: *x\n", &env)
+        let root = parse("t.yaml", "a: &x {b: 1}\nc: *x\n", &env, &mut Vec::new())
             .unwrap()
             .unwrap();
         let Value::Map(entries) = root.value else {
@@ -388,7 +456,11 @@ mod tests {
 
     #[test]
     fn structural_problems_are_errors() {
-        let err = |y: &str| parse("t.yaml", y, &env).unwrap_err().to_string();
+        let err = |y: &str| {
+            parse("t.yaml", y, &env, &mut Vec::new())
+                .unwrap_err()
+                .to_string()
+        };
         assert!(err("a: 1\na: 2\n")
             .starts_with("duplicate key `a` at t.yaml:2:1 (first at t.yaml:1:1)"));
         assert!(err("a: 1\n---\nb: 2\n").starts_with("a second YAML document"));
@@ -396,6 +468,9 @@ mod tests {
         assert!(err("a: !custom 1\n").contains("unsupported tag"));
         assert!(err("a: ${X\n").contains("invalid substitution"));
         assert!(err("a: [1, 2\n").starts_with("invalid YAML at t.yaml:"));
-        assert_eq!(parse("t.yaml", "# nothing\n", &env).unwrap(), None);
+        assert_eq!(
+            parse("t.yaml", "# nothing\n", &env, &mut Vec::new()).unwrap(),
+            None
+        );
     }
 }

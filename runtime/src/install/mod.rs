@@ -194,6 +194,7 @@ impl Installed {
         if current() {
             crate::logs::uninstall_bridges();
             crate::process::redact::set_current(None);
+            crate::process::filter::set_current(None);
             crate::tracer::set(None);
             opentelemetry::global::set_tracer_provider(
                 opentelemetry::trace::noop::NoopTracerProvider::new(),

@@ -3,7 +3,8 @@
 
 use crate::builder::{Builder, TracesExporter};
 use crate::config::{Env, SamplerChoice};
-use crate::process::exporting::{Exporting, Redacting};
+use crate::process::exporting::{Exporting, Inner, Redacting};
+use crate::process::filter::{FilterMarker, FilterRelease};
 use crate::process::{Redaction, SpanFilter};
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
@@ -26,8 +27,7 @@ pub(crate) struct Shaping {
 impl Shaping {
     /// `processor` behind the filter and the redaction rules; `sampled_only`
     /// for exporters (see [`Exporting`]).
-    #[allow(dead_code)]
-    fn wrap<P: SpanProcessor>(&self, processor: P, sampled_only: bool) -> Exporting<P> {
+    fn wrap<P: Inner>(&self, processor: P, sampled_only: bool) -> Exporting<P> {
         Exporting {
             sampled_only,
             filter: self.filter.clone(),
@@ -109,6 +109,12 @@ pub(crate) fn provider(
     trace_logs: Option<crate::export::console_logs::TraceLogs>,
 ) -> SdkTracerProvider {
     let mut b = SdkTracerProvider::builder().with_resource(resource);
+    // First: every processor after it, span metrics included, sees which
+    // spans the filter drops from their start.
+    if let Some(filter) = &builder.filter {
+        b = b.with_span_processor(FilterMarker(filter.clone()));
+    }
+    crate::process::filter::set_current(builder.filter.clone());
     let chosen = match builder.sampler.take() {
         Some(sampler) => sampler.0.into_sdk(),
         None => sampler(env.sampler),
@@ -136,6 +142,7 @@ pub(crate) fn provider(
         });
     }
     crate::process::redact::set_current(builder.redaction.clone());
+    let release = builder.filter.clone().map(FilterRelease);
     let shaping = Shaping {
         filter: builder.filter.take(),
         redaction: builder.redaction.take(),
@@ -150,7 +157,11 @@ pub(crate) fn provider(
                 if let Some(logs) = &trace_logs {
                     console = console.with_logs(logs.clone());
                 }
-                b.with_span_processor(shaping.batch(console, env))
+                // Printed when complete, not at the batch interval.
+                b.with_span_processor(shaping.wrap(
+                    crate::export::console::ConsoleSpanProcessor::new(console),
+                    true,
+                ))
             }
             TracesExporter::Otlp => match crate::export::otlp(env) {
                 Ok(exporter) => b.with_span_processor(shaping.batch(exporter, env)),
@@ -160,6 +171,10 @@ pub(crate) fn provider(
                 }
             },
         };
+    }
+    // Last: the marks of spans that end are forgotten once all asked.
+    if let Some(release) = release {
+        b = b.with_span_processor(release);
     }
     b.build()
 }

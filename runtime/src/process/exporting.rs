@@ -46,7 +46,10 @@ impl<E: SpanExporter> SpanExporter for Redacting<E> {
 /// Passes on to `inner`, in this order: only sampled spans (when
 /// `sampled_only`: the SDK's batch processor would export the record-only spans
 /// that span metrics count but the sampler did not keep), only the spans the
-/// filter keeps (a dropped span is not worth redacting), redacted.
+/// filter keeps (a dropped span is not worth redacting; see
+/// [`SpanFilter`] for the subtree of a dropped span), redacted. Every span's
+/// start is passed on; a span the filter drops at its end is announced with
+/// [`Inner::dropped`] instead.
 #[derive(Debug)]
 pub(crate) struct Exporting<P> {
     pub(crate) sampled_only: bool,
@@ -55,7 +58,20 @@ pub(crate) struct Exporting<P> {
     pub(crate) inner: P,
 }
 
-impl<P: SpanProcessor> SpanProcessor for Exporting<P> {
+/// An exporting processor behind [`Exporting`].
+pub(crate) trait Inner: SpanProcessor {
+    /// `span`, whose start this processor saw, ended and was filtered out.
+    fn dropped(&self, _span: &SpanData) {}
+}
+
+impl<E: opentelemetry_sdk::trace::SpanExporter> Inner
+    for opentelemetry_sdk::trace::SimpleSpanProcessor<E>
+{
+}
+
+impl Inner for opentelemetry_sdk::trace::BatchSpanProcessor {}
+
+impl<P: Inner> SpanProcessor for Exporting<P> {
     fn on_start(&self, span: &mut Span, cx: &Context) {
         self.inner.on_start(span, cx);
     }
@@ -64,7 +80,8 @@ impl<P: SpanProcessor> SpanProcessor for Exporting<P> {
         if self.sampled_only && !span.span_context.is_sampled() {
             return;
         }
-        if self.filter.as_ref().is_some_and(|f| f.drops(&span)) {
+        if self.filter.as_ref().is_some_and(|f| f.dropped(&span)) {
+            self.inner.dropped(&span);
             return;
         }
         if let Some(rules) = &self.redaction {

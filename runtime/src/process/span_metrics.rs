@@ -162,7 +162,7 @@ impl SpanProcessor for SpanMetricsProcessor {
     fn on_start(&self, _span: &mut Span, _cx: &Context) {}
 
     fn on_end(&self, span: SpanData) {
-        if self.filter.as_ref().is_some_and(|f| f.drops(&span)) {
+        if self.filter.as_ref().is_some_and(|f| f.dropped(&span)) {
             return;
         }
         let mut attributes = Vec::with_capacity(4 + self.dimensions.len());
