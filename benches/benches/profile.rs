@@ -33,7 +33,9 @@ mod cases {
         let sampler = match group {
             "before_init" | "floor" => None,
             "unsampled" | "metrics" => Some(Sampler::AlwaysOff),
-            "sampled" | "attrs" | "event" | "tree" | "metrics_sampled" => Some(Sampler::AlwaysOn),
+            "sampled" | "attrs" | "event" | "tree" | "metrics_sampled" | "silent" => {
+                Some(Sampler::AlwaysOn)
+            }
             other => return Err(format!("unknown group `{other}`")),
         };
         if group == "sampled" || group == "tree" || group == "attrs" || group == "event" {
@@ -42,6 +44,8 @@ mod cases {
         let guard = sampler.map(|s| {
             if group.starts_with("metrics") {
                 traced_metrics_pipeline(s)
+            } else if group == "silent" {
+                silent_pipeline(s)
             } else {
                 traced_pipeline(s)
             }

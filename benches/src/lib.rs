@@ -131,6 +131,19 @@ mod enabled {
             .init()
     }
 
+    /// `traced::init` with `sampler` and nothing that reads spans (no exporter,
+    /// processor, span metrics or span logs, as with `OTEL_TRACES_EXPORTER=none`):
+    /// spans carry the sampler's context and are not recorded.
+    pub fn silent_pipeline(sampler: Sampler) -> traced::Guard {
+        traced::Builder::new()
+            .ignore_env()
+            .sampler(sampler)
+            .traces_exporters([])
+            .metrics_exporters([])
+            .logs_exporters([])
+            .init()
+    }
+
     /// Like [`traced_pipeline`], with a real meter provider: a periodic reader
     /// (60 s, so it never fires during a measurement) into [`NoopMetricExporter`].
     pub fn traced_metrics_pipeline(sampler: Sampler) -> traced::Guard {

@@ -332,7 +332,18 @@ fn build(
     }
     let sdk = crate::tracer::sdk();
     match sdk.as_deref() {
-        Some(tracer) => {
+        Some(crate::tracer::Installed {
+            silent: Some(silent),
+            ..
+        }) => {
+            // Nothing would ever see the span: the sampler's context, no recording.
+            let links = builder.links.as_deref().unwrap_or_default();
+            Some((
+                silent.start(base, parent, site.name, &site.kind, links),
+                false,
+            ))
+        }
+        Some(crate::tracer::Installed { sdk: tracer, .. }) => {
             let new_trace = !parent.span().span_context().is_valid();
             let mut span = tracer.build_with_context(builder, parent);
             let recording = span.is_recording();

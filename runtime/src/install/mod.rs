@@ -91,7 +91,7 @@ pub(crate) fn install(mut builder: Builder) -> Guard {
         .contains(&crate::builder::TracesExporter::Console)
         .then(crate::export::console_logs::TraceLogs::default);
     let logger_provider = logs::provider(&mut builder, &env, resource.clone(), trace_logs.clone());
-    let tracer_provider = traces::provider(
+    let (tracer_provider, silent) = traces::provider(
         &mut builder,
         &env,
         resource,
@@ -101,9 +101,10 @@ pub(crate) fn install(mut builder: Builder) -> Guard {
         trace_logs,
     );
     let generation = GENERATION.fetch_add(1, Ordering::AcqRel) + 1;
-    crate::tracer::set(Some(
-        tracer_provider.tracer_with_scope(crate::tracer::SCOPE.clone()),
-    ));
+    crate::tracer::set(Some(crate::tracer::Installed {
+        sdk: tracer_provider.tracer_with_scope(crate::tracer::SCOPE.clone()),
+        silent: silent.map(crate::tracer::Silent::new),
+    }));
     opentelemetry::global::set_tracer_provider(tracer_provider.clone());
     crate::metrics::provider_changed();
     crate::logs::install_bridges(&logger_provider, &env.log_filter);

@@ -107,7 +107,7 @@ pub(crate) fn provider(
     meter_provider: &SdkMeterProvider,
     logger_provider: &SdkLoggerProvider,
     trace_logs: Option<crate::export::console_logs::TraceLogs>,
-) -> SdkTracerProvider {
+) -> (SdkTracerProvider, Option<Sampler>) {
     let mut b = SdkTracerProvider::builder().with_resource(resource);
     // First: every processor after it, span metrics included, sees which
     // spans the filter drops from their start.
@@ -119,6 +119,14 @@ pub(crate) fn provider(
         Some(sampler) => sampler.0.into_sdk(),
         None => sampler(env.sampler),
     };
+    // No exporter, no processor added in code, no span metrics or span logs:
+    // no span would ever be read, so `#[traced]` records none (the sampler
+    // still decides the context they carry on).
+    let nothing_listens = exporters.is_empty()
+        && builder.steps.is_empty()
+        && builder.span_metrics.is_none()
+        && !builder.span_logs;
+    let silent = nothing_listens.then(|| chosen.clone());
     b = match &builder.span_metrics {
         Some(config) => {
             let meter = opentelemetry::metrics::MeterProvider::meter_with_scope(
@@ -176,7 +184,7 @@ pub(crate) fn provider(
     if let Some(release) = release {
         b = b.with_span_processor(release);
     }
-    b.build()
+    (b.build(), silent)
 }
 
 fn sampler(choice: SamplerChoice) -> Sampler {
