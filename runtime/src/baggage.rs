@@ -2,9 +2,10 @@
 //! `.await`s and processes (in the `baggage` header, with the default propagators).
 //!
 //! ```
-//! let _scope = traced_runtime::baggage::set([("tenant.id", "acme"), ("plan", "gold")]);
-//! assert_eq!(traced_runtime::baggage::get("tenant.id").as_deref(), Some("acme"));
-//! // Outgoing requests carry them: traced_runtime::propagation::inject(&mut headers).
+//! # use traced_runtime as traced;
+//! let _scope = traced::baggage::set([("tenant.id", "acme"), ("plan", "gold")]);
+//! assert_eq!(traced::baggage::get("tenant.id").as_deref(), Some("acme"));
+//! // Outgoing requests carry them: traced::propagation::inject(&mut headers).
 //! ```
 //!
 //! Baggage is not added to spans by itself: it is sent to other services, so it

@@ -59,9 +59,10 @@ pub enum Protocol {
 /// specification, as `OTEL_TRACES_SAMPLER` names them.
 ///
 /// ```
+/// # use traced_runtime as traced;
 /// // 10 % of new traces; a span with a parent follows its parent's decision.
-/// let _telemetry = traced_runtime::Builder::new()
-///     .sampler(traced_runtime::Sampler::parent_based(traced_runtime::Sampler::ratio(0.1)))
+/// let _telemetry = traced::Builder::new()
+///     .sampler(traced::Sampler::parent_based(traced::Sampler::ratio(0.1)))
 ///     .init();
 /// ```
 ///
@@ -187,9 +188,10 @@ pub(crate) use crate::install::{LogStep, MeterStep, SpanStep};
 /// environment (or nothing does, after [`ignore_env`](Self::ignore_env)).
 ///
 /// ```no_run
+/// # use traced_runtime as traced;
 /// use std::time::Duration;
 ///
-/// let _telemetry = traced_runtime::Builder::new()
+/// let _telemetry = traced::Builder::new()
 ///     .service_name("checkout")
 ///     .service_version("1.4.2")
 ///     .shutdown_timeout(Duration::from_secs(2))
@@ -379,7 +381,8 @@ impl Builder {
     /// [`redact`](Self::redact) still apply.
     ///
     /// ```
-    /// let _telemetry = traced_runtime::Builder::new()
+    /// # use traced_runtime as traced;
+    /// let _telemetry = traced::Builder::new()
     ///     .redact_secret_keys(false) // `password` attributes are exported in clear
     ///     .init();
     /// ```
@@ -489,7 +492,8 @@ impl Builder {
     /// reported like the environment's.
     ///
     /// ```no_run
-    /// let _telemetry = traced_runtime::Builder::new()
+    /// # use traced_runtime as traced;
+    /// let _telemetry = traced::Builder::new()
     ///     .setting("OTEL_TRACES_SAMPLER", "traceidratio")
     ///     .setting("OTEL_TRACES_SAMPLER_ARG", "0.1")
     ///     .init();
@@ -528,7 +532,8 @@ impl Builder {
 /// Keep the guard alive for the life of the program:
 ///
 /// ```no_run
-/// let _telemetry = traced_runtime::init();
+/// # use traced_runtime as traced;
+/// let _telemetry = traced::init();
 /// // ... the program ...
 /// drop(_telemetry); // spans are flushed, providers shut down
 /// ```
@@ -563,7 +568,8 @@ pub fn init_for_crate(name: &'static str, version: &'static str) -> Guard {
 /// valid one. With the `enabled` feature off the file is not read.
 ///
 /// ```no_run
-/// let _telemetry = traced_runtime::init_from_file("config/production.yaml")
+/// # use traced_runtime as traced;
+/// let _telemetry = traced::init_from_file("config/production.yaml")
 ///     .unwrap_or_else(|e| panic!("{e}"));
 /// ```
 #[cfg_attr(not(feature = "enabled"), allow(unused_variables))]

@@ -189,9 +189,10 @@ where
 /// installs one itself (then `init` cannot install its own).
 ///
 /// ```no_run
+/// # use traced_runtime as traced;
 /// use tracing_subscriber::prelude::*;
 /// tracing_subscriber::registry()
-///     .with(traced_runtime::logs::tracing_layer())
+///     .with(traced::logs::tracing_layer())
 ///     .init();
 /// ```
 #[cfg(feature = "tracing")]

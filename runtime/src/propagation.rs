@@ -6,11 +6,12 @@
 //! and [`extract`] reads an incoming one.
 //!
 //! ```
+//! # use traced_runtime as traced;
 //! use std::collections::HashMap;
 //!
 //! let mut headers = HashMap::new();
-//! traced_runtime::propagation::inject(&mut headers);
-//! let parent = traced_runtime::propagation::extract(&headers);
+//! traced::propagation::inject(&mut headers);
+//! let parent = traced::propagation::extract(&headers);
 //! # let _ = parent;
 //! ```
 //!
@@ -133,11 +134,12 @@ const OWS: [char; 2] = [' ', '\t'];
 /// [`TraceState`](opentelemetry::trace::TraceState) holds the `tracestate`.
 ///
 /// ```
+/// # use traced_runtime as traced;
 /// use opentelemetry::propagation::TextMapPropagator;
 /// use opentelemetry::trace::TraceContextExt;
 /// use std::collections::HashMap;
 ///
-/// let propagator = traced_runtime::propagation::StrictTraceContext::default();
+/// let propagator = traced::propagation::StrictTraceContext::default();
 /// let headers = HashMap::from([
 ///     ("traceparent".to_owned(), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03".to_owned()),
 ///     ("tracestate".to_owned(), "rojo=00f067aa0ba902b7, congo=t61rcWkgMzE".to_owned()),
@@ -411,7 +413,8 @@ fn parse_traceparent(header: &str) -> Option<Traceparent> {
 /// documentation).
 ///
 /// ```
-/// use traced_runtime::propagation::valid_traceparent;
+/// # use traced_runtime as traced;
+/// use traced::propagation::valid_traceparent;
 ///
 /// assert!(valid_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
 /// assert!(valid_traceparent("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-later"));
@@ -427,7 +430,8 @@ pub fn valid_traceparent(header: &str) -> bool {
 /// make a valid empty list.
 ///
 /// ```
-/// use traced_runtime::propagation::valid_tracestate;
+/// # use traced_runtime as traced;
+/// use traced::propagation::valid_tracestate;
 ///
 /// assert!(valid_tracestate(["rojo=00f067aa0ba902b7", "congo=t61rcWkgMzE"]));
 /// assert!(valid_tracestate(["", " , "]));

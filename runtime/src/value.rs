@@ -13,7 +13,8 @@ use std::fmt;
 /// `Debug` (`?expr`) form in `attrs(..)`, `event!` and `attr!`.
 ///
 /// ```
-/// use traced_runtime::AttrValue;
+/// # use traced_runtime as traced;
+/// use traced::AttrValue;
 /// assert_eq!(42u8.to_attr_value(), Some(opentelemetry::Value::I64(42)));
 /// assert_eq!(None::<u8>.to_attr_value(), None);
 /// ```

@@ -122,9 +122,10 @@ const MAX_INDENT_DEPTH: usize = 24;
 /// # Examples
 ///
 /// ```
+/// # use traced_runtime as traced;
 /// use opentelemetry::trace::{Tracer, TracerProvider as _};
 /// use opentelemetry_sdk::trace::SdkTracerProvider;
-/// use traced_runtime::export::console::ConsoleExporter;
+/// use traced::export::console::ConsoleExporter;
 ///
 /// let provider = SdkTracerProvider::builder()
 ///     .with_simple_exporter(ConsoleExporter::new())
@@ -151,8 +152,9 @@ impl ConsoleExporter {
     /// # Examples
     ///
     /// ```
+    /// # use traced_runtime as traced;
     /// use opentelemetry_sdk::trace::SdkTracerProvider;
-    /// use traced_runtime::export::console::ConsoleExporter;
+    /// use traced::export::console::ConsoleExporter;
     ///
     /// let provider = SdkTracerProvider::builder()
     ///     .with_simple_exporter(ConsoleExporter::new())
@@ -174,8 +176,9 @@ impl ConsoleExporter {
     /// # Examples
     ///
     /// ```
+    /// # use traced_runtime as traced;
     /// use std::io::IsTerminal;
-    /// use traced_runtime::export::console::ConsoleExporter;
+    /// use traced::export::console::ConsoleExporter;
     ///
     /// let stdout = std::io::stdout();
     /// let color = stdout.is_terminal();
@@ -211,8 +214,9 @@ impl ConsoleExporter {
     /// # Examples
     ///
     /// ```
-    /// use traced_runtime::export::console::ConsoleExporter;
-    /// use traced_runtime::export::console_logs::{ConsoleLogExporter, TraceLogs};
+    /// # use traced_runtime as traced;
+    /// use traced::export::console::ConsoleExporter;
+    /// use traced::export::console_logs::{ConsoleLogExporter, TraceLogs};
     ///
     /// let logs = TraceLogs::default();
     /// let spans = ConsoleExporter::new().with_logs(logs.clone());
@@ -418,7 +422,8 @@ impl Drop for ConsoleExporter {
 /// # Examples
 ///
 /// ```
-/// use traced_runtime::export::console::ConsoleExporter;
+/// # use traced_runtime as traced;
+/// use traced::export::console::ConsoleExporter;
 ///
 /// let exporter = ConsoleExporter::default();
 /// # drop(exporter);
@@ -446,10 +451,11 @@ impl fmt::Debug for ConsoleExporter {
 /// A span is held back until the root of its trace ends:
 ///
 /// ```
+/// # use traced_runtime as traced;
 /// use opentelemetry::trace::{Span as _, TraceContextExt as _, Tracer, TracerProvider as _};
 /// use opentelemetry::Context;
 /// use opentelemetry_sdk::trace::SdkTracerProvider;
-/// use traced_runtime::export::console::ConsoleExporter;
+/// use traced::export::console::ConsoleExporter;
 ///
 /// let provider = SdkTracerProvider::builder()
 ///     .with_simple_exporter(ConsoleExporter::with_writer(std::io::stdout(), false))

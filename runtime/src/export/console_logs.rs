@@ -33,7 +33,8 @@ const MAX_DRAWN_SPANS: usize = 4096;
 /// the trace and span it belongs to.
 ///
 /// ```
-/// use traced_runtime::export::console_logs::ConsoleLogExporter;
+/// # use traced_runtime as traced;
+/// use traced::export::console_logs::ConsoleLogExporter;
 /// let exporter = ConsoleLogExporter::with_writer(Vec::new(), false);
 /// # drop(exporter);
 /// ```
@@ -85,8 +86,9 @@ impl ConsoleLogExporter {
     /// span already printed.
     ///
     /// ```
-    /// use traced_runtime::export::console::ConsoleExporter;
-    /// use traced_runtime::export::console_logs::{ConsoleLogExporter, TraceLogs};
+    /// # use traced_runtime as traced;
+    /// use traced::export::console::ConsoleExporter;
+    /// use traced::export::console_logs::{ConsoleLogExporter, TraceLogs};
     ///
     /// let logs = TraceLogs::default();
     /// let spans = ConsoleExporter::new().with_logs(logs.clone());

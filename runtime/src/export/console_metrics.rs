@@ -93,10 +93,11 @@ const BAR_LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', 
 /// # Examples
 ///
 /// ```
+/// # use traced_runtime as traced;
 /// use opentelemetry::metrics::MeterProvider as _;
 /// use opentelemetry::KeyValue;
 /// use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
-/// use traced_runtime::export::console_metrics::ConsoleMetricsExporter;
+/// use traced::export::console_metrics::ConsoleMetricsExporter;
 ///
 /// let reader = PeriodicReader::builder(ConsoleMetricsExporter::new()).build();
 /// let provider = SdkMeterProvider::builder().with_reader(reader).build();
@@ -124,8 +125,9 @@ impl ConsoleMetricsExporter {
     /// # Examples
     ///
     /// ```
+    /// # use traced_runtime as traced;
     /// use opentelemetry_sdk::metrics::SdkMeterProvider;
-    /// use traced_runtime::export::console_metrics::ConsoleMetricsExporter;
+    /// use traced::export::console_metrics::ConsoleMetricsExporter;
     ///
     /// let provider = SdkMeterProvider::builder()
     ///     .with_periodic_exporter(ConsoleMetricsExporter::new())
@@ -147,8 +149,9 @@ impl ConsoleMetricsExporter {
     /// # Examples
     ///
     /// ```
+    /// # use traced_runtime as traced;
     /// use std::io::IsTerminal;
-    /// use traced_runtime::export::console_metrics::ConsoleMetricsExporter;
+    /// use traced::export::console_metrics::ConsoleMetricsExporter;
     ///
     /// let stdout = std::io::stdout();
     /// let color = stdout.is_terminal();
@@ -177,9 +180,10 @@ impl ConsoleMetricsExporter {
     /// # Examples
     ///
     /// ```
+    /// # use traced_runtime as traced;
     /// use opentelemetry_sdk::metrics::exporter::PushMetricExporter as _;
     /// use opentelemetry_sdk::metrics::Temporality;
-    /// use traced_runtime::export::console_metrics::ConsoleMetricsExporter;
+    /// use traced::export::console_metrics::ConsoleMetricsExporter;
     ///
     /// let exporter = ConsoleMetricsExporter::new().with_temporality(Temporality::Delta);
     /// assert_eq!(exporter.temporality(), Temporality::Delta);
@@ -211,7 +215,8 @@ impl ConsoleMetricsExporter {
 /// # Examples
 ///
 /// ```
-/// use traced_runtime::export::console_metrics::ConsoleMetricsExporter;
+/// # use traced_runtime as traced;
+/// use traced::export::console_metrics::ConsoleMetricsExporter;
 ///
 /// let exporter = ConsoleMetricsExporter::default();
 /// # drop(exporter);
@@ -238,9 +243,10 @@ impl fmt::Debug for ConsoleMetricsExporter {
 /// A failed write is reported by the export that caused it:
 ///
 /// ```
+/// # use traced_runtime as traced;
 /// use opentelemetry::metrics::MeterProvider as _;
 /// use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
-/// use traced_runtime::export::console_metrics::ConsoleMetricsExporter;
+/// use traced::export::console_metrics::ConsoleMetricsExporter;
 ///
 /// struct Closed;
 /// impl std::io::Write for Closed {

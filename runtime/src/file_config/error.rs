@@ -16,7 +16,8 @@ pub(crate) struct Pos {
 /// problem is at a place in it, the line and column (`config.yaml:7:3`).
 ///
 /// ```
-/// let err = traced_runtime::file_config::parse(
+/// # use traced_runtime as traced;
+/// let err = traced::file_config::parse(
 ///     "config.yaml",
 ///     "file_format: \"1.0\"\ntracer_provider:\n  procesors: []\n",
 /// )

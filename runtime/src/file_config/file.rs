@@ -11,7 +11,8 @@ use std::path::Path;
 /// environment into `${VAR}` references. Nothing is installed.
 ///
 /// ```no_run
-/// let config = traced_runtime::file_config::load("otel.yaml")?;
+/// # use traced_runtime as traced;
+/// let config = traced::file_config::load("otel.yaml")?;
 /// println!("{config:#?}");
 /// # Ok::<(), traced_runtime::file_config::ConfigError>(())
 /// ```
@@ -27,7 +28,8 @@ pub fn load(path: impl AsRef<Path>) -> Result<FileConfig, ConfigError> {
 /// in messages), substituting the process environment into `${VAR}` references.
 ///
 /// ```
-/// let err = traced_runtime::file_config::parse("inline.yaml", "disabled: false\n").unwrap_err();
+/// # use traced_runtime as traced;
+/// let err = traced::file_config::parse("inline.yaml", "disabled: false\n").unwrap_err();
 /// assert_eq!(
 ///     err.to_string(),
 ///     "missing `file_format` at the top level of inline.yaml: it is required, e.g. `file_format: \"1.0\"`"
@@ -42,7 +44,8 @@ pub fn parse(name: &str, yaml: &str) -> Result<FileConfig, ConfigError> {
 /// is looked up through it too.
 ///
 /// ```
-/// use traced_runtime::file_config::parse_with_env;
+/// # use traced_runtime as traced;
+/// use traced::file_config::parse_with_env;
 ///
 /// let yaml = r#"
 /// file_format: "1.0"

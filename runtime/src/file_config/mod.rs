@@ -9,7 +9,8 @@
 //! installing ([`FileConfig::builder`]).
 //!
 //! ```
-//! let config = traced_runtime::file_config::parse(
+//! # use traced_runtime as traced;
+//! let config = traced::file_config::parse(
 //!     "otel.yaml",
 //!     r#"
 //! file_format: "1.0"

@@ -119,8 +119,9 @@ instrument!(
     /// A monotonic sum: `add` only non-negative increments.
     ///
     /// ```
-    /// use traced_runtime::metrics::Counter;
-    /// let meter = traced_runtime::metrics::meter("docs", "0.1.0");
+    /// # use traced_runtime as traced;
+    /// use traced::metrics::Counter;
+    /// let meter = traced::metrics::meter("docs", "0.1.0");
     /// let orders = Counter::new(meter.u64_counter("orders").build(), "orders", None);
     /// orders.add(1, &[opentelemetry::KeyValue::new("region", "eu")]);
     /// ```

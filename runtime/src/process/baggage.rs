@@ -7,8 +7,9 @@ use opentelemetry::Key;
 /// baggage comes from callers, so it is untrusted and may be large.
 ///
 /// ```
-/// use traced_runtime::process::BaggageSpanProcessor;
-/// let _telemetry = traced_runtime::Builder::new()
+/// # use traced_runtime as traced;
+/// use traced::process::BaggageSpanProcessor;
+/// let _telemetry = traced::Builder::new()
 ///     .span_processor(BaggageSpanProcessor::new(["tenant.id", "session.id"]))
 ///     .init();
 /// ```

@@ -50,8 +50,9 @@ enum Rule {
 /// to keep or drop.
 ///
 /// ```
-/// use traced_runtime::process::SpanFilter;
-/// let _telemetry = traced_runtime::Builder::new()
+/// # use traced_runtime as traced;
+/// use traced::process::SpanFilter;
+/// let _telemetry = traced::Builder::new()
 ///     .filter(
 ///         SpanFilter::new()
 ///             .drop_name("GET /health*")

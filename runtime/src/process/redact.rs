@@ -37,8 +37,9 @@
 //! `hash_key("session.token")` hashes that token instead of masking it.
 //!
 //! ```
-//! use traced_runtime::process::Redaction;
-//! let _telemetry = traced_runtime::Builder::new()
+//! # use traced_runtime as traced;
+//! use traced::process::Redaction;
+//! let _telemetry = traced::Builder::new()
 //!     .redact(
 //!         Redaction::default_rules()
 //!             .hash_key("user.id")
@@ -275,9 +276,10 @@ impl Redaction {
     /// `*private_key*` (and `-`, `.` and no separator) and `*credential*`.
     ///
     /// ```
-    /// use traced_runtime::process::Redaction;
+    /// # use traced_runtime as traced;
+    /// use traced::process::Redaction;
     /// // What every pipeline does unless told otherwise:
-    /// let _telemetry = traced_runtime::Builder::new().redact(Redaction::secret_keys()).init();
+    /// let _telemetry = traced::Builder::new().redact(Redaction::secret_keys()).init();
     /// ```
     pub fn secret_keys() -> Self {
         let mut r = Self::none();

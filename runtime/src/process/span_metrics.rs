@@ -44,8 +44,9 @@ pub const DEFAULT_BUCKETS_MS: [f64; 16] = [
 /// Configures span metrics; pass it to `Builder::span_metrics`.
 ///
 /// ```
-/// use traced_runtime::process::SpanMetrics;
-/// let _telemetry = traced_runtime::Builder::new()
+/// # use traced_runtime as traced;
+/// use traced::process::SpanMetrics;
+/// let _telemetry = traced::Builder::new()
 ///     .span_metrics(SpanMetrics::new().dimension("http.route").cardinality_limit(500))
 ///     .init();
 /// ```
