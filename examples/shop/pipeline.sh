@@ -6,7 +6,8 @@
 # traces the Jaeger query API stores, the span metrics Prometheus scraped, the
 # metric points and log records the Collector passed on.
 #
-#   bash examples/shop/pipeline.sh
+#   bash examples/shop/pipeline.sh          # the summary, then everything stops
+#   KEEP=1 bash examples/shop/pipeline.sh   # stays up for the trace UI and Prometheus
 #
 # Needs Go (for the Collector), Python 3 and Debian's `prometheus`
 # (`apt-get install prometheus`). Everything listens on 127.0.0.1, on free ports,
@@ -88,21 +89,42 @@ prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/prome
     >"$work/prometheus.log" 2>&1 &
 pids+=($!)
 echo "prometheus: http://127.0.0.1:$prometheus_port"
+echo "trace UI: http://127.0.0.1:$query_http/search"
+
+# Built before it is timed; Prometheus scraping the Collector before the shop
+# runs, so that it sees the exemplars of the connector's next flush.
+cargo build --quiet --example shop --features tower,axum,reqwest,log
+python3 - "$prometheus_port" <<'EOF'
+import json, sys, time, urllib.request
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+url = f"http://127.0.0.1:{sys.argv[1]}/api/v1/query?query=up"
+for _ in range(300):
+    try:
+        with opener.open(url, timeout=2) as r:
+            if any(x["value"][1] == "1" for x in json.load(r)["data"]["result"]):
+                sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.1)
+sys.exit("pipeline.sh: Prometheus never scraped the Collector")
+EOF
 
 echo
 echo "=== the shop, with OTLP to the Collector"
+shop_started=$(date +%s.%N)
 OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$otlp_http" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
 OTEL_METRIC_EXPORT_INTERVAL=1000 NO_PROXY=127.0.0.1 no_proxy=127.0.0.1 \
     cargo run --quiet --example shop --features tower,axum,reqwest,log
+shop_seconds=$(python3 -c "import time; print(f'{time.time() - $shop_started:.1f}')")
 
-# The connector flushes every second and Prometheus scrapes every second.
-sleep 4
+# The connector flushes every second; the read-back waits for Prometheus.
+sleep 2
 
 echo
 echo "=== read back"
-python3 - "$query_http" "$prometheus_port" "$work/sink" <<'EOF'
-import glob, json, sys, urllib.parse, urllib.request
-query, prom, sink = sys.argv[1], sys.argv[2], sys.argv[3]
+python3 - "$query_http" "$prometheus_port" "$work/sink" "$shop_seconds" <<'EOF'
+import glob, json, sys, time, urllib.parse, urllib.request
+query, prom, sink, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
 opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 def get(url):
     with opener.open(url, timeout=10) as r:
@@ -120,8 +142,60 @@ for service in services:
 crossing = [t for t, s in traces.items() if len(s) >= 3]
 print(f"  traces that cross three services or more: {len(crossing)}")
 
-q = urllib.parse.quote("sum by (service_name, span_name) (traces_span_metrics_calls_total)")
-result = get(f"http://127.0.0.1:{prom}/api/v1/query?query={q}")["data"]["result"]
+def promql(expr):
+    q = urllib.parse.quote(expr)
+    return get(f"http://127.0.0.1:{prom}/api/v1/query?query={q}")["data"]["result"]
+
+def by_service(expr):
+    return {r["metric"].get("service_name", "?"): float(r["value"][1]) for r in promql(expr)}
+
+# Prometheus scrapes every second, once it is up: wait for the shop's three
+# services (and an exemplar) to be there, at most 30 s.
+deadline = time.time() + 30
+while time.time() < deadline:
+    seen = promql('count by (service_name) (traces_span_metrics_calls_total{span_kind="SPAN_KIND_SERVER"})')
+    now = time.time()
+    q = urllib.parse.quote("traces_span_metrics_duration_milliseconds_bucket")
+    stored = get(f"http://127.0.0.1:{prom}/api/v1/query_exemplars?query={q}"
+                 f"&start={now - 600}&end={now}")["data"] or []
+    if len(seen) >= 3 and stored:
+        break
+    time.sleep(0.5)
+
+# RED of each service's server spans, from the connector's span metrics.
+server = 'span_kind="SPAN_KIND_SERVER"'
+calls = by_service(f"sum by (service_name) (traces_span_metrics_calls_total{{{server}}})")
+errors = by_service(
+    f'sum by (service_name) (traces_span_metrics_calls_total{{{server},status_code="STATUS_CODE_ERROR"}})')
+# Over the whole run (the cumulative buckets): a rate over a window is empty
+# once a run this short is over.
+p95 = by_service(
+    "histogram_quantile(0.95, sum by (le, service_name) "
+    f"(traces_span_metrics_duration_milliseconds_bucket{{{server}}}))")
+print(f"RED of the server spans over the shop's {seconds} s (Prometheus, from the spanmetrics connector):")
+for service in sorted(calls):
+    print(f"  {service:9} {calls[service]:6.0f} requests, {calls[service] / seconds:6.2f}/s, "
+          f"{errors.get(service, 0):4.0f} errors, p95 {p95.get(service, float('nan')):8.1f} ms")
+
+# An exemplar of the slowest bucket that has one, and the trace it leads to.
+now = time.time()
+q = urllib.parse.quote("traces_span_metrics_duration_milliseconds_bucket")
+series = get(f"http://127.0.0.1:{prom}/api/v1/query_exemplars?query={q}"
+             f"&start={now - 600}&end={now}")["data"] or []
+exemplars = [(float(e["value"]), e["labels"].get("trace_id", ""), s["seriesLabels"])
+             for s in series for e in s["exemplars"]]
+if exemplars:
+    value, trace_id, labels = max(exemplars, key=lambda e: e[0])
+    found = get(f"http://127.0.0.1:{query}/api/traces/{trace_id}")["data"] or []
+    spans = sum(len(t["spans"]) for t in found)
+    print(f"exemplar: {value:.1f} ms on {labels.get('service_name', '?')} "
+          f"{labels.get('span_name', '?')} (le={labels.get('le', '?')}) -> trace {trace_id}: "
+          f"{spans} spans in the backend")
+    print(f"  open it: http://127.0.0.1:{query}/trace/{trace_id}")
+else:
+    print("exemplar: none stored by Prometheus")
+
+result = promql("sum by (service_name, span_name) (traces_span_metrics_calls_total)")
 print(f"Prometheus (scraping the spanmetrics connector): {len(result)} series of traces_span_metrics_calls_total")
 for r in sorted(result, key=lambda r: (r["metric"].get("service_name", ""), r["metric"].get("span_name", ""))):
     m = r["metric"]
@@ -142,3 +216,10 @@ print(f"metrics the Collector passed on: {n} metrics in {len(names)} names, e.g.
 n, _ = count("logs", "resourceLogs", ("scopeLogs", "logRecords"))
 print(f"log records the Collector passed on: {n}")
 EOF
+
+if [[ -n "${KEEP:-}" ]]; then
+    echo
+    echo "open the trace UI http://127.0.0.1:$query_http/search and Prometheus http://127.0.0.1:$prometheus_port/graph"
+    echo "(KEEP is set: everything stays up until Ctrl-C)"
+    while :; do sleep 3600; done
+fi
