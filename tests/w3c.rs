@@ -473,8 +473,8 @@ fn tracestate_key_characters() {
         "FOO=1",
         "foo.bar=1",
         "fOo=1",
-        "1foo=1",
         "_foo=1",
+        "@foo=1",
         "f\u{e9}=1",
     ] {
         let list = format!("{member},bar=2");
@@ -486,19 +486,25 @@ fn tracestate_key_characters() {
     }
 }
 
+/// Level 2: `key = ( lcalpha / DIGIT ) 0*255 ( keychar )`, `@` a keychar. Every
+/// Level 1 key (simple, `tenant@system`) is one, and so are the keys Level 1
+/// refused.
 #[test]
-fn tracestate_multi_tenant_key_is_tenant_at_system() {
-    for member in ["tenant@vendor=1", "0tenant@vendor=1", "t@v=1"] {
-        assert_eq!(tracestate_through(&[member]).as_deref(), Some(member));
-    }
+fn tracestate_keys_follow_the_level_2_grammar() {
     for member in [
+        "tenant@vendor=1",
+        "0tenant@vendor=1",
+        "t@v=1",
+        "1foo=1",
         "foo@=1",
-        "@foo=1",
         "foo@@bar=1",
         "foo@bar@baz=1",
         "tenant@0vendor=1",
         "tenant@_vendor=1",
     ] {
+        assert_eq!(tracestate_through(&[member]).as_deref(), Some(member));
+    }
+    for member in ["@foo=1", "_foo=1", "*foo=1", "-foo=1", "/foo=1"] {
         let list = format!("{member},bar=2");
         assert_eq!(
             tracestate_through(&[&list]),
@@ -524,11 +530,18 @@ fn tracestate_key_length_limits() {
     let dropped = hop(&[("traceparent", &traceparent("00")), ("tracestate", &member)]);
     assert_eq!(dropped.spans.len(), 0);
     assert_eq!(dropped.tracestate(), Some(member.as_str()));
+    // 256 characters whatever the `@`s (Level 1's 241 + 14 limits are gone).
     for key in [
-        "z".repeat(257),
         format!("{}@v", "t".repeat(242)),
-        format!("t@{}", "v".repeat(15)),
+        format!("t@{}", "v".repeat(254)),
     ] {
+        let member = format!("{key}=1");
+        assert_eq!(
+            tracestate_through(&["foo=1", member.as_str()]),
+            Some(format!("foo=1,{member}"))
+        );
+    }
+    for key in ["z".repeat(257), format!("t@{}", "v".repeat(255))] {
         let member = format!("{key}=1");
         assert_eq!(
             tracestate_through(&["foo=1", member.as_str()]),
@@ -834,30 +847,19 @@ mod grammar {
         c.is_ascii_lowercase()
     }
 
-    /// `lcalpha / DIGIT / "_" / "-" / "*" / "/"`.
-    fn key_char(c: u8) -> bool {
-        lcalpha(c) || c.is_ascii_digit() || b"_-*/".contains(&c)
-    }
-
-    /// `first 0*max(key_char)`.
-    fn identifier(s: &[u8], first: fn(u8) -> bool, max_rest: usize) -> bool {
-        match s.split_first() {
-            Some((&c, rest)) => {
-                first(c) && rest.len() <= max_rest && rest.iter().all(|&c| key_char(c))
+    /// `key = ( lcalpha / DIGIT ) 0*255 ( keychar )`, with
+    /// `keychar = lcalpha / DIGIT / "_" / "-" / "*" / "/" / "@"` (Level 2).
+    pub fn key(key: &str) -> bool {
+        let k = key.as_bytes();
+        let keychar = |c: u8| lcalpha(c) || c.is_ascii_digit() || b"_-*/@".contains(&c);
+        match k.split_first() {
+            Some((&first, rest)) => {
+                (lcalpha(first) || first.is_ascii_digit())
+                    && rest.len() <= 255
+                    && rest.iter().all(|&c| keychar(c))
             }
             None => false,
         }
-    }
-
-    /// `key = simple-key / multi-tenant-key`.
-    pub fn key(key: &str) -> bool {
-        let k = key.as_bytes();
-        let simple = identifier(k, lcalpha, 255);
-        let multi_tenant = k.iter().position(|&c| c == b'@').is_some_and(|at| {
-            identifier(&k[..at], |c| lcalpha(c) || c.is_ascii_digit(), 240)
-                && identifier(&k[at + 1..], lcalpha, 13)
-        });
-        simple || multi_tenant
     }
 
     /// `value = 0*255(chr) nblk-chr`.
@@ -906,8 +908,8 @@ mod grammar {
         assert!(!tracestate(""));
         assert!(!tracestate("a=1 ,b="));
         assert!(key(&format!("{}@{}", "t".repeat(241), "v".repeat(14))));
-        assert!(!key(&format!("{}@v", "t".repeat(242))));
-        assert!(!key("a@b@c"));
+        assert!(key(&format!("{}@v", "t".repeat(242))));
+        assert!(key("a@b@c") && key("1abc") && !key("@a") && !key(&"z".repeat(257)));
         assert!(value(" x") && !value("x ") && !value(""));
     }
 }

@@ -38,13 +38,11 @@
 //!   empty and blank members are allowed and skipped, so an empty header is an
 //!   empty list;
 //! - at most 32 members;
-//! - a member is `key=value`. A key is either simple, a lowercase letter then up
-//!   to 255 of `a-z 0-9 _ - * /`, or multi-tenant, `tenant@system`: a tenant of up
-//!   to 241 of those characters starting with a lowercase letter or a digit, and a
-//!   system of up to 14 starting with a lowercase letter. This is the Level 1
-//!   grammar; Level 2 widens it (any `a-z 0-9 _ - * / @` after a lowercase letter or
-//!   digit, up to 256), and keys only the wider one allows (`1abc`, `foo@`,
-//!   `a@b@c`, a system of 15) are refused, as Level 1 peers refuse them;
+//! - a member is `key=value`. A key is a lowercase letter or a digit, then up
+//!   to 255 of `a-z 0-9 _ - * / @` (the Level 2 grammar, `key = ( lcalpha /
+//!   DIGIT ) 0*255 ( keychar )`). It accepts every Level 1 key (simple and
+//!   multi-tenant `tenant@system` ones) and also those Level 1 refused (`1abc`,
+//!   `foo@`, `a@b@c`, a system of 15), which a Level 2 peer may send;
 //! - a value is 1 to 256 printable ASCII characters (`0x20`-`0x7E`) but `,` and
 //!   `=`, not ending in a space; leading spaces are part of it;
 //! - a key that comes again is dropped, the first member with it is kept.
@@ -471,23 +469,19 @@ fn parse_tracestate<'a>(
 
 /// A `tracestate` key: `simple-key` or `tenant-id "@" system-id`.
 fn valid_key(key: &str) -> bool {
-    fn part(s: &str, max: usize, digit_first: bool) -> bool {
-        let b = s.as_bytes();
-        let first = match b.first() {
-            Some(&c) => c.is_ascii_lowercase() || (digit_first && c.is_ascii_digit()),
-            None => false,
-        };
-        first
-            && b.len() <= max
-            && b.iter().all(|&c| {
-                c.is_ascii_lowercase()
-                    || c.is_ascii_digit()
-                    || matches!(c, b'_' | b'-' | b'*' | b'/')
-            })
-    }
-    match key.split_once('@') {
-        None => part(key, 256, false),
-        Some((tenant, system)) => part(tenant, 241, true) && part(system, 14, false),
+    let b = key.as_bytes();
+    let keychar = |c: &u8| {
+        c.is_ascii_lowercase()
+            || c.is_ascii_digit()
+            || matches!(c, b'_' | b'-' | b'*' | b'/' | b'@')
+    };
+    match b.split_first() {
+        Some((first, rest)) => {
+            (first.is_ascii_lowercase() || first.is_ascii_digit())
+                && rest.len() <= 255
+                && rest.iter().all(keychar)
+        }
+        None => false,
     }
 }
 
@@ -597,20 +591,28 @@ mod tests {
         let long = "z".repeat(256);
         let tenant = format!("{}@{}", "t".repeat(241), "v".repeat(14));
         assert!(valid_key(&long) && valid_key(&tenant));
-        for bad in [
-            String::new(),
-            "z".repeat(257),
+        // Level 2 keys Level 1 refused.
+        for good in [
             format!("{}@v", "t".repeat(242)),
             format!("t@{}", "v".repeat(15)),
             "1simple".into(),
-            "Foo".into(),
-            "foo.bar".into(),
-            "foo ".into(),
             "foo@".into(),
-            "@foo".into(),
             "foo@@bar".into(),
             "foo@bar@baz".into(),
             "tenant@0vendor".into(),
+            "0".into(),
+        ] {
+            assert!(valid_key(&good), "{good}");
+        }
+        for bad in [
+            String::new(),
+            "z".repeat(257),
+            "Foo".into(),
+            "foo.bar".into(),
+            "foo ".into(),
+            "@foo".into(),
+            "_foo".into(),
+            "*".into(),
             "k\u{e9}y".into(),
         ] {
             assert!(!valid_key(&bad), "{bad}");
