@@ -1,13 +1,19 @@
 //! Nothing is lost when the collector goes away for 5 seconds in the middle of a
-//! run at 1,000 spans a second, over OTLP/HTTP: whether its port refuses
-//! connections, it answers 503, or it accepts and never answers. A collector
-//! stand-in on 127.0.0.1 decodes what it takes (`opentelemetry-proto`) and
-//! counts every span by the attribute that numbers it. What cannot be said by
-//! a test (the application's cost per call during the outage) is printed.
-#![cfg(feature = "enabled")]
+//! run at 1,000 spans, 1,000 log records and 1,000 counter increments a
+//! second, over OTLP/HTTP: whether its port refuses connections, it answers
+//! 503, or it accepts and never answers. A collector stand-in on 127.0.0.1
+//! decodes what it takes (`opentelemetry-proto`), counts every span and log
+//! record by the attribute that numbers it, and adds up the counter's delta
+//! points. What cannot be said by a test (the application's cost per call
+//! during the outage) is printed.
+#![cfg(all(feature = "enabled", feature = "log"))]
 
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as ProtoValue;
+use opentelemetry_proto::tonic::common::v1::KeyValue as ProtoKeyValue;
+use opentelemetry_proto::tonic::metrics::v1::{metric::Data, number_data_point};
 use prost::Message;
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -23,11 +29,20 @@ const REFUSING: u8 = 1;
 const UNAVAILABLE: u8 = 2;
 const HANGING: u8 = 3;
 
-/// The stand-in: a plain HTTP/1.1 server for `POST /v1/traces`.
+/// What the stand-in took: spans and log records by their number, the sum of
+/// the counter's delta points.
+#[derive(Default)]
+struct Seen {
+    spans: HashSet<i64>,
+    logs: HashSet<i64>,
+    ticks: i64,
+}
+
+/// The stand-in: a plain HTTP/1.1 server for `POST /v1/{traces,logs,metrics}`.
 struct Collector {
     port: u16,
     mode: Arc<AtomicU8>,
-    seen: Arc<Mutex<HashSet<i64>>>,
+    seen: Arc<Mutex<Seen>>,
 }
 
 impl Collector {
@@ -35,7 +50,7 @@ impl Collector {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let mode = Arc::new(AtomicU8::new(UP));
-        let seen = Arc::new(Mutex::new(HashSet::new()));
+        let seen = Arc::new(Mutex::new(Seen::default()));
         let (m, s) = (Arc::clone(&mode), Arc::clone(&seen));
         thread::spawn(move || accept_loop(listener, port, &m, &s));
         Collector { port, mode, seen }
@@ -45,22 +60,16 @@ impl Collector {
         self.mode.store(mode, Ordering::SeqCst);
     }
 
-    fn seen(&self) -> usize {
-        self.seen
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+    /// Spans, log records and counted ticks received so far.
+    fn seen(&self) -> (usize, usize, i64) {
+        let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        (seen.spans.len(), seen.logs.len(), seen.ticks)
     }
 }
 
 /// Accepts while up; closes the port while refusing (and binds it again after).
 /// Ends with the test process (bounded by the test's own deadline).
-fn accept_loop(
-    listener: TcpListener,
-    port: u16,
-    mode: &Arc<AtomicU8>,
-    seen: &Arc<Mutex<HashSet<i64>>>,
-) {
+fn accept_loop(listener: TcpListener, port: u16, mode: &Arc<AtomicU8>, seen: &Arc<Mutex<Seen>>) {
     let mut listener = Some(listener);
     loop {
         if mode.load(Ordering::SeqCst) == REFUSING {
@@ -82,7 +91,7 @@ fn accept_loop(
 }
 
 /// Serves the requests of one connection.
-fn serve(stream: TcpStream, mode: &AtomicU8, seen: &Mutex<HashSet<i64>>) {
+fn serve(stream: TcpStream, mode: &AtomicU8, seen: &Mutex<Seen>) {
     stream.set_nonblocking(false).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
@@ -95,6 +104,11 @@ fn serve(stream: TcpStream, mode: &AtomicU8, seen: &Mutex<HashSet<i64>>) {
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
             return;
         }
+        let path = line
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned();
         loop {
             line.clear();
             if reader.read_line(&mut line).unwrap_or(0) == 0 {
@@ -134,23 +148,8 @@ fn serve(stream: TcpStream, mode: &AtomicU8, seen: &Mutex<HashSet<i64>>) {
                 return;
             }
             _ => {
-                let request = ExportTraceServiceRequest::decode(body.as_slice()).unwrap();
                 let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
-                for rs in request.resource_spans {
-                    for ss in rs.scope_spans {
-                        for span in ss.spans {
-                            for kv in span.attributes {
-                                if kv.key == "tick" {
-                                    if let Some(ProtoValue::IntValue(i)) =
-                                        kv.value.and_then(|v| v.value)
-                                    {
-                                        seen.insert(i);
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
+                take(&path, &body, &mut seen);
                 drop(seen);
                 let _ = write!(
                     writer,
@@ -161,8 +160,64 @@ fn serve(stream: TcpStream, mode: &AtomicU8, seen: &Mutex<HashSet<i64>>) {
     }
 }
 
+/// The number in a `tick` attribute, if there is one.
+fn tick_of(attributes: &[ProtoKeyValue]) -> Option<i64> {
+    attributes
+        .iter()
+        .find(|kv| kv.key == "tick")
+        .and_then(
+            |kv| match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                Some(ProtoValue::IntValue(i)) => Some(*i),
+                _ => None,
+            },
+        )
+}
+
+/// Counts what one answered request carried.
+fn take(path: &str, body: &[u8], seen: &mut Seen) {
+    match path {
+        "/v1/traces" => {
+            let request = ExportTraceServiceRequest::decode(body).unwrap();
+            for rs in request.resource_spans {
+                for ss in rs.scope_spans {
+                    seen.spans
+                        .extend(ss.spans.iter().filter_map(|s| tick_of(&s.attributes)));
+                }
+            }
+        }
+        "/v1/logs" => {
+            let request = ExportLogsServiceRequest::decode(body).unwrap();
+            for rl in request.resource_logs {
+                for sl in rl.scope_logs {
+                    seen.logs
+                        .extend(sl.log_records.iter().filter_map(|r| tick_of(&r.attributes)));
+                }
+            }
+        }
+        "/v1/metrics" => {
+            let request = ExportMetricsServiceRequest::decode(body).unwrap();
+            for rm in request.resource_metrics {
+                for sm in rm.scope_metrics {
+                    for metric in sm.metrics.iter().filter(|m| m.name == "ticks") {
+                        if let Some(Data::Sum(sum)) = &metric.data {
+                            for point in &sum.data_points {
+                                if let Some(number_data_point::Value::AsInt(v)) = point.value {
+                                    seen.ticks += v;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        other => panic!("unexpected request for {other}"),
+    }
+}
+
 #[traced(attrs(tick = i))]
-fn tick(i: i64) -> i64 {
+fn tick(i: i64, ticks: &opentelemetry::metrics::Counter<u64>) -> i64 {
+    log::info!(tick = i; "tick");
+    ticks.add(1, &[]);
     i
 }
 
@@ -181,10 +236,17 @@ fn nothing_lost(outage: u8, what: &str) {
         )
         .setting("OTEL_EXPORTER_OTLP_TIMEOUT", "2000")
         .setting("OTEL_BSP_SCHEDULE_DELAY", "200")
+        .setting("OTEL_BLRP_SCHEDULE_DELAY", "200")
+        .setting("OTEL_METRIC_EXPORT_INTERVAL", "200")
+        // Delta points: an export lost is a loss the sum shows.
+        .setting("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta")
         .traces_exporters([traced::TracesExporter::Otlp])
-        .metrics_exporters([])
-        .logs_exporters([])
+        .metrics_exporters([traced::MetricsExporter::Otlp])
+        .logs_exporters([traced::LogsExporter::Otlp])
         .init();
+    let ticks = opentelemetry::global::meter("outage")
+        .u64_counter("ticks")
+        .build();
     let start = Instant::now();
     let mut made = 0i64;
     let mut slowest = Duration::ZERO;
@@ -199,7 +261,7 @@ fn nothing_lost(outage: u8, what: &str) {
             },
         );
         let before = Instant::now();
-        tick(made);
+        tick(made, &ticks);
         let cost = before.elapsed();
         slowest = slowest.max(cost);
         costs.push(cost);
@@ -210,17 +272,24 @@ fn nothing_lost(outage: u8, what: &str) {
     let dropped_at = Instant::now();
     drop(guard);
     let drop_took = dropped_at.elapsed();
+    let everything = (made as usize, made as usize, made);
     let deadline = Instant::now() + Duration::from_secs(20);
-    while collector.seen() < made as usize && Instant::now() < deadline {
+    while collector.seen() != everything && Instant::now() < deadline {
         thread::sleep(Duration::from_millis(20));
     }
     costs.sort();
     let p99 = costs[costs.len() * 99 / 100];
+    let (spans, logs, counted) = collector.seen();
     println!(
-        "{what}: {made} spans made, {} received; per call p99 {p99:?}, slowest {slowest:?}; guard dropped in {drop_took:?}",
-        collector.seen()
+        "{what}: {made} calls made; received {spans} spans, {logs} log records, a counter of \
+         {counted}; per call p99 {p99:?}, slowest {slowest:?}; guard dropped in {drop_took:?}"
     );
-    assert_eq!(collector.seen(), made as usize, "{what}: spans lost");
+    assert_eq!(spans, made as usize, "{what}: spans lost");
+    assert_eq!(logs, made as usize, "{what}: log records lost");
+    assert_eq!(
+        counted, made,
+        "{what}: counter increments lost (delta points)"
+    );
     assert!(
         drop_took < Duration::from_secs(6),
         "{what}: the guard took {drop_took:?}"
