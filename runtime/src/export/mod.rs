@@ -49,6 +49,8 @@ mod on_runtime;
 mod otlp;
 #[cfg(feature = "otlp")]
 mod otlp_metrics;
+#[cfg(feature = "tls")]
+mod tls;
 
 #[cfg(feature = "otlp")]
 pub(crate) use otlp::{otlp, otlp_metrics};

@@ -14,7 +14,6 @@ use crate::config::{Env, OtlpTarget, Protocol};
 use opentelemetry_http::{Bytes, Request};
 use opentelemetry_otlp::WithExportConfig;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The process-environment variables `opentelemetry-otlp` reads headers from
 /// on its own, whatever it is given: their header names are removed from every
@@ -85,12 +84,44 @@ impl opentelemetry_http::HttpClient for ExactHeaders {
     }
 }
 
-/// The reqwest client of the HTTP exporters, bounded by the export timeout.
-fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .timeout(timeout)
+/// The HTTP client of an HTTP exporter, bounded by the export timeout: for an
+/// `https` endpoint hyper over rustls with the target's TLS files (see
+/// `tls.rs`), else reqwest.
+fn http_client(target: &OtlpTarget) -> Result<Box<dyn opentelemetry_http::HttpClient>, String> {
+    #[cfg(feature = "tls")]
+    if target.is_https() {
+        return super::tls::https_client(target);
+    }
+    let client = reqwest::Client::builder()
+        .timeout(target.timeout)
         .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    Ok(Box::new(client))
+}
+
+/// The gRPC channel to `target`'s endpoint, over TLS (with the target's TLS
+/// files) when it is `https`; it connects at the first export.
+pub(crate) fn grpc_channel(target: &OtlpTarget) -> Result<tonic::transport::Channel, String> {
+    let (var, endpoint) = (target.endpoint_from.as_str(), target.endpoint.as_str());
+    let channel = tonic::transport::Endpoint::from_shared(endpoint.to_owned())
+        .and_then(|e| e.user_agent(concat!("traced/", env!("CARGO_PKG_VERSION"))))
+        .map_err(|e| format!("{var}: invalid endpoint {endpoint:?}: {e}"))?
+        .timeout(target.timeout)
+        .connect_timeout(target.timeout);
+    #[cfg(feature = "tls")]
+    let channel = if target.is_https() {
+        channel
+            .tls_config(super::tls::tonic_config(target)?)
+            .map_err(|e| {
+                format!(
+                    "{var}={endpoint:?}: cannot set up TLS: {}",
+                    super::health::chain(&e)
+                )
+            })?
+    } else {
+        channel
+    };
+    Ok(channel.connect_lazy())
 }
 
 /// An HTTP exporter builder set up from `target` alone, delivering through a
@@ -108,7 +139,7 @@ where
 {
     target.check()?;
     let delivery = Delivery::start(
-        http_client(target.timeout)?,
+        http_client(target)?,
         target.timeout,
         env.export_retry,
         Arc::clone(health),
@@ -131,9 +162,10 @@ pub(crate) fn as_built(request: Request<Bytes>) -> Request<Bytes> {
     request
 }
 
-/// A gRPC exporter builder set up from `target` alone: the metadata of every
-/// call is replaced by the configured headers (the exporter merges the process
-/// environment's headers into it otherwise).
+/// A gRPC exporter builder set up from `target` alone, on the channel of
+/// [`grpc_channel`]: the metadata of every call is replaced by the configured
+/// headers (the exporter merges the process environment's headers into it
+/// otherwise).
 pub(crate) fn grpc_builder<B>(builder: B, target: &OtlpTarget) -> Result<B, String>
 where
     B: WithExportConfig + opentelemetry_otlp::WithTonicConfig,
@@ -141,7 +173,7 @@ where
     target.check()?;
     let metadata = tonic::metadata::MetadataMap::from_headers(header_map(&target.headers));
     Ok(builder
-        .with_endpoint(target.endpoint.clone())
+        .with_channel(grpc_channel(target)?)
         .with_timeout(target.timeout)
         .with_interceptor(move |mut request: tonic::Request<()>| {
             *request.metadata_mut() = metadata.clone();
@@ -155,7 +187,7 @@ pub(crate) fn otlp(env: &Env) -> Result<OnRuntime<opentelemetry_otlp::SpanExport
     let rt = runtime()?;
     let _enter = rt.enter();
     let target = &env.traces_otlp;
-    let health = Arc::new(Health::new("traces", &target.endpoint));
+    let health = Arc::new(health("traces", env.protocol, target));
     let exporter = match env.protocol {
         Protocol::Grpc => grpc_builder(
             opentelemetry_otlp::SpanExporter::builder().with_tonic(),
@@ -190,7 +222,7 @@ pub(crate) fn otlp_metrics(
 ) -> Result<OnRuntime<super::otlp_metrics::OtlpMetricExporter>, String> {
     let rt = runtime()?;
     let _enter = rt.enter();
-    let health = Arc::new(Health::new("metrics", &env.metrics_otlp.endpoint));
+    let health = Arc::new(health("metrics", env.metrics_protocol, &env.metrics_otlp));
     let exporter = super::otlp_metrics::exporter(env, &health)?;
     Ok(OnRuntime::new(
         exporter,
@@ -198,6 +230,20 @@ pub(crate) fn otlp_metrics(
         env.metrics_otlp_timeout.min(env.metric_export_timeout),
         reports(env.metrics_protocol, health),
     ))
+}
+
+/// The health of one signal's exporter. Over gRPC with TLS and no client
+/// certificate, a server that requires one closes the connection after the
+/// handshake, and the gRPC error only says so: the line then says what may be
+/// missing.
+pub(crate) fn health(signal: &'static str, protocol: Protocol, target: &OtlpTarget) -> Health {
+    let hint = (protocol == Protocol::Grpc && target.is_https() && target.client_key.is_none())
+        .then(|| {
+            "over TLS with no client certificate: if the collector requires one (mutual TLS), \
+             set OTEL_EXPORTER_OTLP_CLIENT_KEY and OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"
+                .to_owned()
+        });
+    Health::new(signal, &target.endpoint).with_hint(hint)
 }
 
 /// Who reports an exporter's failures: over HTTP its delivery (the exporter

@@ -1,6 +1,5 @@
 //! OTLP log export, run on the export runtime like the other OTLP exporters.
 
-use super::health::Health;
 use super::on_runtime::OnRuntime;
 use crate::config::{Env, Protocol};
 use std::sync::Arc;
@@ -10,7 +9,7 @@ pub(crate) fn otlp_logs(env: &Env) -> Result<OnRuntime<opentelemetry_otlp::LogEx
     let rt = super::runtime::runtime()?;
     let _enter = rt.enter();
     let target = &env.logs_otlp;
-    let health = Arc::new(Health::new("logs", &target.endpoint));
+    let health = Arc::new(super::otlp::health("logs", env.logs_protocol, target));
     let exporter = match env.logs_protocol {
         Protocol::Grpc => super::otlp::grpc_builder(
             opentelemetry_otlp::LogExporter::builder().with_tonic(),

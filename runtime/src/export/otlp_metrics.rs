@@ -364,26 +364,8 @@ impl GrpcMetricExporter {
     /// headers as metadata.
     fn new(target: &OtlpTarget, temporality: Temporality) -> Result<Self, String> {
         target.check()?;
-        let (var, endpoint, timeout) = (
-            target.endpoint_from.as_str(),
-            target.endpoint.clone(),
-            target.timeout,
-        );
-        let uri: http::Uri = endpoint
-            .parse()
-            .map_err(|e| format!("{var}: invalid endpoint {endpoint:?}: {e}"))?;
-        if uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
-            return Err(format!(
-                "{var}: endpoint {endpoint:?} uses HTTPS, but this build of traced has no TLS \
-                 support for OTLP/gRPC"
-            ));
-        }
-        let channel = tonic::transport::Endpoint::from_shared(endpoint.clone())
-            .and_then(|e| e.user_agent(concat!("traced/", env!("CARGO_PKG_VERSION"))))
-            .map_err(|e| format!("{var}: invalid endpoint {endpoint:?}: {e}"))?
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .connect_lazy();
+        let (endpoint, timeout) = (target.endpoint.clone(), target.timeout);
+        let channel = super::otlp::grpc_channel(target)?;
         Ok(GrpcMetricExporter {
             client: MetricsServiceClient::new(channel),
             endpoint,
@@ -422,7 +404,7 @@ impl PushMetricExporter for GrpcMetricExporter {
                     "OTLP/gRPC export to {} failed: {:?}: {}",
                     self.endpoint,
                     status.code(),
-                    status.message()
+                    super::health::chain(&status)
                 )));
             }
             tokio::time::sleep(delay).await;
@@ -806,7 +788,7 @@ mod tests {
     }
 
     #[test]
-    fn grpc_exporter_reports_https_without_tls_and_bad_endpoints() {
+    fn grpc_exporter_https_needs_tls_and_bad_endpoints_are_reported() {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -823,10 +805,13 @@ mod tests {
             &[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector:4317")],
             1000,
         );
-        let e = GrpcMetricExporter::new(&https, Temporality::Delta)
-            .err()
-            .unwrap();
-        assert!(e.contains("HTTPS"), "{e}");
+        match GrpcMetricExporter::new(&https, Temporality::Delta) {
+            Ok(_) => assert!(cfg!(feature = "tls"), "https without the tls feature"),
+            Err(e) => assert!(
+                !cfg!(feature = "tls") && e.contains("enable the `tls` feature of `traced`"),
+                "{e}"
+            ),
+        }
         let bad = target(
             &[("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://bad host")],
             1000,
