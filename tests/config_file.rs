@@ -580,7 +580,6 @@ fn what_cannot_be_mapped_is_an_error_saying_so() {
     let cases = [
         // Schema features traced does not do, set to something else than their default.
         "meter_provider:\n  readers: [periodic: {exporter: {console: }}]\n  views:\n    - selector: {instrument_name: x}\n      stream: {name: y}\n",
-        "tracer_provider:\n  processors:\n    - batch:\n        exporter:\n          otlp_http:\n            compression: gzip\n",
         "tracer_provider:\n  processors:\n    - simple:\n        exporter:\n          otlp_http:\n",
         "tracer_provider:\n  processors:\n    - batch:\n        exporter: {otlp_http: {timeout: 0}}\n",
         "tracer_provider:\n  processors: [batch: {exporter: {console: }}]\n  limits:\n    attribute_count_limit: 64\n",
@@ -602,9 +601,10 @@ fn what_cannot_be_mapped_is_an_error_saying_so() {
 }
 
 /// The exporters' `tls` blocks (and the 0.3 format's keys) become the signal's
-/// TLS settings; `insecure: true` is for gRPC only.
+/// TLS settings, `compression: gzip` its compression; `insecure: true` is for
+/// gRPC only.
 #[test]
-fn tls_blocks_become_the_signal_settings() {
+fn tls_blocks_and_compression_become_the_signal_settings() {
     let config = parse(
         r#"file_format: "1.0"
 tracer_provider:
@@ -613,6 +613,7 @@ tracer_provider:
         exporter:
           otlp_grpc:
             endpoint: collector:4317
+            compression: gzip
             tls:
               ca_file: /etc/otel/ca.pem
               key_file: /etc/otel/client.key
@@ -641,6 +642,7 @@ logger_provider:
             "/etc/otel/client.pem",
         ),
         ("OTEL_EXPORTER_OTLP_TRACES_INSECURE", "true"),
+        ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "gzip"),
         (
             "OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE",
             "/etc/otel/logs-ca.pem",

@@ -373,6 +373,67 @@ fn unusable_certificate_files_are_reported_at_init() {
     }
 }
 
+// ---------------------------------------------------------------------------
+// Compression
+// ---------------------------------------------------------------------------
+
+/// `OTEL_EXPORTER_OTLP_COMPRESSION=gzip` over HTTP: the body arrives
+/// gzip-encoded (`Content-Encoding: gzip`) and decodes; without it, identity.
+#[test]
+fn gzip_bodies_over_http_are_decoded() {
+    for (compression, encoding) in [("gzip", "gzip"), ("none", "identity")] {
+        let _turn = serial();
+        let receiver = Receiver::start();
+        let spans = export_checkout_to(
+            &receiver,
+            "http/protobuf",
+            &[("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", compression)],
+        );
+        assert_checkout_trace(&spans, "http");
+        for span in &spans {
+            assert_eq!(span["encoding"], encoding, "compression {compression}");
+        }
+    }
+}
+
+/// Over gRPC with gzip, and over TLS: a receiver that accepts compressed
+/// messages decodes them, one that refuses them (`--grpc-identity-only`) gets
+/// nothing, which shows the messages were compressed.
+#[test]
+fn gzip_messages_over_grpc_are_decoded() {
+    let pki = Pki::new("gzip-grpc");
+    let ca = pki.path("ca.pem");
+    let compressed = [
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+        ("OTEL_EXPORTER_OTLP_CERTIFICATE", ca.as_str()),
+    ];
+    {
+        let _turn = serial();
+        let receiver = Receiver::start_with(&pki.receiver_args(false));
+        let spans = export_checkout_to(&receiver, "grpc", &compressed);
+        assert_checkout_trace(&spans, "grpc");
+    }
+    let _turn = serial();
+    let mut args = pki.receiver_args(false);
+    args.push("--grpc-identity-only".to_owned());
+    let receiver = Receiver::start_with(&args);
+    let endpoint = receiver.endpoint("grpc");
+    let stderr = run_child("grpc", &endpoint, &compressed);
+    let line = failure_line(&stderr, &endpoint);
+    assert!(
+        line.contains("Unimplemented") && line.contains("gzip"),
+        "the refusal of the compressed message in {line:?}"
+    );
+    receiver.assert_nothing_within(std::time::Duration::from_millis(200));
+    // The same receiver takes the uncompressed messages.
+    let spans = export_checkout_to(
+        &receiver,
+        "grpc",
+        &[("OTEL_EXPORTER_OTLP_CERTIFICATE", ca.as_str())],
+    );
+    assert_checkout_trace(&spans, "grpc");
+}
+
 fn assert_checkout_trace(spans: &[Json], transport: &str) {
     let server = one(spans, "POST /checkout");
     let client = one(spans, "charge_card");

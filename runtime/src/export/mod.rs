@@ -48,6 +48,8 @@ mod on_runtime;
 #[cfg(feature = "otlp")]
 mod otlp;
 #[cfg(feature = "otlp")]
+mod otlp_grpc;
+#[cfg(feature = "otlp")]
 mod otlp_metrics;
 #[cfg(feature = "tls")]
 mod tls;

@@ -1,5 +1,6 @@
-//! OTLP export (gRPC or HTTP/protobuf) through `opentelemetry-otlp`, built from
-//! the resolved settings alone, on the export runtime (`on_runtime.rs`), with
+//! OTLP export, built from the resolved settings alone: over HTTP/protobuf
+//! through `opentelemetry-otlp`'s exporters and the client here, over gRPC
+//! through `otlp_grpc.rs` and `otlp_metrics.rs`; on the export runtime (`on_runtime.rs`), with
 //! failures reported by `health.rs`.
 //!
 //! Every export runs on the crate's export runtime (see `runtime.rs`). The batch
@@ -9,8 +10,9 @@
 use super::delivery::Delivery;
 use super::health::Health;
 use super::on_runtime::OnRuntime;
+use super::otlp_grpc::{GrpcSpanExporter, OtlpSpanExporter};
 use super::runtime::runtime;
-use crate::config::{Env, OtlpTarget, Protocol};
+use crate::config::{Compression, Env, OtlpTarget, Protocol};
 use opentelemetry_http::{Bytes, Request};
 use opentelemetry_otlp::WithExportConfig;
 use std::sync::Arc;
@@ -52,14 +54,17 @@ pub(crate) type Prepare = fn(Request<Bytes>) -> Request<Bytes>;
 /// leaves with exactly the resolved headers (the exporter adds those of the
 /// process environment's `OTEL_EXPORTER_OTLP_(<SIGNAL>_)HEADERS` even when the
 /// settings say otherwise, as with `Builder::ignore_env` or a pipeline file:
-/// those names are removed, then the configured headers set), and is handed to
-/// the signal's [`Delivery`], which retries it across an outage.
+/// those names are removed, then the configured headers set), is
+/// gzip-compressed when the settings say so (after `prepare`, which reads the
+/// plain body), and is handed to the signal's [`Delivery`], which retries it
+/// across an outage.
 #[derive(Debug)]
 pub(crate) struct ExactHeaders {
     delivery: Arc<Delivery>,
     prepare: Prepare,
     strip: Vec<http::HeaderName>,
     headers: http::HeaderMap,
+    compression: Compression,
 }
 
 #[async_trait::async_trait]
@@ -78,10 +83,38 @@ impl opentelemetry_http::HttpClient for ExactHeaders {
         for (name, value) in &self.headers {
             headers.append(name, value.clone());
         }
-        self.delivery
-            .submit((self.prepare)(request))
-            .map_err(Into::into)
+        let request = (self.prepare)(request);
+        let request = match self.compression {
+            Compression::Gzip => gzip(request)?,
+            Compression::None => request,
+        };
+        self.delivery.submit(request).map_err(Into::into)
     }
+}
+
+/// `request` with its body gzip-compressed and `Content-Encoding: gzip`,
+/// unless it already has a content encoding.
+fn gzip(request: Request<Bytes>) -> Result<Request<Bytes>, opentelemetry_http::HttpError> {
+    use std::io::Write;
+    if request
+        .headers()
+        .contains_key(http::header::CONTENT_ENCODING)
+    {
+        return Ok(request);
+    }
+    let (mut parts, body) = request.into_parts();
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 4 + 64),
+        flate2::Compression::default(),
+    );
+    encoder.write_all(&body)?;
+    let body = encoder.finish()?;
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    parts.headers.insert(
+        http::header::CONTENT_ENCODING,
+        http::HeaderValue::from_static("gzip"),
+    );
+    Ok(Request::from_parts(parts, Bytes::from(body)))
 }
 
 /// The HTTP client of an HTTP exporter, bounded by the export timeout: for an
@@ -154,6 +187,7 @@ where
             prepare,
             strip: env_header_names(signal),
             headers: header_map(&target.headers),
+            compression: target.compression,
         }))
 }
 
@@ -162,49 +196,28 @@ pub(crate) fn as_built(request: Request<Bytes>) -> Request<Bytes> {
     request
 }
 
-/// A gRPC exporter builder set up from `target` alone, on the channel of
-/// [`grpc_channel`]: the metadata of every call is replaced by the configured
-/// headers (the exporter merges the process environment's headers into it
-/// otherwise).
-pub(crate) fn grpc_builder<B>(builder: B, target: &OtlpTarget) -> Result<B, String>
-where
-    B: WithExportConfig + opentelemetry_otlp::WithTonicConfig,
-{
-    target.check()?;
-    let metadata = tonic::metadata::MetadataMap::from_headers(header_map(&target.headers));
-    Ok(builder
-        .with_channel(grpc_channel(target)?)
-        .with_timeout(target.timeout)
-        .with_interceptor(move |mut request: tonic::Request<()>| {
-            *request.metadata_mut() = metadata.clone();
-            Ok(request)
-        }))
-}
-
 /// The OTLP span exporter configured by `env` (endpoint and headers are read by
 /// `opentelemetry-otlp` from the standard variables, or set in code).
-pub(crate) fn otlp(env: &Env) -> Result<OnRuntime<opentelemetry_otlp::SpanExporter>, String> {
+pub(crate) fn otlp(env: &Env) -> Result<OnRuntime<OtlpSpanExporter>, String> {
     let rt = runtime()?;
     let _enter = rt.enter();
     let target = &env.traces_otlp;
     let health = Arc::new(health("traces", env.protocol, target));
     let exporter = match env.protocol {
-        Protocol::Grpc => grpc_builder(
-            opentelemetry_otlp::SpanExporter::builder().with_tonic(),
-            target,
-        )?
-        .build(),
-        Protocol::HttpProtobuf => http_builder(
-            opentelemetry_otlp::SpanExporter::builder().with_http(),
-            "TRACES",
-            env,
-            target,
-            &health,
-            as_built,
-        )?
-        .build(),
-    }
-    .map_err(|e| e.to_string())?;
+        Protocol::Grpc => OtlpSpanExporter::Grpc(GrpcSpanExporter::new(target)?),
+        Protocol::HttpProtobuf => OtlpSpanExporter::Http(
+            http_builder(
+                opentelemetry_otlp::SpanExporter::builder().with_http(),
+                "TRACES",
+                env,
+                target,
+                &health,
+                as_built,
+            )?
+            .build()
+            .map_err(|e| e.to_string())?,
+        ),
+    };
     // Both bound one export: the OTLP request timeout and the batch processor's.
     let timeout = env.otlp_timeout.min(env.bsp_export_timeout);
     Ok(OnRuntime::new(

@@ -1340,7 +1340,7 @@ impl Cx<'_> {
             self.settings.insert(var("HEADERS"), headers);
         }
 
-        if let Some((k, n)) = o.set("compression") {
+        if let Some((_, n)) = o.set("compression") {
             match self
                 .as_string(n, "compression")?
                 .unwrap_or_default()
@@ -1348,12 +1348,7 @@ impl Cx<'_> {
             {
                 "none" => {}
                 "gzip" => {
-                    return Err(self.not_supported(
-                        &o,
-                        k,
-                        "compression: gzip",
-                        "traced sends OTLP uncompressed; use `none` or leave it out",
-                    ))
+                    self.settings.insert(var("COMPRESSION"), "gzip".to_owned());
                 }
                 other => {
                     return Err(self.err(
