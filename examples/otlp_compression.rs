@@ -10,8 +10,9 @@
 //! The spans go to the test receiver (`tests/otlp/receiver.py`, which decodes
 //! them) through a TCP relay on 127.0.0.1 that counts the bytes each way. CPU
 //! time is this process's (user + system, every thread, from
-//! `/proc/self/stat`, so Linux only) from the first span to the end of the
-//! flush: creating, batching, encoding, compressing and sending.
+//! `/proc/self/stat`, so Linux only) from the first span until the receiver has
+//! them all: creating, batching, encoding, compressing and sending, plus
+//! reading the receiver's output (the same in every row).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -140,13 +141,13 @@ fn main() {
                 .setting("OTEL_EXPORTER_OTLP_COMPRESSION", compression)
                 .setting("OTEL_BSP_MAX_QUEUE_SIZE", (spans_per_run + 1024).to_string())
                 .setting("OTEL_BSP_SCHEDULE_DELAY", "100")
+                .shutdown_timeout(Duration::from_secs(120))
                 .init();
             let cpu = cpu_time();
             for i in 0..calls {
                 std::hint::black_box(handle(i as i64));
             }
             drop(telemetry);
-            let cpu = cpu_time() - cpu;
             let deadline = Instant::now() + Duration::from_secs(120);
             while received.load(Ordering::Relaxed) - before < spans_per_run {
                 assert!(
@@ -156,6 +157,7 @@ fn main() {
                 );
                 std::thread::sleep(Duration::from_millis(20));
             }
+            let cpu = cpu_time() - cpu;
             let up = counts.up.load(Ordering::Relaxed);
             println!(
                 "| {protocol} | {compression} | {spans_per_run} | {up} | {:.0} | {:.1} |",

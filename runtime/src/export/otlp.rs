@@ -1,7 +1,7 @@
 //! OTLP export, built from the resolved settings alone: over HTTP/protobuf
 //! through `opentelemetry-otlp`'s exporters and the client here, over gRPC
-//! through `otlp_grpc.rs` and `otlp_metrics.rs`; on the export runtime (`on_runtime.rs`), with
-//! failures reported by `health.rs`.
+//! through `otlp_grpc.rs` and `otlp_metrics.rs`; on the export runtime
+//! (`on_runtime.rs`), with failures reported by `health.rs`.
 //!
 //! Every export runs on the crate's export runtime (see `runtime.rs`). The batch
 //! processor's thread only waits for the result, bounded by the export timeout:
