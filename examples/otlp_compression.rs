@@ -139,7 +139,10 @@ fn main() {
                     format!("http://127.0.0.1:{relay_port}"),
                 )
                 .setting("OTEL_EXPORTER_OTLP_COMPRESSION", compression)
-                .setting("OTEL_BSP_MAX_QUEUE_SIZE", (spans_per_run + 1024).to_string())
+                .setting(
+                    "OTEL_BSP_MAX_QUEUE_SIZE",
+                    (spans_per_run + 1024).to_string(),
+                )
                 .setting("OTEL_BSP_SCHEDULE_DELAY", "100")
                 .shutdown_timeout(Duration::from_secs(120))
                 .init();
