@@ -12,7 +12,9 @@ mod harness;
 
 use std::fmt;
 
-use harness::{serial, set_otel_env, span_names, Json, Pki, Receiver};
+#[cfg(feature = "tls")]
+use harness::Pki;
+use harness::{serial, set_otel_env, span_names, Json, Receiver};
 use traced::traced;
 
 // ---------------------------------------------------------------------------
@@ -143,6 +145,7 @@ fn export_checkout_to(receiver: &Receiver, protocol: &str, extra: &[(&str, &str)
 
 const PROTOCOLS: [&str; 2] = ["http/protobuf", "grpc"];
 
+#[cfg(feature = "tls")]
 fn transport(protocol: &str) -> &'static str {
     if protocol == "grpc" {
         "grpc"
@@ -154,6 +157,7 @@ fn transport(protocol: &str) -> &'static str {
 /// An `https://` endpoint with the CA of `OTEL_EXPORTER_OTLP_CERTIFICATE`: the
 /// receiver decodes the spans, and saw them over TLS without a client
 /// certificate.
+#[cfg(feature = "tls")]
 #[test]
 fn spans_arrive_over_tls_with_the_configured_ca() {
     let pki = Pki::new("tls");
@@ -182,6 +186,7 @@ fn spans_arrive_over_tls_with_the_configured_ca() {
 /// Mutual TLS: the client key and certificate (here the per-signal settings,
 /// over general ones that name missing files) are presented to a receiver that
 /// requires them, and it sees the client's name.
+#[cfg(feature = "tls")]
 #[test]
 fn mutual_tls_presents_the_client_certificate() {
     let pki = Pki::new("mtls");
@@ -261,7 +266,24 @@ fn run_child(protocol: &str, endpoint: &str, extra: &[(&str, &str)]) -> String {
     stderr
 }
 
+/// Without the `tls` feature an `https://` endpoint turns the exporter off at
+/// init, saying which feature to enable.
+#[cfg(not(feature = "tls"))]
+#[test]
+fn https_without_the_tls_feature_names_the_feature() {
+    for protocol in PROTOCOLS {
+        let _turn = serial();
+        let stderr = run_child(protocol, "https://127.0.0.1:9", &[]);
+        assert!(
+            stderr.contains("traced: OTLP span export is off: OTEL_EXPORTER_OTLP_ENDPOINT=")
+                && stderr.contains("enable the `tls` feature of `traced`"),
+            "{protocol}:\n{stderr}"
+        );
+    }
+}
+
 /// The first failure line of the child's span export to `endpoint`.
+#[cfg(feature = "tls")]
 fn failure_line<'a>(stderr: &'a str, endpoint: &str) -> &'a str {
     stderr
         .lines()
@@ -273,6 +295,7 @@ fn failure_line<'a>(stderr: &'a str, endpoint: &str) -> &'a str {
 /// Without the client certificate a receiver that requires one refuses the
 /// connection: nothing arrives, and the error names the endpoint and the TLS
 /// reason.
+#[cfg(feature = "tls")]
 #[test]
 fn mutual_tls_without_a_client_certificate_is_refused() {
     let pki = Pki::new("mtls-refused");
@@ -305,6 +328,7 @@ fn mutual_tls_without_a_client_certificate_is_refused() {
 
 /// A server certificate that the configured CA did not sign is refused, and so
 /// is one no public root signed when no CA is configured.
+#[cfg(feature = "tls")]
 #[test]
 fn a_server_certificate_from_another_ca_is_refused() {
     let pki = Pki::new("wrong-ca");
@@ -330,6 +354,7 @@ fn a_server_certificate_from_another_ca_is_refused() {
 
 /// A certificate file that cannot be read or holds no certificate turns the
 /// exporter off at init, with an error naming the setting and the file.
+#[cfg(feature = "tls")]
 #[test]
 fn unusable_certificate_files_are_reported_at_init() {
     let pki = Pki::new("bad-files");
@@ -399,6 +424,7 @@ fn gzip_bodies_over_http_are_decoded() {
 /// Over gRPC with gzip, and over TLS: a receiver that accepts compressed
 /// messages decodes them, one that refuses them (`--grpc-identity-only`) gets
 /// nothing, which shows the messages were compressed.
+#[cfg(feature = "tls")]
 #[test]
 fn gzip_messages_over_grpc_are_decoded() {
     let pki = Pki::new("gzip-grpc");

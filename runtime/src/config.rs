@@ -954,12 +954,10 @@ mod tests {
         assert!(check("http://collector:4318/v1/traces").is_ok());
         assert!(check("http://[::1]:4318/v1/traces").is_ok());
         // https needs the `tls` feature; without it the error names the feature.
-        match check("https://collector:4318/v1/traces") {
-            Ok(()) => assert!(cfg!(feature = "tls")),
-            Err(e) => assert!(
-                !cfg!(feature = "tls") && e.contains("enable the `tls` feature of `traced`"),
-                "{e}"
-            ),
+        let https = check("https://collector:4318/v1/traces");
+        assert_eq!(https.is_ok(), cfg!(feature = "tls"), "{https:?}");
+        if let Err(e) = https {
+            assert!(e.contains("enable the `tls` feature of `traced`"), "{e}");
         }
         let e = check("localhost:4318").unwrap_err();
         assert!(

@@ -759,12 +759,10 @@ mod tests {
             &[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector:4317")],
             1000,
         );
-        match GrpcMetricExporter::new(&https, Temporality::Delta) {
-            Ok(_) => assert!(cfg!(feature = "tls"), "https without the tls feature"),
-            Err(e) => assert!(
-                !cfg!(feature = "tls") && e.contains("enable the `tls` feature of `traced`"),
-                "{e}"
-            ),
+        let built = GrpcMetricExporter::new(&https, Temporality::Delta).map(|_| ());
+        assert_eq!(built.is_ok(), cfg!(feature = "tls"), "{built:?}");
+        if let Err(e) = built {
+            assert!(e.contains("enable the `tls` feature of `traced`"), "{e}");
         }
         let bad = target(
             &[("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://bad host")],
