@@ -6,7 +6,7 @@
 //! `OTEL_EXPORTER_OTLP_*_COMPRESSION` from the process environment when no
 //! compression is set in code, and "none" cannot be set).
 //!
-//! [`call`] is the retry loop all three gRPC exporters share (the metric one is
+//! [`GrpcTarget::call`] is the retry loop all three gRPC exporters share (the metric one is
 //! in `otlp_metrics.rs`).
 
 use crate::config::{Compression, OtlpTarget};
