@@ -580,7 +580,6 @@ fn what_cannot_be_mapped_is_an_error_saying_so() {
     let cases = [
         // Schema features traced does not do, set to something else than their default.
         "meter_provider:\n  readers: [periodic: {exporter: {console: }}]\n  views:\n    - selector: {instrument_name: x}\n      stream: {name: y}\n",
-        "tracer_provider:\n  processors:\n    - batch:\n        exporter:\n          otlp_http:\n            compression: gzip\n",
         "tracer_provider:\n  processors:\n    - simple:\n        exporter:\n          otlp_http:\n",
         "tracer_provider:\n  processors:\n    - batch:\n        exporter: {otlp_http: {timeout: 0}}\n",
         "tracer_provider:\n  processors: [batch: {exporter: {console: }}]\n  limits:\n    attribute_count_limit: 64\n",
@@ -591,7 +590,6 @@ fn what_cannot_be_mapped_is_an_error_saying_so() {
         "tracer_provider:\n  processors:\n    - batch: {schedule_delay: 100, exporter: {console: }}\n    - batch: {exporter: {otlp_http: }}\n",
         "tracer_provider:\n  processors:\n    - batch: {exporter: {console: }}\n    - traced_redaction: {}\n",
         "tracer_provider:\n  processors:\n    - traced_redaction: {value_patterns: [pattern: 'acct-(\\d+']}\n",
-        "tracer_provider:\n  processors:\n    - batch:\n        exporter:\n          otlp_http:\n            tls: {ca_file: /etc/ca.pem}\n",
         "log_level: debug\n",
         "instrumentation/development:\n  general: {}\n",
     ];
@@ -600,6 +598,78 @@ fn what_cannot_be_mapped_is_an_error_saying_so() {
         .map(|case| error(&format!("file_format: \"1.0\"\n{case}")))
         .collect();
     insta::assert_snapshot!("error_cannot_be_mapped", messages.join("\n"));
+}
+
+/// The exporters' `tls` blocks (and the 0.3 format's keys) become the signal's
+/// TLS settings, `compression: gzip` its compression; `insecure: true` is for
+/// gRPC only.
+#[test]
+fn tls_blocks_and_compression_become_the_signal_settings() {
+    let config = parse(
+        r#"file_format: "1.0"
+tracer_provider:
+  processors:
+    - batch:
+        exporter:
+          otlp_grpc:
+            endpoint: collector:4317
+            compression: gzip
+            tls:
+              ca_file: /etc/otel/ca.pem
+              key_file: /etc/otel/client.key
+              cert_file: /etc/otel/client.pem
+              insecure: true
+logger_provider:
+  processors:
+    - batch:
+        exporter:
+          otlp_http:
+            endpoint: https://collector:4318/v1/logs
+            tls:
+              ca_file: /etc/otel/logs-ca.pem
+              cert_file:
+"#,
+    )
+    .unwrap();
+    for (name, value) in [
+        ("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "/etc/otel/ca.pem"),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
+            "/etc/otel/client.key",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+            "/etc/otel/client.pem",
+        ),
+        ("OTEL_EXPORTER_OTLP_TRACES_INSECURE", "true"),
+        ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "gzip"),
+        (
+            "OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE",
+            "/etc/otel/logs-ca.pem",
+        ),
+    ] {
+        assert_eq!(config.setting(name), Some(value), "{name}");
+    }
+    assert_eq!(
+        config.setting("OTEL_EXPORTER_OTLP_LOGS_CLIENT_CERTIFICATE"),
+        None
+    );
+    let legacy = parse(
+        "file_format: \"0.3\"\ntracer_provider:\n  processors:\n    - batch:\n        exporter:\n          otlp:\n            protocol: http/protobuf\n            certificate: /etc/ca.pem\n            client_key: /etc/k.pem\n            client_certificate: /etc/c.pem\n",
+    )
+    .unwrap();
+    assert_eq!(
+        legacy.setting("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE"),
+        Some("/etc/ca.pem")
+    );
+    assert_eq!(
+        legacy.setting("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY"),
+        Some("/etc/k.pem")
+    );
+    let e = error(
+        "file_format: \"1.0\"\ntracer_provider:\n  processors:\n    - batch:\n        exporter:\n          otlp_http:\n            tls: {insecure: true}\n",
+    );
+    assert!(e.contains("`insecure` is for gRPC"), "{e}");
 }
 
 // ---------------------------------------------------------------- end to end

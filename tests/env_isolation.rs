@@ -53,6 +53,10 @@ fn hostile_env(protocol: &str) {
         ("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "1"),
         ("OTEL_EXPORTER_OTLP_LOGS_TIMEOUT", "1"),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", other),
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+        ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "gzip"),
+        ("OTEL_EXPORTER_OTLP_METRICS_COMPRESSION", "gzip"),
+        ("OTEL_EXPORTER_OTLP_LOGS_COMPRESSION", "gzip"),
         ("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta"),
         ("OTEL_SERVICE_NAME", "leaked"),
         ("OTEL_RESOURCE_ATTRIBUTES", "leak=1,service.name=leaked"),
@@ -109,6 +113,12 @@ fn assert_isolated(
             other => panic!("{what}: headers {other:?}"),
         }
         assert_eq!(line["resource"]["service.name"], service, "{what}");
+        if transport == "http" {
+            assert_eq!(
+                line["encoding"], "identity",
+                "{what}: the compression setting leaked"
+            );
+        }
         assert_eq!(
             line["resource"]["leak"],
             Json::Null,
@@ -133,7 +143,9 @@ fn assert_isolated(
 
 fn through_the_builder(protocol: &str, transport: &str) {
     let _turn = serial();
-    let receiver = Receiver::start();
+    // Its gRPC server refuses compressed messages: a compression setting read
+    // from the environment would fail the export.
+    let receiver = Receiver::start_with(&["--grpc-identity-only"]);
     hostile_env(protocol);
     let guard = traced::Builder::new()
         .ignore_env()
@@ -165,7 +177,9 @@ fn ignore_env_isolates_every_exporter_over_grpc() {
 
 fn through_a_file(exporter: &str, transport: &str) {
     let _turn = serial();
-    let receiver = Receiver::start();
+    // Its gRPC server refuses compressed messages: a compression setting read
+    // from the environment would fail the export.
+    let receiver = Receiver::start_with(&["--grpc-identity-only"]);
     let protocol = if exporter == "otlp_grpc" {
         "grpc"
     } else {

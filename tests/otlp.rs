@@ -12,6 +12,8 @@ mod harness;
 
 use std::fmt;
 
+#[cfg(feature = "tls")]
+use harness::Pki;
 use harness::{serial, set_otel_env, span_names, Json, Receiver};
 use traced::traced;
 
@@ -106,10 +108,17 @@ fn settings_made_in_code_reach_the_exporter() {
 fn export_checkout_over(protocol: &str) -> Vec<Json> {
     let _turn = serial();
     let receiver = Receiver::start();
-    set_otel_env(&[
+    export_checkout_to(&receiver, protocol, &[])
+}
+
+/// Runs `checkout` exporting OTLP over `protocol` to `receiver`, with `extra`
+/// settings in the environment, and returns the spans the receiver decoded.
+fn export_checkout_to(receiver: &Receiver, protocol: &str, extra: &[(&str, &str)]) -> Vec<Json> {
+    let endpoint = receiver.endpoint(protocol);
+    let mut vars = vec![
         ("OTEL_TRACES_EXPORTER", "otlp"),
         ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.endpoint(protocol)),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
         ("OTEL_EXPORTER_OTLP_HEADERS", "x-test-token=abc"),
         ("OTEL_EXPORTER_OTLP_TIMEOUT", "10000"),
         // No scheduled export before the guard drops: only its flush delivers.
@@ -117,7 +126,9 @@ fn export_checkout_over(protocol: &str) -> Vec<Json> {
         ("OTEL_SERVICE_NAME", "checkout-service"),
         // Spans only: tests/otlp_metrics.rs covers metrics.
         ("OTEL_METRICS_EXPORTER", "none"),
-    ]);
+    ];
+    vars.extend_from_slice(extra);
+    set_otel_env(&vars);
 
     let telemetry = traced::init();
     let reserved = checkout(7);
@@ -125,6 +136,328 @@ fn export_checkout_over(protocol: &str) -> Vec<Json> {
 
     assert!(!reserved, "reserve_stock always fails");
     receiver.wait_for_spans(&["POST /checkout", "charge_card", "reserve_stock"])
+}
+
+// ---------------------------------------------------------------------------
+// TLS: certificates made by the test (`Pki`), a receiver serving HTTPS and
+// gRPC with TLS, optionally requiring a client certificate.
+// ---------------------------------------------------------------------------
+
+const PROTOCOLS: [&str; 2] = ["http/protobuf", "grpc"];
+
+#[cfg(feature = "tls")]
+fn transport(protocol: &str) -> &'static str {
+    if protocol == "grpc" {
+        "grpc"
+    } else {
+        "http"
+    }
+}
+
+/// An `https://` endpoint with the CA of `OTEL_EXPORTER_OTLP_CERTIFICATE`: the
+/// receiver decodes the spans, and saw them over TLS without a client
+/// certificate.
+#[cfg(feature = "tls")]
+#[test]
+fn spans_arrive_over_tls_with_the_configured_ca() {
+    let pki = Pki::new("tls");
+    for protocol in PROTOCOLS {
+        let _turn = serial();
+        let receiver = Receiver::start_with(&pki.receiver_args(false));
+        assert!(receiver.endpoint(protocol).starts_with("https://"));
+        let ca = pki.path("ca.pem");
+        let spans = export_checkout_to(
+            &receiver,
+            protocol,
+            &[("OTEL_EXPORTER_OTLP_CERTIFICATE", &ca)],
+        );
+        assert_checkout_trace(&spans, transport(protocol));
+        for span in &spans {
+            assert_eq!(span["tls"], Json::Bool(true), "{protocol}: over TLS");
+            assert_eq!(
+                span["client"],
+                Json::Null,
+                "{protocol}: no client certificate"
+            );
+        }
+    }
+}
+
+/// Mutual TLS: the client key and certificate (here the per-signal settings,
+/// over general ones that name missing files) are presented to a receiver that
+/// requires them, and it sees the client's name.
+#[cfg(feature = "tls")]
+#[test]
+fn mutual_tls_presents_the_client_certificate() {
+    let pki = Pki::new("mtls");
+    for protocol in PROTOCOLS {
+        let _turn = serial();
+        let receiver = Receiver::start_with(&pki.receiver_args(true));
+        let (ca, key, cert) = (
+            pki.path("ca.pem"),
+            pki.path("client.key"),
+            pki.path("client.pem"),
+        );
+        let spans = export_checkout_to(
+            &receiver,
+            protocol,
+            &[
+                ("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", &ca),
+                ("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", &key),
+                ("OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", &cert),
+                ("OTEL_EXPORTER_OTLP_CLIENT_KEY", "/nonexistent/general.key"),
+                (
+                    "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+                    "/nonexistent/general.pem",
+                ),
+            ],
+        );
+        assert_checkout_trace(&spans, transport(protocol));
+        for span in &spans {
+            assert_eq!(span["tls"], Json::Bool(true));
+            assert_eq!(
+                span["client"],
+                Pki::CLIENT,
+                "{protocol}: the client certificate"
+            );
+        }
+    }
+}
+
+/// The child side of the tests below: with `TRACED_OTLP_CHILD` set, this test
+/// runs `checkout` with `traced::init()` configured by the environment and
+/// drops the guard; otherwise it does nothing.
+#[test]
+fn child_process() {
+    if std::env::var_os("TRACED_OTLP_CHILD").is_none() {
+        return;
+    }
+    let guard = traced::init();
+    let _ = checkout(7);
+    drop(guard);
+}
+
+/// Runs `child_process` in a new process of this test binary exporting spans
+/// over `protocol` to `endpoint` with the `extra` settings; its stderr.
+fn run_child(protocol: &str, endpoint: &str, extra: &[(&str, &str)]) -> String {
+    set_otel_env(&[]);
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+    command
+        .args([
+            "child_process",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("TRACED_OTLP_CHILD", "1")
+        .env("OTEL_TRACES_EXPORTER", "otlp")
+        .env("OTEL_METRICS_EXPORTER", "none")
+        .env("OTEL_LOGS_EXPORTER", "none")
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+        .env("OTEL_EXPORTER_OTLP_TIMEOUT", "5000")
+        .env("OTEL_BSP_SCHEDULE_DELAY", "600000");
+    for (k, v) in extra {
+        command.env(k, v);
+    }
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "child failed:\n{stderr}");
+    stderr
+}
+
+/// Without the `tls` feature an `https://` endpoint turns the exporter off at
+/// init, saying which feature to enable.
+#[cfg(not(feature = "tls"))]
+#[test]
+fn https_without_the_tls_feature_names_the_feature() {
+    for protocol in PROTOCOLS {
+        let _turn = serial();
+        let stderr = run_child(protocol, "https://127.0.0.1:9", &[]);
+        assert!(
+            stderr.contains("traced: OTLP span export is off: OTEL_EXPORTER_OTLP_ENDPOINT=")
+                && stderr.contains("enable the `tls` feature of `traced`"),
+            "{protocol}:\n{stderr}"
+        );
+    }
+}
+
+/// The first failure line of the child's span export to `endpoint`.
+#[cfg(feature = "tls")]
+fn failure_line<'a>(stderr: &'a str, endpoint: &str) -> &'a str {
+    stderr
+        .lines()
+        .find(|l| l.starts_with("traced: traces: export to ") && l.contains(" failed: "))
+        .filter(|l| l.contains(endpoint))
+        .unwrap_or_else(|| panic!("no failure line naming {endpoint} in:\n{stderr}"))
+}
+
+/// Without the client certificate a receiver that requires one refuses the
+/// connection: nothing arrives, and the error names the endpoint and the TLS
+/// reason.
+#[cfg(feature = "tls")]
+#[test]
+fn mutual_tls_without_a_client_certificate_is_refused() {
+    let pki = Pki::new("mtls-refused");
+    for protocol in PROTOCOLS {
+        let _turn = serial();
+        let receiver = Receiver::start_with(&pki.receiver_args(true));
+        let endpoint = receiver.endpoint(protocol);
+        let ca = pki.path("ca.pem");
+        let stderr = run_child(
+            protocol,
+            &endpoint,
+            &[("OTEL_EXPORTER_OTLP_CERTIFICATE", &ca)],
+        );
+        let line = failure_line(&stderr, &endpoint);
+        // Over HTTP the server's alert reaches the client; over gRPC the
+        // connection is closed after the handshake, and the line says what may
+        // be missing.
+        let reason = if protocol == "grpc" {
+            "over TLS with no client certificate: if the collector requires one (mutual TLS), set OTEL_EXPORTER_OTLP_CLIENT_KEY"
+        } else {
+            "received fatal alert: CertificateRequired"
+        };
+        assert!(
+            line.contains(reason),
+            "{protocol}: the TLS reason in {line:?}"
+        );
+        receiver.assert_nothing_within(std::time::Duration::from_millis(200));
+    }
+}
+
+/// A server certificate that the configured CA did not sign is refused, and so
+/// is one no public root signed when no CA is configured.
+#[cfg(feature = "tls")]
+#[test]
+fn a_server_certificate_from_another_ca_is_refused() {
+    let pki = Pki::new("wrong-ca");
+    let other = pki.path("other-ca.pem");
+    for protocol in PROTOCOLS {
+        for extra in [
+            &[("OTEL_EXPORTER_OTLP_CERTIFICATE", other.as_str())][..],
+            &[],
+        ] {
+            let _turn = serial();
+            let receiver = Receiver::start_with(&pki.receiver_args(false));
+            let endpoint = receiver.endpoint(protocol);
+            let stderr = run_child(protocol, &endpoint, extra);
+            let line = failure_line(&stderr, &endpoint);
+            assert!(
+                line.contains("invalid peer certificate: UnknownIssuer"),
+                "{protocol} {extra:?}: the TLS reason in {line:?}"
+            );
+            receiver.assert_nothing_within(std::time::Duration::from_millis(200));
+        }
+    }
+}
+
+/// A certificate file that cannot be read or holds no certificate turns the
+/// exporter off at init, with an error naming the setting and the file.
+#[cfg(feature = "tls")]
+#[test]
+fn unusable_certificate_files_are_reported_at_init() {
+    let pki = Pki::new("bad-files");
+    let missing = pki.path("missing.pem");
+    let not_pem = pki.path("server.key");
+    for protocol in PROTOCOLS {
+        let _turn = serial();
+        let endpoint = "https://127.0.0.1:9";
+        let stderr = run_child(
+            protocol,
+            endpoint,
+            &[("OTEL_EXPORTER_OTLP_CERTIFICATE", &missing)],
+        );
+        assert!(
+            stderr.contains(&format!(
+                "traced: OTLP span export is off: OTEL_EXPORTER_OTLP_CERTIFICATE={missing:?}: cannot read the file"
+            )),
+            "{protocol}:\n{stderr}"
+        );
+        let stderr = run_child(
+            protocol,
+            endpoint,
+            &[("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", &not_pem)],
+        );
+        assert!(
+            stderr.contains(&format!(
+                "traced: OTLP span export is off: OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE={not_pem:?}: the file holds no certificate"
+            )),
+            "{protocol}:\n{stderr}"
+        );
+        let key = pki.path("client.key");
+        let stderr = run_child(
+            protocol,
+            endpoint,
+            &[("OTEL_EXPORTER_OTLP_CLIENT_KEY", &key)],
+        );
+        assert!(
+            stderr.contains("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE is not"),
+            "{protocol}:\n{stderr}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Compression
+// ---------------------------------------------------------------------------
+
+/// `OTEL_EXPORTER_OTLP_COMPRESSION=gzip` over HTTP: the body arrives
+/// gzip-encoded (`Content-Encoding: gzip`) and decodes; without it, identity.
+#[test]
+fn gzip_bodies_over_http_are_decoded() {
+    for (compression, encoding) in [("gzip", "gzip"), ("none", "identity")] {
+        let _turn = serial();
+        let receiver = Receiver::start();
+        let spans = export_checkout_to(
+            &receiver,
+            "http/protobuf",
+            &[("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", compression)],
+        );
+        assert_checkout_trace(&spans, "http");
+        for span in &spans {
+            assert_eq!(span["encoding"], encoding, "compression {compression}");
+        }
+    }
+}
+
+/// Over gRPC with gzip, and over TLS: a receiver that accepts compressed
+/// messages decodes them, one that refuses them (`--grpc-identity-only`) gets
+/// nothing, which shows the messages were compressed.
+#[cfg(feature = "tls")]
+#[test]
+fn gzip_messages_over_grpc_are_decoded() {
+    let pki = Pki::new("gzip-grpc");
+    let ca = pki.path("ca.pem");
+    let compressed = [
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+        ("OTEL_EXPORTER_OTLP_CERTIFICATE", ca.as_str()),
+    ];
+    {
+        let _turn = serial();
+        let receiver = Receiver::start_with(&pki.receiver_args(false));
+        let spans = export_checkout_to(&receiver, "grpc", &compressed);
+        assert_checkout_trace(&spans, "grpc");
+    }
+    let _turn = serial();
+    let mut args = pki.receiver_args(false);
+    args.push("--grpc-identity-only".to_owned());
+    let receiver = Receiver::start_with(&args);
+    let endpoint = receiver.endpoint("grpc");
+    let stderr = run_child("grpc", &endpoint, &compressed);
+    let line = failure_line(&stderr, &endpoint);
+    assert!(
+        line.contains("Unimplemented") && line.contains("gzip"),
+        "the refusal of the compressed message in {line:?}"
+    );
+    receiver.assert_nothing_within(std::time::Duration::from_millis(200));
+    // The same receiver takes the uncompressed messages.
+    let spans = export_checkout_to(
+        &receiver,
+        "grpc",
+        &[("OTEL_EXPORTER_OTLP_CERTIFICATE", ca.as_str())],
+    );
+    assert_checkout_trace(&spans, "grpc");
 }
 
 fn assert_checkout_trace(spans: &[Json], transport: &str) {

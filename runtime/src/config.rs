@@ -42,6 +42,31 @@ pub(crate) struct OtlpTarget {
     /// `OTEL_EXPORTER_OTLP_<SIGNAL>_HEADERS`, else `OTEL_EXPORTER_OTLP_HEADERS`.
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) timeout: Duration,
+    /// The TLS files, read when the exporter is built (for an `https` endpoint
+    /// only): the trusted CA certificates
+    /// (`OTEL_EXPORTER_OTLP_(<SIGNAL>_)CERTIFICATE`) in place of the default
+    /// roots, and the client's key and certificate chain
+    /// (`..._CLIENT_KEY`, `..._CLIENT_CERTIFICATE`) for mutual TLS.
+    pub(crate) certificate: Option<Setting>,
+    pub(crate) client_key: Option<Setting>,
+    pub(crate) client_certificate: Option<Setting>,
+    /// `OTEL_EXPORTER_OTLP_(<SIGNAL>_)COMPRESSION`.
+    pub(crate) compression: Compression,
+}
+
+/// A setting as it was given: its name (for messages) and its value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Setting {
+    pub(crate) name: String,
+    pub(crate) value: String,
+}
+
+/// How an OTLP exporter compresses what it sends.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Compression {
+    #[default]
+    None,
+    Gzip,
 }
 
 impl OtlpTarget {
@@ -78,7 +103,21 @@ impl OtlpTarget {
         if host.is_empty() {
             return bad("it has no host");
         }
+        if scheme.eq_ignore_ascii_case("https") && !cfg!(feature = "tls") {
+            return bad(
+                "it is https, but this build of traced has no TLS: enable the `tls` feature of \
+                 `traced` (on by default), or use an http:// endpoint",
+            );
+        }
         Ok(())
+    }
+
+    /// Whether the endpoint is `https` (TLS).
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+    pub(crate) fn is_https(&self) -> bool {
+        self.endpoint
+            .get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
     }
 }
 
@@ -536,12 +575,36 @@ impl Reader<'_> {
             .signal_var(signal, "HEADERS")
             .map(|(_, v)| key_value_list(&v).filter(|(_, v)| !v.is_empty()).collect())
             .unwrap_or_default();
+        let file = |suffix: &str| {
+            self.signal_var(signal, suffix)
+                .map(|(name, value)| Setting { name, value })
+        };
+        let (certificate, client_key, client_certificate) = (
+            file("CERTIFICATE"),
+            file("CLIENT_KEY"),
+            file("CLIENT_CERTIFICATE"),
+        );
+        let compression = match self.signal_var(signal, "COMPRESSION") {
+            None => Compression::None,
+            Some((name, v)) => match v.to_ascii_lowercase().as_str() {
+                "gzip" => Compression::Gzip,
+                "none" => Compression::None,
+                _ => {
+                    self.invalid(&name, &v, "gzip or none", "none");
+                    Compression::None
+                }
+            },
+        };
         OtlpTarget {
             endpoint,
             endpoint_from,
             endpoint_written: written,
             headers,
             timeout,
+            certificate,
+            client_key,
+            client_certificate,
+            compression,
         }
     }
 
@@ -798,6 +861,42 @@ mod tests {
     }
 
     #[test]
+    fn tls_files_and_compression_per_signal() {
+        let e = env(&[
+            ("OTEL_EXPORTER_OTLP_CERTIFICATE", "/ca.pem"),
+            ("OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE", "/logs-ca.pem"),
+            ("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "/k.pem"),
+            ("OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "/c.pem"),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "GZIP"),
+            ("OTEL_EXPORTER_OTLP_METRICS_COMPRESSION", "none"),
+            ("OTEL_EXPORTER_OTLP_LOGS_COMPRESSION", "brotli"),
+        ]);
+        fn named(s: &Option<Setting>) -> Option<(&str, &str)> {
+            s.as_ref().map(|s| (s.name.as_str(), s.value.as_str()))
+        }
+        assert_eq!(
+            named(&e.traces_otlp.certificate),
+            Some(("OTEL_EXPORTER_OTLP_CERTIFICATE", "/ca.pem"))
+        );
+        assert_eq!(
+            named(&e.logs_otlp.certificate),
+            Some(("OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE", "/logs-ca.pem"))
+        );
+        assert_eq!(
+            named(&e.traces_otlp.client_key),
+            Some(("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "/k.pem"))
+        );
+        assert_eq!(named(&e.metrics_otlp.client_certificate), None);
+        assert_eq!(e.traces_otlp.compression, Compression::Gzip);
+        assert_eq!(e.metrics_otlp.compression, Compression::None);
+        assert_eq!(e.logs_otlp.compression, Compression::None);
+        assert_eq!(
+            e.warnings,
+            ["OTEL_EXPORTER_OTLP_LOGS_COMPRESSION=\"brotli\" is not valid (expected gzip or none); using none"]
+        );
+    }
+
+    #[test]
     fn otlp_headers_per_signal_decoded() {
         let e = env(&[
             (
@@ -853,7 +952,13 @@ mod tests {
                 .check()
         };
         assert!(check("http://collector:4318/v1/traces").is_ok());
-        assert!(check("https://[::1]:4318/v1/traces").is_ok());
+        assert!(check("http://[::1]:4318/v1/traces").is_ok());
+        // https needs the `tls` feature; without it the error names the feature.
+        let https = check("https://collector:4318/v1/traces");
+        assert_eq!(https.is_ok(), cfg!(feature = "tls"), "{https:?}");
+        if let Err(e) = https {
+            assert!(e.contains("enable the `tls` feature of `traced`"), "{e}");
+        }
         let e = check("localhost:4318").unwrap_err();
         assert!(
             e.starts_with("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=\"localhost:4318\"")

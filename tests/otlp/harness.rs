@@ -18,6 +18,97 @@ pub use json::Json;
 // Test environment
 // ---------------------------------------------------------------------------
 
+/// Certificates made for one test, in a directory of their own: a CA
+/// (`ca.pem`), a server certificate for 127.0.0.1 and localhost signed by it
+/// (`server.pem`, `server.key`), a client certificate signed by it with the
+/// common name [`Pki::CLIENT`] (`client.pem`, `client.key`), and another CA
+/// that signed neither (`other-ca.pem`).
+pub struct Pki {
+    dir: std::path::PathBuf,
+}
+
+impl Pki {
+    /// The common name of the client certificate.
+    pub const CLIENT: &'static str = "traced-test-client";
+
+    pub fn new(name: &str) -> Pki {
+        use rcgen::{
+            BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+            KeyPair, KeyUsagePurpose,
+        };
+        let dir = std::env::temp_dir().join(format!("traced-pki-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a directory for the certificates");
+        let write = |file: &str, pem: &str| std::fs::write(dir.join(file), pem).expect("write");
+        let ca = |cn: &str| {
+            let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+            params.distinguished_name.push(DnType::CommonName, cn);
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+            let key = KeyPair::generate().expect("CA key");
+            let cert = params.self_signed(&key).expect("CA certificate");
+            (Issuer::new(params, key), cert.pem())
+        };
+        let leaf = |issuer: &Issuer<'_, KeyPair>,
+                    names: &[&str],
+                    cn: &str,
+                    usage: ExtendedKeyUsagePurpose| {
+            let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+            let mut params = CertificateParams::new(names).expect("leaf params");
+            params.distinguished_name.push(DnType::CommonName, cn);
+            params.extended_key_usages = vec![usage];
+            let key = KeyPair::generate().expect("leaf key");
+            let cert = params.signed_by(&key, issuer).expect("leaf certificate");
+            (cert.pem(), key.serialize_pem())
+        };
+        let (issuer, ca_pem) = ca("traced test CA");
+        write("ca.pem", &ca_pem);
+        let (cert, key) = leaf(
+            &issuer,
+            &["127.0.0.1", "localhost"],
+            "127.0.0.1",
+            ExtendedKeyUsagePurpose::ServerAuth,
+        );
+        write("server.pem", &cert);
+        write("server.key", &key);
+        let (cert, key) = leaf(
+            &issuer,
+            &[],
+            Self::CLIENT,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        );
+        write("client.pem", &cert);
+        write("client.key", &key);
+        write("other-ca.pem", &ca("another test CA").1);
+        Pki { dir }
+    }
+
+    /// The path of one of the files.
+    pub fn path(&self, file: &str) -> String {
+        self.dir.join(file).to_string_lossy().into_owned()
+    }
+
+    /// The receiver's arguments to serve TLS with the server certificate, and to
+    /// require a client certificate signed by the CA when `mutual`.
+    pub fn receiver_args(&self, mutual: bool) -> Vec<String> {
+        let mut args = vec![
+            "--tls-cert".to_owned(),
+            self.path("server.pem"),
+            "--tls-key".to_owned(),
+            self.path("server.key"),
+        ];
+        if mutual {
+            args.extend(["--client-ca".to_owned(), self.path("ca.pem")]);
+        }
+        args
+    }
+}
+
+impl Drop for Pki {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// The tracer provider and the environment are global: tests take turns.
 pub fn serial() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
@@ -49,6 +140,8 @@ const INSTALL_HINT: &str = "run `pip install -r tests/otlp/requirements.txt`";
 /// `tests/otlp/receiver.py`, running for the life of one test.
 pub struct Receiver {
     child: Child,
+    /// `https` when the receiver serves TLS.
+    scheme: &'static str,
     http_port: u16,
     grpc_port: u16,
     lines: mpsc::Receiver<String>,
@@ -58,10 +151,18 @@ pub struct Receiver {
 impl Receiver {
     #[track_caller]
     pub fn start() -> Receiver {
+        Self::start_with::<&str>(&[])
+    }
+
+    /// A receiver started with `args` (`--tls-cert FILE --tls-key FILE`,
+    /// `--client-ca FILE`, `--grpc-identity-only`: see `receiver.py`).
+    #[track_caller]
+    pub fn start_with<S: AsRef<str>>(args: &[S]) -> Receiver {
         require_python_packages();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/otlp/receiver.py");
         let mut child = Command::new("python3")
             .arg(&script)
+            .args(args.iter().map(AsRef::as_ref))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -92,6 +193,11 @@ impl Receiver {
 
         let mut receiver = Receiver {
             child,
+            scheme: if args.iter().any(|a| a.as_ref() == "--tls-cert") {
+                "https"
+            } else {
+                "http"
+            },
             http_port: 0,
             grpc_port: 0,
             lines,
@@ -126,7 +232,15 @@ impl Receiver {
             "http/protobuf" => self.http_port,
             other => panic!("no such OTLP protocol: {other}"),
         };
-        format!("http://127.0.0.1:{port}")
+        format!("{}://127.0.0.1:{port}", self.scheme)
+    }
+
+    /// Waits `quiet` and fails if anything arrived meanwhile.
+    #[track_caller]
+    pub fn assert_nothing_within(&self, quiet: Duration) {
+        if let Ok(line) = self.lines.recv_timeout(quiet) {
+            self.fail(&format!("expected nothing to arrive, got {line}"));
+        }
     }
 
     /// Every span received until one of each name in `expected` arrived (metric

@@ -48,14 +48,27 @@ Attribute values are plain JSON: strings, integers (always written without a
 decimal point), floats (always written with one, or an exponent), booleans,
 lists and objects; bytes become lowercase hex.
 
+Every line also has tls (whether the request came over TLS), client (the
+common name of the client certificate the TLS peer presented, or null) and,
+over HTTP, encoding (the request's Content-Encoding, "identity" when it has
+none; null over gRPC).
+
+Options: --tls-cert FILE --tls-key FILE serve both transports over TLS
+(HTTPS, gRPC with TLS) with that certificate chain and key; --client-ca FILE
+then also requires a client certificate signed by that CA (mutual TLS).
+--grpc-identity-only makes the gRPC server refuse compressed messages
+(UNIMPLEMENTED), so that a test can tell whether a client compresses.
+
 Problems go to stderr. The receiver exits when its stdin closes, so it never
 outlives the test that started it.
 
 Requirements: tests/otlp/requirements.txt.
 """
 
+import argparse
 import gzip
 import json
+import ssl
 import sys
 import threading
 import zlib
@@ -94,12 +107,14 @@ def emit(line):
         sys.stdout.flush()
 
 
-def emit_request(objects):
-    """Numbers one export request and writes its objects as consecutive lines."""
+def emit_request(objects, peer):
+    """Numbers one export request and writes its objects as consecutive lines,
+    each with the `peer` fields (tls, client, encoding)."""
     global _requests
     with _stdout_lock:
         _requests += 1
         for obj in objects:
+            obj.update(peer)
             obj["request"] = _requests
             sys.stdout.write(json.dumps(obj, allow_nan=False) + "\n")
         sys.stdout.flush()
@@ -168,7 +183,7 @@ def test_headers(headers):
     }
 
 
-def report(transport, request, headers):
+def report(transport, request, headers, peer):
     """Prints every span of an ExportTraceServiceRequest as one JSON line."""
     headers = test_headers(headers)
     objects = []
@@ -178,7 +193,7 @@ def report(transport, request, headers):
             scope = scope_spans.scope.name
             for span in scope_spans.spans:
                 objects.append(span_json(transport, resource, scope, span, headers))
-    emit_request(objects)
+    emit_request(objects, peer)
 
 
 def number(message):
@@ -241,7 +256,7 @@ def metric_points(metric):
         raise ValueError(f"metric {metric.name!r} has no data")
 
 
-def report_metrics(transport, request, headers):
+def report_metrics(transport, request, headers, peer):
     """Prints every data point of an ExportMetricsServiceRequest as one JSON line."""
     headers = test_headers(headers)
     objects = []
@@ -274,10 +289,10 @@ def report_metrics(transport, request, headers):
                     }
                     obj.update(extra)
                     objects.append(obj)
-    emit_request(objects)
+    emit_request(objects, peer)
 
 
-def report_logs(transport, request, headers):
+def report_logs(transport, request, headers, peer):
     """Prints every record of an ExportLogsServiceRequest as one JSON line."""
     headers = test_headers(headers)
     objects = []
@@ -301,7 +316,7 @@ def report_logs(transport, request, headers):
                         "span_id": record.span_id.hex(),
                     }
                 )
-    emit_request(objects)
+    emit_request(objects, peer)
 
 
 class HttpHandler(BaseHTTPRequestHandler):
@@ -333,13 +348,25 @@ class HttpHandler(BaseHTTPRequestHandler):
             body = self.read_body()
             request = request_type()
             request.ParseFromString(body)
-            handle("http", request, self.headers.items())
+            handle("http", request, self.headers.items(), self.peer())
         except Exception as e:  # a malformed request must not kill the receiver
             log(f"bad HTTP request: {e!r}")
             self.reply(400, "text/plain", f"{e!r}\n".encode())
             return
         response = response_type()
         self.reply(200, "application/x-protobuf", response.SerializeToString())
+
+    def peer(self):
+        tls = isinstance(self.connection, ssl.SSLSocket)
+        client = None
+        if tls:
+            cert = self.connection.getpeercert()
+            for rdn in (cert or {}).get("subject", ()):
+                for key, value in rdn:
+                    if key == "commonName":
+                        client = value
+        encoding = self.headers.get("Content-Encoding", "").strip().lower() or "identity"
+        return {"tls": tls, "client": client, "encoding": encoding}
 
     def read_body(self):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -373,34 +400,75 @@ class HttpHandler(BaseHTTPRequestHandler):
         pass
 
 
+def grpc_peer(context):
+    auth = context.auth_context()
+    tls = auth.get("transport_security_type", [b""])[0] == b"ssl"
+    names = auth.get("x509_common_name", [])
+    return {"tls": tls, "client": names[0].decode() if names else None, "encoding": None}
+
+
 class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
     def Export(self, request, context):
-        report("grpc", request, context.invocation_metadata())
+        report("grpc", request, context.invocation_metadata(), grpc_peer(context))
         return trace_service_pb2.ExportTraceServiceResponse()
 
 
 class MetricsService(metrics_service_pb2_grpc.MetricsServiceServicer):
     def Export(self, request, context):
-        report_metrics("grpc", request, context.invocation_metadata())
+        report_metrics("grpc", request, context.invocation_metadata(), grpc_peer(context))
         return metrics_service_pb2.ExportMetricsServiceResponse()
 
 
 class LogsService(logs_service_pb2_grpc.LogsServiceServicer):
     def Export(self, request, context):
-        report_logs("grpc", request, context.invocation_metadata())
+        report_logs("grpc", request, context.invocation_metadata(), grpc_peer(context))
         return logs_service_pb2.ExportLogsServiceResponse()
 
 
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def main():
+    parser = argparse.ArgumentParser(description="OTLP receiver for the tests")
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
+    parser.add_argument("--client-ca")
+    parser.add_argument("--grpc-identity-only", action="store_true")
+    args = parser.parse_args()
+    if bool(args.tls_cert) != bool(args.tls_key) or (args.client_ca and not args.tls_cert):
+        log("--tls-cert and --tls-key go together; --client-ca needs them")
+        return 2
+
     http_server = ThreadingHTTPServer(("127.0.0.1", 0), HttpHandler)
     http_server.daemon_threads = True
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.client_ca:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(args.client_ca)
+        http_server.socket = context.wrap_socket(http_server.socket, server_side=True)
     threading.Thread(target=http_server.serve_forever, daemon=True).start()
 
-    grpc_server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    options = []
+    if args.grpc_identity_only:
+        # Only the identity algorithm (bit 0): a compressed message is refused.
+        options.append(("grpc.compression_enabled_algorithms_bitset", 1))
+    grpc_server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=options)
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server(TraceService(), grpc_server)
     metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(MetricsService(), grpc_server)
     logs_service_pb2_grpc.add_LogsServiceServicer_to_server(LogsService(), grpc_server)
-    grpc_port = grpc_server.add_insecure_port("127.0.0.1:0")
+    if args.tls_cert:
+        credentials = grpc.ssl_server_credentials(
+            [(read(args.tls_key), read(args.tls_cert))],
+            root_certificates=read(args.client_ca) if args.client_ca else None,
+            require_client_auth=bool(args.client_ca),
+        )
+        grpc_port = grpc_server.add_secure_port("127.0.0.1:0", credentials)
+    else:
+        grpc_port = grpc_server.add_insecure_port("127.0.0.1:0")
     if grpc_port == 0:
         log("cannot bind the gRPC port")
         return 1

@@ -78,7 +78,7 @@ struct Queue {
 
 /// One exporter's delivery: its queue, its sender task, its health.
 pub(crate) struct Delivery {
-    client: reqwest::Client,
+    client: Box<dyn HttpClient>,
     timeout: Duration,
     settings: RetrySettings,
     health: Arc<Health>,
@@ -104,7 +104,7 @@ impl Delivery {
     /// A delivery sending with `client`, each attempt bounded by `timeout`; its
     /// sender runs on `handle` for as long as the delivery lives.
     pub(crate) fn start(
-        client: reqwest::Client,
+        client: Box<dyn HttpClient>,
         timeout: Duration,
         settings: RetrySettings,
         health: Arc<Health>,
@@ -434,7 +434,7 @@ mod tests {
         let health = Arc::new(Health::new("traces", "http://127.0.0.1:9/v1/traces"));
         // The runtime is not driven: nothing is sent, the queue only fills.
         let d = Delivery::start(
-            reqwest::Client::new(),
+            Box::new(reqwest::Client::new()),
             Duration::from_secs(1),
             settings,
             health,

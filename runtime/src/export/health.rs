@@ -14,6 +14,9 @@ pub(crate) struct Health {
     /// `traces`, `metrics` or `logs`.
     signal: &'static str,
     endpoint: String,
+    /// Said after a connection-level gRPC failure (`transport error`), when
+    /// the cause may not show in the error itself.
+    hint: Option<String>,
     state: Mutex<State>,
 }
 
@@ -35,8 +38,15 @@ impl Health {
         Health {
             signal,
             endpoint: endpoint.to_owned(),
+            hint: None,
             state: Mutex::new(State::default()),
         }
+    }
+
+    /// The same, with a hint said after a connection-level gRPC failure.
+    pub(crate) fn with_hint(mut self, hint: Option<String>) -> Self {
+        self.hint = hint;
+        self
     }
 
     /// `traces`, `metrics` or `logs`.
@@ -79,10 +89,17 @@ impl Health {
                 plural(failed)
             ));
         };
-        let cause = match s.detail.take() {
+        let mut cause = match s.detail.take() {
             Some(detail) => format!("{detail} ({error})"),
             None => error.to_string(),
         };
+        if let Some(hint) = self
+            .hint
+            .as_deref()
+            .filter(|_| cause.contains("transport error"))
+        {
+            cause.push_str(&format!(" ({hint})"));
+        }
         s.failing += 1;
         s.unreported += 1;
         s.last_cause = cause;

@@ -48,7 +48,11 @@ mod on_runtime;
 #[cfg(feature = "otlp")]
 mod otlp;
 #[cfg(feature = "otlp")]
+mod otlp_grpc;
+#[cfg(feature = "otlp")]
 mod otlp_metrics;
+#[cfg(feature = "tls")]
+mod tls;
 
 #[cfg(feature = "otlp")]
 pub(crate) use otlp::{otlp, otlp_metrics};

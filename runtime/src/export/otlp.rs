@@ -1,6 +1,7 @@
-//! OTLP export (gRPC or HTTP/protobuf) through `opentelemetry-otlp`, built from
-//! the resolved settings alone, on the export runtime (`on_runtime.rs`), with
-//! failures reported by `health.rs`.
+//! OTLP export, built from the resolved settings alone: over HTTP/protobuf
+//! through `opentelemetry-otlp`'s exporters and the client here, over gRPC
+//! through `otlp_grpc.rs` and `otlp_metrics.rs`; on the export runtime
+//! (`on_runtime.rs`), with failures reported by `health.rs`.
 //!
 //! Every export runs on the crate's export runtime (see `runtime.rs`). The batch
 //! processor's thread only waits for the result, bounded by the export timeout:
@@ -9,12 +10,12 @@
 use super::delivery::Delivery;
 use super::health::Health;
 use super::on_runtime::OnRuntime;
+use super::otlp_grpc::{GrpcSpanExporter, OtlpSpanExporter};
 use super::runtime::runtime;
-use crate::config::{Env, OtlpTarget, Protocol};
+use crate::config::{Compression, Env, OtlpTarget, Protocol};
 use opentelemetry_http::{Bytes, Request};
 use opentelemetry_otlp::WithExportConfig;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The process-environment variables `opentelemetry-otlp` reads headers from
 /// on its own, whatever it is given: their header names are removed from every
@@ -53,14 +54,17 @@ pub(crate) type Prepare = fn(Request<Bytes>) -> Request<Bytes>;
 /// leaves with exactly the resolved headers (the exporter adds those of the
 /// process environment's `OTEL_EXPORTER_OTLP_(<SIGNAL>_)HEADERS` even when the
 /// settings say otherwise, as with `Builder::ignore_env` or a pipeline file:
-/// those names are removed, then the configured headers set), and is handed to
-/// the signal's [`Delivery`], which retries it across an outage.
+/// those names are removed, then the configured headers set), is
+/// gzip-compressed when the settings say so (after `prepare`, which reads the
+/// plain body), and is handed to the signal's [`Delivery`], which retries it
+/// across an outage.
 #[derive(Debug)]
 pub(crate) struct ExactHeaders {
     delivery: Arc<Delivery>,
     prepare: Prepare,
     strip: Vec<http::HeaderName>,
     headers: http::HeaderMap,
+    compression: Compression,
 }
 
 #[async_trait::async_trait]
@@ -79,18 +83,78 @@ impl opentelemetry_http::HttpClient for ExactHeaders {
         for (name, value) in &self.headers {
             headers.append(name, value.clone());
         }
-        self.delivery
-            .submit((self.prepare)(request))
-            .map_err(Into::into)
+        let request = (self.prepare)(request);
+        let request = match self.compression {
+            Compression::Gzip => gzip(request)?,
+            Compression::None => request,
+        };
+        self.delivery.submit(request).map_err(Into::into)
     }
 }
 
-/// The reqwest client of the HTTP exporters, bounded by the export timeout.
-fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .timeout(timeout)
+/// `request` with its body gzip-compressed and `Content-Encoding: gzip`,
+/// unless it already has a content encoding.
+fn gzip(request: Request<Bytes>) -> Result<Request<Bytes>, opentelemetry_http::HttpError> {
+    use std::io::Write;
+    if request
+        .headers()
+        .contains_key(http::header::CONTENT_ENCODING)
+    {
+        return Ok(request);
+    }
+    let (mut parts, body) = request.into_parts();
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 4 + 64),
+        flate2::Compression::default(),
+    );
+    encoder.write_all(&body)?;
+    let body = encoder.finish()?;
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    parts.headers.insert(
+        http::header::CONTENT_ENCODING,
+        http::HeaderValue::from_static("gzip"),
+    );
+    Ok(Request::from_parts(parts, Bytes::from(body)))
+}
+
+/// The HTTP client of an HTTP exporter, bounded by the export timeout: for an
+/// `https` endpoint hyper over rustls with the target's TLS files (see
+/// `tls.rs`), else reqwest.
+fn http_client(target: &OtlpTarget) -> Result<Box<dyn opentelemetry_http::HttpClient>, String> {
+    #[cfg(feature = "tls")]
+    if target.is_https() {
+        return super::tls::https_client(target);
+    }
+    let client = reqwest::Client::builder()
+        .timeout(target.timeout)
         .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    Ok(Box::new(client))
+}
+
+/// The gRPC channel to `target`'s endpoint, over TLS (with the target's TLS
+/// files) when it is `https`; it connects at the first export.
+pub(crate) fn grpc_channel(target: &OtlpTarget) -> Result<tonic::transport::Channel, String> {
+    let (var, endpoint) = (target.endpoint_from.as_str(), target.endpoint.as_str());
+    let channel = tonic::transport::Endpoint::from_shared(endpoint.to_owned())
+        .and_then(|e| e.user_agent(concat!("traced/", env!("CARGO_PKG_VERSION"))))
+        .map_err(|e| format!("{var}: invalid endpoint {endpoint:?}: {e}"))?
+        .timeout(target.timeout)
+        .connect_timeout(target.timeout);
+    #[cfg(feature = "tls")]
+    let channel = if target.is_https() {
+        channel
+            .tls_config(super::tls::tonic_config(target)?)
+            .map_err(|e| {
+                format!(
+                    "{var}={endpoint:?}: cannot set up TLS: {}",
+                    super::health::chain(&e)
+                )
+            })?
+    } else {
+        channel
+    };
+    Ok(channel.connect_lazy())
 }
 
 /// An HTTP exporter builder set up from `target` alone, delivering through a
@@ -108,7 +172,7 @@ where
 {
     target.check()?;
     let delivery = Delivery::start(
-        http_client(target.timeout)?,
+        http_client(target)?,
         target.timeout,
         env.export_retry,
         Arc::clone(health),
@@ -123,6 +187,7 @@ where
             prepare,
             strip: env_header_names(signal),
             headers: header_map(&target.headers),
+            compression: target.compression,
         }))
 }
 
@@ -131,48 +196,28 @@ pub(crate) fn as_built(request: Request<Bytes>) -> Request<Bytes> {
     request
 }
 
-/// A gRPC exporter builder set up from `target` alone: the metadata of every
-/// call is replaced by the configured headers (the exporter merges the process
-/// environment's headers into it otherwise).
-pub(crate) fn grpc_builder<B>(builder: B, target: &OtlpTarget) -> Result<B, String>
-where
-    B: WithExportConfig + opentelemetry_otlp::WithTonicConfig,
-{
-    target.check()?;
-    let metadata = tonic::metadata::MetadataMap::from_headers(header_map(&target.headers));
-    Ok(builder
-        .with_endpoint(target.endpoint.clone())
-        .with_timeout(target.timeout)
-        .with_interceptor(move |mut request: tonic::Request<()>| {
-            *request.metadata_mut() = metadata.clone();
-            Ok(request)
-        }))
-}
-
 /// The OTLP span exporter configured by `env` (endpoint and headers are read by
 /// `opentelemetry-otlp` from the standard variables, or set in code).
-pub(crate) fn otlp(env: &Env) -> Result<OnRuntime<opentelemetry_otlp::SpanExporter>, String> {
+pub(crate) fn otlp(env: &Env) -> Result<OnRuntime<OtlpSpanExporter>, String> {
     let rt = runtime()?;
     let _enter = rt.enter();
     let target = &env.traces_otlp;
-    let health = Arc::new(Health::new("traces", &target.endpoint));
+    let health = Arc::new(health("traces", env.protocol, target));
     let exporter = match env.protocol {
-        Protocol::Grpc => grpc_builder(
-            opentelemetry_otlp::SpanExporter::builder().with_tonic(),
-            target,
-        )?
-        .build(),
-        Protocol::HttpProtobuf => http_builder(
-            opentelemetry_otlp::SpanExporter::builder().with_http(),
-            "TRACES",
-            env,
-            target,
-            &health,
-            as_built,
-        )?
-        .build(),
-    }
-    .map_err(|e| e.to_string())?;
+        Protocol::Grpc => OtlpSpanExporter::Grpc(GrpcSpanExporter::new(target)?),
+        Protocol::HttpProtobuf => OtlpSpanExporter::Http(
+            http_builder(
+                opentelemetry_otlp::SpanExporter::builder().with_http(),
+                "TRACES",
+                env,
+                target,
+                &health,
+                as_built,
+            )?
+            .build()
+            .map_err(|e| e.to_string())?,
+        ),
+    };
     // Both bound one export: the OTLP request timeout and the batch processor's.
     let timeout = env.otlp_timeout.min(env.bsp_export_timeout);
     Ok(OnRuntime::new(
@@ -190,7 +235,7 @@ pub(crate) fn otlp_metrics(
 ) -> Result<OnRuntime<super::otlp_metrics::OtlpMetricExporter>, String> {
     let rt = runtime()?;
     let _enter = rt.enter();
-    let health = Arc::new(Health::new("metrics", &env.metrics_otlp.endpoint));
+    let health = Arc::new(health("metrics", env.metrics_protocol, &env.metrics_otlp));
     let exporter = super::otlp_metrics::exporter(env, &health)?;
     Ok(OnRuntime::new(
         exporter,
@@ -198,6 +243,20 @@ pub(crate) fn otlp_metrics(
         env.metrics_otlp_timeout.min(env.metric_export_timeout),
         reports(env.metrics_protocol, health),
     ))
+}
+
+/// The health of one signal's exporter. Over gRPC with TLS and no client
+/// certificate, a server that requires one closes the connection after the
+/// handshake, and the gRPC error only says so: the line then says what may be
+/// missing.
+pub(crate) fn health(signal: &'static str, protocol: Protocol, target: &OtlpTarget) -> Health {
+    let hint = (protocol == Protocol::Grpc && target.is_https() && target.client_key.is_none())
+        .then(|| {
+            "over TLS with no client certificate: if the collector requires one (mutual TLS), \
+             set OTEL_EXPORTER_OTLP_CLIENT_KEY and OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"
+                .to_owned()
+        });
+    Health::new(signal, &target.endpoint).with_hint(hint)
 }
 
 /// Who reports an exporter's failures: over HTTP its delivery (the exporter

@@ -20,6 +20,7 @@
 //! `[start_time_unix_nano, time_unix_nano]` are attached, so that with delta
 //! temporality an exemplar is never repeated in an interval it does not belong to.
 
+use super::otlp_grpc::GrpcTarget;
 use crate::config::{Env, OtlpTarget, Protocol};
 use crate::metrics::exemplars::{self, Exemplar, Num};
 use opentelemetry::trace::{SpanId, TraceId};
@@ -31,15 +32,13 @@ use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue as Pr
 use opentelemetry_proto::tonic::metrics::v1::{
     exemplar, metric, Exemplar as ProtoExemplar, Metric as ProtoMetric,
 };
-use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
 use prost::Message;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;
 
 const TEMPORALITY_VAR: &str = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE";
@@ -226,7 +225,7 @@ impl fmt::Debug for OtlpMetricExporter {
             OtlpMetricExporter::Http(_) => f.write_str("OtlpMetricExporter(http/protobuf)"),
             OtlpMetricExporter::Grpc(g) => f
                 .debug_tuple("OtlpMetricExporter")
-                .field(&format_args!("grpc {}", g.endpoint))
+                .field(&format_args!("grpc {}", g.target.endpoint))
                 .finish(),
         }
     }
@@ -351,84 +350,39 @@ pub(crate) fn with_exemplars(request: Request<Bytes>) -> Request<Bytes> {
 /// OTLP/gRPC metric export through `MetricsServiceClient`, with exemplars.
 pub(crate) struct GrpcMetricExporter {
     client: MetricsServiceClient<Channel>,
-    endpoint: String,
-    metadata: MetadataMap,
-    timeout: Duration,
+    target: GrpcTarget,
     temporality: Temporality,
-    shut_down: AtomicBool,
 }
 
 impl GrpcMetricExporter {
     /// To `target`'s endpoint (`OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`, else
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`, else `http://localhost:4317`), with its
-    /// headers as metadata.
+    /// headers as metadata and its compression.
     fn new(target: &OtlpTarget, temporality: Temporality) -> Result<Self, String> {
-        target.check()?;
-        let (var, endpoint, timeout) = (
-            target.endpoint_from.as_str(),
-            target.endpoint.clone(),
-            target.timeout,
-        );
-        let uri: http::Uri = endpoint
-            .parse()
-            .map_err(|e| format!("{var}: invalid endpoint {endpoint:?}: {e}"))?;
-        if uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
-            return Err(format!(
-                "{var}: endpoint {endpoint:?} uses HTTPS, but this build of traced has no TLS \
-                 support for OTLP/gRPC"
-            ));
+        let (target, channel) = GrpcTarget::new(target)?;
+        let mut client = MetricsServiceClient::new(channel);
+        if let Some(encoding) = target.compression {
+            client = client.send_compressed(encoding);
         }
-        let channel = tonic::transport::Endpoint::from_shared(endpoint.clone())
-            .and_then(|e| e.user_agent(concat!("traced/", env!("CARGO_PKG_VERSION"))))
-            .map_err(|e| format!("{var}: invalid endpoint {endpoint:?}: {e}"))?
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .connect_lazy();
         Ok(GrpcMetricExporter {
-            client: MetricsServiceClient::new(channel),
-            endpoint,
-            metadata: MetadataMap::from_headers(super::otlp::header_map(&target.headers)),
-            timeout,
+            client,
+            target,
             temporality,
-            shut_down: AtomicBool::new(false),
         })
     }
 }
 
 impl PushMetricExporter for GrpcMetricExporter {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
-        if self.shut_down.load(Ordering::Acquire) {
-            return Err(OTelSdkError::AlreadyShutdown);
-        }
         let mut message = ExportMetricsServiceRequest::from(metrics);
         add_exemplars(&mut message);
-        // Retries as opentelemetry-otlp's recommended policy does: up to 3, with
-        // exponential backoff from 100 ms to 1.6 s, all within the timeout.
-        let start = std::time::Instant::now();
-        let mut delay = Duration::from_millis(100);
-        let mut retries = 0;
-        loop {
-            let left = self.timeout.saturating_sub(start.elapsed());
-            let mut request = tonic::Request::new(message.clone());
-            *request.metadata_mut() = self.metadata.clone();
-            request.set_timeout(left.max(Duration::from_millis(1)));
-            let status = match self.client.clone().export(request).await {
-                Ok(_) => return Ok(()),
-                Err(status) => status,
-            };
-            let left = self.timeout.saturating_sub(start.elapsed());
-            if retries == 3 || !retryable(status.code()) || delay >= left {
-                return Err(OTelSdkError::InternalFailure(format!(
-                    "OTLP/gRPC export to {} failed: {:?}: {}",
-                    self.endpoint,
-                    status.code(),
-                    status.message()
-                )));
-            }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_millis(1600));
-            retries += 1;
-        }
+        self.target
+            .call(|left| {
+                let mut client = self.client.clone();
+                let request = self.target.request(message.clone(), left);
+                async move { client.export(request).await.map(|_| ()) }
+            })
+            .await
     }
 
     fn force_flush(&self) -> OTelSdkResult {
@@ -436,31 +390,12 @@ impl PushMetricExporter for GrpcMetricExporter {
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        if self.shut_down.swap(true, Ordering::AcqRel) {
-            Err(OTelSdkError::AlreadyShutdown)
-        } else {
-            Ok(())
-        }
+        self.target.shutdown()
     }
 
     fn temporality(&self) -> Temporality {
         self.temporality
     }
-}
-
-/// Whether an export that failed with `code` may succeed if tried again (the
-/// OTLP specification's list; `RESOURCE_EXHAUSTED` only with a retry delay from
-/// the server, which is not read here).
-fn retryable(code: tonic::Code) -> bool {
-    matches!(
-        code,
-        tonic::Code::Unavailable
-            | tonic::Code::Cancelled
-            | tonic::Code::DeadlineExceeded
-            | tonic::Code::Aborted
-            | tonic::Code::OutOfRange
-            | tonic::Code::DataLoss
-    )
 }
 
 #[cfg(test)]
@@ -471,6 +406,7 @@ mod tests {
         Gauge, Histogram, HistogramDataPoint, NumberDataPoint, ResourceMetrics as ProtoRM,
         ScopeMetrics, Sum,
     };
+    use opentelemetry_sdk::error::OTelSdkError;
     use std::collections::HashMap;
 
     fn span(n: u8) -> (TraceId, SpanId, bool) {
@@ -806,7 +742,7 @@ mod tests {
     }
 
     #[test]
-    fn grpc_exporter_reports_https_without_tls_and_bad_endpoints() {
+    fn grpc_exporter_https_needs_tls_and_bad_endpoints_are_reported() {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -823,10 +759,11 @@ mod tests {
             &[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector:4317")],
             1000,
         );
-        let e = GrpcMetricExporter::new(&https, Temporality::Delta)
-            .err()
-            .unwrap();
-        assert!(e.contains("HTTPS"), "{e}");
+        let built = GrpcMetricExporter::new(&https, Temporality::Delta).map(|_| ());
+        assert_eq!(built.is_ok(), cfg!(feature = "tls"), "{built:?}");
+        if let Err(e) = built {
+            assert!(e.contains("enable the `tls` feature of `traced`"), "{e}");
+        }
         let bad = target(
             &[("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://bad host")],
             1000,

@@ -1340,7 +1340,7 @@ impl Cx<'_> {
             self.settings.insert(var("HEADERS"), headers);
         }
 
-        if let Some((k, n)) = o.set("compression") {
+        if let Some((_, n)) = o.set("compression") {
             match self
                 .as_string(n, "compression")?
                 .unwrap_or_default()
@@ -1348,12 +1348,7 @@ impl Cx<'_> {
             {
                 "none" => {}
                 "gzip" => {
-                    return Err(self.not_supported(
-                        &o,
-                        k,
-                        "compression: gzip",
-                        "traced sends OTLP uncompressed; use `none` or leave it out",
-                    ))
+                    self.settings.insert(var("COMPRESSION"), "gzip".to_owned());
                 }
                 other => {
                     return Err(self.err(
@@ -1376,32 +1371,45 @@ impl Cx<'_> {
                 ));
             }
         }
-        const TLS: &str = "certificate files cannot be given: https endpoints are verified with the system's root certificates";
-        if let Some((_, n)) = o.entry("tls") {
-            let tls = self.obj(
-                n,
-                o.child("tls"),
-                &["ca_file", "key_file", "cert_file", "insecure"],
-            )?;
-            for key in ["ca_file", "key_file", "cert_file"] {
-                self.unsupported(&tls, key, TLS)?;
+        // TLS: `tls {ca_file, key_file, cert_file, insecure}` (1.x, 0.4), or the
+        // 0.3 format's `certificate`, `client_key`, `client_certificate`,
+        // `insecure`, each as the signal's OTEL_EXPORTER_OTLP_* setting.
+        let grpc = exporter == Exporter::OtlpGrpc;
+        let tls_block;
+        let (tls, names) = match o.entry("tls") {
+            Some((_, n)) => {
+                tls_block = self.obj(
+                    n,
+                    o.child("tls"),
+                    &["ca_file", "key_file", "cert_file", "insecure"],
+                )?;
+                (&tls_block, ["ca_file", "key_file", "cert_file"])
             }
-            self.default_bool(
-                &tls,
-                "insecure",
-                false,
-                "give the endpoint with `http://` for a plain-text connection",
-            )?;
+            None => (&o, ["certificate", "client_key", "client_certificate"]),
+        };
+        for (key, suffix) in
+            names
+                .into_iter()
+                .zip(["CERTIFICATE", "CLIENT_KEY", "CLIENT_CERTIFICATE"])
+        {
+            if let Some(file) = self.string(tls, key)?.filter(|f| !f.trim().is_empty()) {
+                self.settings.insert(var(suffix), file);
+            }
         }
-        for key in ["certificate", "client_key", "client_certificate"] {
-            self.unsupported(&o, key, TLS)?;
+        for obj in [tls, &o] {
+            if grpc {
+                if self.boolean(obj, "insecure")? == Some(true) {
+                    self.settings.insert(var("INSECURE"), "true".to_owned());
+                }
+            } else {
+                self.default_bool(
+                    obj,
+                    "insecure",
+                    false,
+                    "`insecure` is for gRPC; give the endpoint with `http://` for a plain-text connection",
+                )?;
+            }
         }
-        self.default_bool(
-            &o,
-            "insecure",
-            false,
-            "give the endpoint with `http://` for a plain-text connection",
-        )?;
         const SIZES: &str = "the OTLP exporters' size limits cannot be set";
         self.default_only(&o, "max_request_size", 67_108_864, SIZES)?;
         self.default_only(&o, "max_response_size", 4_194_304, SIZES)?;

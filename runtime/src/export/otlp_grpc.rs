@@ -1,0 +1,294 @@
+//! OTLP/gRPC export of spans and log records through the generated
+//! `TraceServiceClient` and `LogsServiceClient`, on the channel of
+//! [`grpc_channel`](super::otlp::grpc_channel) (TLS included), with the
+//! resolved headers as metadata and the resolved compression: built from the
+//! settings alone (the tonic exporters of `opentelemetry-otlp` read
+//! `OTEL_EXPORTER_OTLP_*_COMPRESSION` from the process environment when no
+//! compression is set in code, and "none" cannot be set).
+//!
+//! [`GrpcTarget::call`] is the retry loop all three gRPC exporters share (the metric one is
+//! in `otlp_metrics.rs`).
+
+use crate::config::{Compression, OtlpTarget};
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::Resource;
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tonic::codec::CompressionEncoding;
+use tonic::metadata::MetadataMap;
+use tonic::transport::Channel;
+
+/// What every gRPC exporter keeps of its target.
+pub(crate) struct GrpcTarget {
+    pub(crate) endpoint: String,
+    pub(crate) metadata: MetadataMap,
+    pub(crate) timeout: Duration,
+    pub(crate) compression: Option<CompressionEncoding>,
+    shut_down: AtomicBool,
+}
+
+impl GrpcTarget {
+    /// `target` checked, and its channel (connected at the first export).
+    pub(crate) fn new(target: &OtlpTarget) -> Result<(Self, Channel), String> {
+        target.check()?;
+        let channel = super::otlp::grpc_channel(target)?;
+        Ok((
+            GrpcTarget {
+                endpoint: target.endpoint.clone(),
+                metadata: MetadataMap::from_headers(super::otlp::header_map(&target.headers)),
+                timeout: target.timeout,
+                compression: match target.compression {
+                    Compression::Gzip => Some(CompressionEncoding::Gzip),
+                    Compression::None => None,
+                },
+                shut_down: AtomicBool::new(false),
+            },
+            channel,
+        ))
+    }
+
+    /// The request for one attempt: the message, the metadata and what is left
+    /// of the timeout.
+    pub(crate) fn request<M>(&self, message: M, left: Duration) -> tonic::Request<M> {
+        let mut request = tonic::Request::new(message);
+        *request.metadata_mut() = self.metadata.clone();
+        request.set_timeout(left.max(Duration::from_millis(1)));
+        request
+    }
+
+    /// Sends with `attempt` (given what is left of the timeout), retrying as
+    /// `opentelemetry-otlp`'s recommended policy does: up to 3 times, with
+    /// exponential backoff from 100 ms to 1.6 s, all within the timeout.
+    pub(crate) async fn call<F, Fut>(&self, mut attempt: F) -> OTelSdkResult
+    where
+        F: FnMut(Duration) -> Fut,
+        Fut: Future<Output = Result<(), tonic::Status>>,
+    {
+        if self.shut_down.load(Ordering::Acquire) {
+            return Err(OTelSdkError::AlreadyShutdown);
+        }
+        let start = Instant::now();
+        let mut delay = Duration::from_millis(100);
+        let mut retries = 0;
+        loop {
+            let left = self.timeout.saturating_sub(start.elapsed());
+            let status = match attempt(left).await {
+                Ok(()) => return Ok(()),
+                Err(status) => status,
+            };
+            let left = self.timeout.saturating_sub(start.elapsed());
+            if retries == 3 || !retryable(status.code()) || delay >= left {
+                return Err(OTelSdkError::InternalFailure(format!(
+                    "OTLP/gRPC export to {} failed: {:?}: {}",
+                    self.endpoint,
+                    status.code(),
+                    super::health::chain(&status)
+                )));
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_millis(1600));
+            retries += 1;
+        }
+    }
+
+    pub(crate) fn shutdown(&self) -> OTelSdkResult {
+        if self.shut_down.swap(true, Ordering::AcqRel) {
+            Err(OTelSdkError::AlreadyShutdown)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Whether an export that failed with `code` may succeed if tried again (the
+/// OTLP specification's list; `RESOURCE_EXHAUSTED` only with a retry delay from
+/// the server, which is not read here).
+pub(crate) fn retryable(code: tonic::Code) -> bool {
+    matches!(
+        code,
+        tonic::Code::Unavailable
+            | tonic::Code::Cancelled
+            | tonic::Code::DeadlineExceeded
+            | tonic::Code::Aborted
+            | tonic::Code::OutOfRange
+            | tonic::Code::DataLoss
+    )
+}
+
+/// OTLP/gRPC span export.
+pub(crate) struct GrpcSpanExporter {
+    client: TraceServiceClient<Channel>,
+    target: GrpcTarget,
+    resource: ResourceAttributesWithSchema,
+}
+
+impl fmt::Debug for GrpcSpanExporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "GrpcSpanExporter({})", self.target.endpoint)
+    }
+}
+
+impl GrpcSpanExporter {
+    pub(crate) fn new(target: &OtlpTarget) -> Result<Self, String> {
+        let (target, channel) = GrpcTarget::new(target)?;
+        let mut client = TraceServiceClient::new(channel);
+        if let Some(encoding) = target.compression {
+            client = client.send_compressed(encoding);
+        }
+        Ok(GrpcSpanExporter {
+            client,
+            target,
+            resource: ResourceAttributesWithSchema::default(),
+        })
+    }
+}
+
+impl opentelemetry_sdk::trace::SpanExporter for GrpcSpanExporter {
+    async fn export(&self, batch: Vec<opentelemetry_sdk::trace::SpanData>) -> OTelSdkResult {
+        use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
+        let message = ExportTraceServiceRequest {
+            resource_spans: group_spans_by_resource_and_scope(batch, &self.resource),
+        };
+        self.target
+            .call(|left| {
+                let mut client = self.client.clone();
+                let request = self.target.request(message.clone(), left);
+                async move { client.export(request).await.map(|_| ()) }
+            })
+            .await
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        self.target.shutdown()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.resource = resource.into();
+    }
+}
+
+/// OTLP/gRPC log export.
+pub(crate) struct GrpcLogExporter {
+    client: LogsServiceClient<Channel>,
+    target: GrpcTarget,
+    resource: ResourceAttributesWithSchema,
+}
+
+impl fmt::Debug for GrpcLogExporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "GrpcLogExporter({})", self.target.endpoint)
+    }
+}
+
+impl GrpcLogExporter {
+    pub(crate) fn new(target: &OtlpTarget) -> Result<Self, String> {
+        let (target, channel) = GrpcTarget::new(target)?;
+        let mut client = LogsServiceClient::new(channel);
+        if let Some(encoding) = target.compression {
+            client = client.send_compressed(encoding);
+        }
+        Ok(GrpcLogExporter {
+            client,
+            target,
+            resource: ResourceAttributesWithSchema::default(),
+        })
+    }
+}
+
+impl opentelemetry_sdk::logs::LogExporter for GrpcLogExporter {
+    async fn export(&self, batch: opentelemetry_sdk::logs::LogBatch<'_>) -> OTelSdkResult {
+        use opentelemetry_proto::transform::logs::tonic::group_logs_by_resource_and_scope;
+        let message = ExportLogsServiceRequest {
+            resource_logs: group_logs_by_resource_and_scope(&batch, &self.resource),
+        };
+        self.target
+            .call(|left| {
+                let mut client = self.client.clone();
+                let request = self.target.request(message.clone(), left);
+                async move { client.export(request).await.map(|_| ()) }
+            })
+            .await
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        self.target.shutdown()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.resource = resource.into();
+    }
+}
+
+/// The OTLP span exporter of either transport.
+#[derive(Debug)]
+pub(crate) enum OtlpSpanExporter {
+    Http(opentelemetry_otlp::SpanExporter),
+    Grpc(GrpcSpanExporter),
+}
+
+impl opentelemetry_sdk::trace::SpanExporter for OtlpSpanExporter {
+    async fn export(&self, batch: Vec<opentelemetry_sdk::trace::SpanData>) -> OTelSdkResult {
+        match self {
+            OtlpSpanExporter::Http(e) => e.export(batch).await,
+            OtlpSpanExporter::Grpc(e) => e.export(batch).await,
+        }
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        match self {
+            OtlpSpanExporter::Http(e) => e.shutdown_with_timeout(timeout),
+            OtlpSpanExporter::Grpc(e) => e.shutdown_with_timeout(timeout),
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        match self {
+            OtlpSpanExporter::Http(e) => e.force_flush(),
+            OtlpSpanExporter::Grpc(e) => e.force_flush(),
+        }
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        match self {
+            OtlpSpanExporter::Http(e) => e.set_resource(resource),
+            OtlpSpanExporter::Grpc(e) => e.set_resource(resource),
+        }
+    }
+}
+
+/// The OTLP log exporter of either transport.
+#[derive(Debug)]
+pub(crate) enum OtlpLogExporter {
+    Http(opentelemetry_otlp::LogExporter),
+    Grpc(GrpcLogExporter),
+}
+
+impl opentelemetry_sdk::logs::LogExporter for OtlpLogExporter {
+    async fn export(&self, batch: opentelemetry_sdk::logs::LogBatch<'_>) -> OTelSdkResult {
+        match self {
+            OtlpLogExporter::Http(e) => e.export(batch).await,
+            OtlpLogExporter::Grpc(e) => e.export(batch).await,
+        }
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        match self {
+            OtlpLogExporter::Http(e) => e.shutdown_with_timeout(timeout),
+            OtlpLogExporter::Grpc(e) => e.shutdown_with_timeout(timeout),
+        }
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        match self {
+            OtlpLogExporter::Http(e) => e.set_resource(resource),
+            OtlpLogExporter::Grpc(e) => e.set_resource(resource),
+        }
+    }
+}
