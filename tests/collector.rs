@@ -737,10 +737,10 @@ fn the_collector_restarting_over_grpc() {
 }
 
 /// Spans made every 20 ms before, during and after a restart of the Collector.
-/// Over OTLP/HTTP the retry queue (`export/delivery.rs`) holds what fails while
-/// it is down and delivers it after: nothing is lost. Over gRPC the test reports
-/// what is lost. Both assert that the program went on, that dropping the guard
-/// stayed within its bound and that the spans made after the restart arrived.
+/// The retry queue (`export/delivery.rs`, both protocols) holds what fails while
+/// it is down and delivers it after: nothing is lost. The test also asserts that
+/// the program went on, that dropping the guard stayed within its bound and that
+/// the spans made after the restart arrived.
 fn collector_restarts(protocol: &str) {
     let _turn = serial();
     let sink = Sink::start();
@@ -812,12 +812,10 @@ fn collector_restarts(protocol: &str) {
         arrived_up > 0,
         "no span made after the restart arrived ({lost} lost)"
     );
-    if protocol == "http/protobuf" {
-        assert_eq!(
-            lost, 0,
-            "the retry queue lost spans across the restart: {after:?}"
-        );
-    }
+    assert_eq!(
+        lost, 0,
+        "the retry queue lost spans across the restart over {protocol}: {after:?}"
+    );
     // The last second of spans after the restart all arrived.
     let late = (made - 25)..made;
     assert!(

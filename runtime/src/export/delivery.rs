@@ -1,12 +1,13 @@
-//! Delivery of OTLP/HTTP requests with a bounded retry queue, so that a
-//! collector that goes away for a while (a restart, a deploy, an overload) loses
-//! nothing.
+//! Delivery of OTLP requests with a bounded retry queue, so that a collector
+//! that goes away for a while (a restart, a deploy, an overload) loses nothing.
 //!
-//! The HTTP exporters hand every encoded request to [`Delivery::submit`], which
-//! queues it and answers at once: the batch processors never wait on the
-//! network, whether the collector answers, refuses or hangs. One task on the
-//! export runtime sends the queue in order. A retryable failure (connection
-//! refused or reset, no answer within the timeout, HTTP 429, 502, 503 or 504) is
+//! The HTTP exporters hand every encoded request to [`Delivery::submit`], the
+//! gRPC ones every message to [`Delivery::submit_attempt`]; both queue it and
+//! answer at once: the batch processors never wait on the network, whether the
+//! collector answers, refuses or hangs. One task on the export runtime sends the
+//! queue in order. A retryable failure (connection refused or reset, no answer
+//! within the timeout, HTTP 429, 502, 503 or 504; gRPC `UNAVAILABLE`,
+//! `CANCELLED`, `DEADLINE_EXCEEDED`, `ABORTED`, `OUT_OF_RANGE`, `DATA_LOSS`) is
 //! retried with exponential backoff and jitter, no sooner than a `Retry-After`
 //! (in seconds) asks; any other answer is final. A request still failing
 //! `max_elapsed` after it was queued, or one that finds the queue full
@@ -18,6 +19,8 @@
 use super::health::{chain, Health};
 use opentelemetry_http::{Bytes, HttpClient, Request, Response};
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
@@ -45,23 +48,15 @@ impl Default for RetrySettings {
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-/// One queued request, kept in parts so that it can be sent again.
-struct Pending {
-    method: http::Method,
-    uri: http::Uri,
-    headers: http::HeaderMap,
-    body: Bytes,
-    since: Instant,
-}
+/// One attempt at sending a queued request, as often as it takes.
+pub(crate) type Attempt =
+    Box<dyn Fn() -> Pin<Box<dyn Future<Output = Outcome> + Send>> + Send + Sync>;
 
-impl Pending {
-    fn request(&self) -> Request<Bytes> {
-        let mut request = Request::new(self.body.clone());
-        *request.method_mut() = self.method.clone();
-        *request.uri_mut() = self.uri.clone();
-        *request.headers_mut() = self.headers.clone();
-        request
-    }
+/// One queued request: how to send it again, its size.
+struct Pending {
+    attempt: Attempt,
+    bytes: usize,
+    since: Instant,
 }
 
 #[derive(Default)]
@@ -78,7 +73,8 @@ struct Queue {
 
 /// One exporter's delivery: its queue, its sender task, its health.
 pub(crate) struct Delivery {
-    client: Box<dyn HttpClient>,
+    /// The HTTP client of [`submit`](Self::submit) (none for gRPC).
+    client: Option<Arc<dyn HttpClient>>,
     timeout: Duration,
     settings: RetrySettings,
     health: Arc<Health>,
@@ -101,17 +97,18 @@ impl std::fmt::Debug for Delivery {
 static LIVE: Mutex<Vec<Weak<Delivery>>> = Mutex::new(Vec::new());
 
 impl Delivery {
-    /// A delivery sending with `client`, each attempt bounded by `timeout`; its
-    /// sender runs on `handle` for as long as the delivery lives.
+    /// A delivery sending with `client` (HTTP; `None` for the attempts of
+    /// gRPC exporters), each attempt bounded by `timeout`; its sender runs on
+    /// `handle` for as long as the delivery lives.
     pub(crate) fn start(
-        client: Box<dyn HttpClient>,
+        client: Option<Box<dyn HttpClient>>,
         timeout: Duration,
         settings: RetrySettings,
         health: Arc<Health>,
         handle: &tokio::runtime::Handle,
     ) -> Arc<Self> {
         let delivery = Arc::new(Delivery {
-            client,
+            client: client.map(Arc::from),
             timeout,
             settings,
             health,
@@ -132,34 +129,64 @@ impl Delivery {
     /// Queues `request` and answers at once as the collector would on success;
     /// drops it when the queue is full (counted and said).
     pub(crate) fn submit(&self, request: Request<Bytes>) -> Result<Response<Bytes>, String> {
+        let Some(client) = self.client.clone() else {
+            return Err("no HTTP client for this delivery".into());
+        };
         let (parts, body) = request.into_parts();
+        let bytes = body.len();
+        let timeout = self.timeout;
+        let attempt: Attempt = Box::new(move || {
+            let mut request = Request::new(body.clone());
+            *request.method_mut() = parts.method.clone();
+            *request.uri_mut() = parts.uri.clone();
+            *request.headers_mut() = parts.headers.clone();
+            let target = format!("{} {}", parts.method, parts.uri);
+            let client = Arc::clone(&client);
+            Box::pin(async move {
+                let result = match tokio::time::timeout(timeout, client.send_bytes(request)).await {
+                    Ok(Ok(response)) => Ok(response),
+                    Ok(Err(e)) => Err(chain(&*e)),
+                    Err(_) => Err(format!("no answer within {timeout:?}")),
+                };
+                outcome(&target, result)
+            })
+        });
+        self.submit_attempt(bytes, attempt)?;
+        // What the exporter reads as success: an empty Export*ServiceResponse.
+        Ok(Response::new(Bytes::new()))
+    }
+
+    /// Queues a request of `bytes` that `attempt` sends, and answers at once;
+    /// drops it when the queue is full (counted and said).
+    pub(crate) fn submit_attempt(&self, bytes: usize, attempt: Attempt) -> Result<(), String> {
         let mut q = self.lock();
         let full = q.items.len() >= self.settings.max_requests
-            || q.bytes + body.len() > self.settings.max_bytes;
+            || q.bytes + bytes > self.settings.max_bytes;
         if full {
             q.dropped += 1;
-            let (n, bytes) = (q.items.len(), q.bytes);
+            let (n, queued) = (q.items.len(), q.bytes);
             drop(q);
             let why = format!(
-                "the retry queue is full ({n} requests, {bytes} bytes): a batch of {} bytes is dropped",
-                body.len()
+                "the retry queue is full ({n} requests, {queued} bytes): a batch of {bytes} bytes is dropped"
             );
             self.health.note(why.clone());
             self.health.record(Some(&"dropped"));
             return Err(why);
         }
-        q.bytes += body.len();
+        q.bytes += bytes;
         q.items.push_back(Pending {
-            method: parts.method,
-            uri: parts.uri,
-            headers: parts.headers,
-            body,
+            attempt,
+            bytes,
             since: Instant::now(),
         });
         drop(q);
         self.wake.notify_one();
-        // What the exporter reads as success: an empty Export*ServiceResponse.
-        Ok(Response::new(Bytes::new()))
+        Ok(())
+    }
+
+    /// The bound of one attempt.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// Tries the queue once more at once and waits until it is sent, at most
@@ -212,7 +239,7 @@ impl Delivery {
     fn pop(&self) {
         let mut q = self.lock();
         if let Some(front) = q.items.pop_front() {
-            q.bytes -= front.body.len();
+            q.bytes -= front.bytes;
         }
     }
 
@@ -251,7 +278,7 @@ pub(crate) fn drain_all(timeout: Duration) -> Result<(), String> {
 }
 
 /// What became of one attempt.
-enum Outcome {
+pub(crate) enum Outcome {
     Delivered,
     /// Worth another try, no sooner than the delay the server asked for.
     Retry(String, Option<Duration>),
@@ -293,6 +320,22 @@ fn outcome(target: &str, result: Result<Response<Bytes>, String>) -> Outcome {
     }
 }
 
+/// What became of a gRPC attempt (`target` names the call in messages): the
+/// OTLP specification's retryable codes are retried, others are final.
+pub(crate) fn grpc_outcome(target: &str, result: Result<(), tonic::Status>) -> Outcome {
+    match result {
+        Ok(()) => Outcome::Delivered,
+        Err(status) => {
+            let detail = format!("{target}: {:?}: {}", status.code(), chain(&status));
+            if super::otlp_grpc::retryable(status.code()) {
+                Outcome::Retry(detail, None)
+            } else {
+                Outcome::Final(format!("{detail} (not retried)"))
+            }
+        }
+    }
+}
+
 /// A pseudo-random factor in [0.8, 1.2) for jitter (no cryptography needed).
 fn jitter(seed: &mut u64) -> f64 {
     *seed ^= *seed << 13;
@@ -310,25 +353,19 @@ async fn sender(d: Arc<Delivery>) {
         .map_or(0x9e37_79b9, |d| d.as_nanos() as u64)
         | 1;
     loop {
-        let next = d.lock().items.front().map(|f| (f.request(), f.since));
+        let next = d.lock().items.front().map(|f| ((f.attempt)(), f.since));
         // The exporter that owns the delivery is gone (its batch processor shut
         // down): what it left is still delivered, within the retry window.
         if next.is_none() && Arc::strong_count(&d) == 1 {
             return;
         }
-        let Some((request, since)) = next else {
+        let Some((attempt, since)) = next else {
             // Woken by a submit or a drain; a dropped owner ends the task within
             // a second.
             let _ = tokio::time::timeout(Duration::from_secs(1), d.wake.notified()).await;
             continue;
         };
-        let target = format!("{} {}", request.method(), request.uri());
-        let result = match tokio::time::timeout(d.timeout, d.client.send_bytes(request)).await {
-            Ok(Ok(response)) => Ok(response),
-            Ok(Err(e)) => Err(chain(&*e)),
-            Err(_) => Err(format!("no answer within {:?}", d.timeout)),
-        };
-        let delay = match outcome(&target, result) {
+        let delay = match attempt.await {
             Outcome::Delivered => {
                 d.pop();
                 backoff = FIRST_BACKOFF;
@@ -434,7 +471,7 @@ mod tests {
         let health = Arc::new(Health::new("traces", "http://127.0.0.1:9/v1/traces"));
         // The runtime is not driven: nothing is sent, the queue only fills.
         let d = Delivery::start(
-            Box::new(reqwest::Client::new()),
+            Some(Box::new(reqwest::Client::new())),
             Duration::from_secs(1),
             settings,
             health,

@@ -172,7 +172,7 @@ where
 {
     target.check()?;
     let delivery = Delivery::start(
-        http_client(target)?,
+        Some(http_client(target)?),
         target.timeout,
         env.export_retry,
         Arc::clone(health),
@@ -191,6 +191,22 @@ where
         }))
 }
 
+/// The retry queue of a gRPC exporter (`env`'s retry settings), reporting to
+/// `health`.
+pub(crate) fn grpc_delivery(
+    env: &Env,
+    target: &OtlpTarget,
+    health: &Arc<Health>,
+) -> Result<Arc<Delivery>, String> {
+    Ok(Delivery::start(
+        None,
+        target.timeout,
+        env.export_retry,
+        Arc::clone(health),
+        runtime()?.handle(),
+    ))
+}
+
 /// Sends a request as the exporter built it.
 pub(crate) fn as_built(request: Request<Bytes>) -> Request<Bytes> {
     request
@@ -204,7 +220,10 @@ pub(crate) fn otlp(env: &Env) -> Result<OnRuntime<OtlpSpanExporter>, String> {
     let target = &env.traces_otlp;
     let health = Arc::new(health("traces", env.protocol, target));
     let exporter = match env.protocol {
-        Protocol::Grpc => OtlpSpanExporter::Grpc(GrpcSpanExporter::new(target)?),
+        Protocol::Grpc => OtlpSpanExporter::Grpc(GrpcSpanExporter::new(
+            target,
+            Some(grpc_delivery(env, target, &health)?),
+        )?),
         Protocol::HttpProtobuf => OtlpSpanExporter::Http(
             http_builder(
                 opentelemetry_otlp::SpanExporter::builder().with_http(),

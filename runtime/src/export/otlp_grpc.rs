@@ -6,9 +6,11 @@
 //! `OTEL_EXPORTER_OTLP_*_COMPRESSION` from the process environment when no
 //! compression is set in code, and "none" cannot be set).
 //!
-//! [`GrpcTarget::call`] is the retry loop all three gRPC exporters share (the metric one is
-//! in `otlp_metrics.rs`).
+//! [`GrpcTarget::call`] is what all three gRPC exporters share (the metric one is in
+//! `otlp_metrics.rs`): through the retry queue of `delivery.rs` when the exporter
+//! has one (every exporter `init` builds), else retried in place.
 
+use super::delivery::{Attempt, Delivery};
 use crate::config::{Compression, OtlpTarget};
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -20,6 +22,7 @@ use opentelemetry_sdk::Resource;
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tonic::codec::CompressionEncoding;
 use tonic::metadata::MetadataMap;
@@ -32,11 +35,17 @@ pub(crate) struct GrpcTarget {
     pub(crate) timeout: Duration,
     pub(crate) compression: Option<CompressionEncoding>,
     shut_down: AtomicBool,
+    /// The retry queue requests go through (none: retried in place).
+    delivery: Option<Arc<Delivery>>,
 }
 
 impl GrpcTarget {
-    /// `target` checked, and its channel (connected at the first export).
-    pub(crate) fn new(target: &OtlpTarget) -> Result<(Self, Channel), String> {
+    /// `target` checked, and its channel (connected at the first export);
+    /// requests go through `delivery` when there is one.
+    pub(crate) fn new(
+        target: &OtlpTarget,
+        delivery: Option<Arc<Delivery>>,
+    ) -> Result<(Self, Channel), String> {
         target.check()?;
         let channel = super::otlp::grpc_channel(target)?;
         Ok((
@@ -49,31 +58,55 @@ impl GrpcTarget {
                     Compression::None => None,
                 },
                 shut_down: AtomicBool::new(false),
+                delivery,
             },
             channel,
         ))
     }
 
-    /// The request for one attempt: the message, the metadata and what is left
-    /// of the timeout.
-    pub(crate) fn request<M>(&self, message: M, left: Duration) -> tonic::Request<M> {
-        let mut request = tonic::Request::new(message);
-        *request.metadata_mut() = self.metadata.clone();
-        request.set_timeout(left.max(Duration::from_millis(1)));
-        request
-    }
-
-    /// Sends with `attempt` (given what is left of the timeout), retrying as
+    /// Sends `message` with `export` (a client's export call, given the request
+    /// with the metadata and what is left of the timeout). With a retry queue
+    /// it is queued and this answers at once; without, it is retried as
     /// `opentelemetry-otlp`'s recommended policy does: up to 3 times, with
     /// exponential backoff from 100 ms to 1.6 s, all within the timeout.
-    pub(crate) async fn call<F, Fut>(&self, mut attempt: F) -> OTelSdkResult
+    pub(crate) async fn call<M, F, Fut>(&self, message: M, export: F) -> OTelSdkResult
     where
-        F: FnMut(Duration) -> Fut,
-        Fut: Future<Output = Result<(), tonic::Status>>,
+        M: prost::Message + Clone + Send + Sync + 'static,
+        F: Fn(tonic::Request<M>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), tonic::Status>> + Send + 'static,
     {
         if self.shut_down.load(Ordering::Acquire) {
             return Err(OTelSdkError::AlreadyShutdown);
         }
+        let metadata = self.metadata.clone();
+        let request = move |message: M, left: Duration| {
+            let mut request = tonic::Request::new(message);
+            *request.metadata_mut() = metadata.clone();
+            request.set_timeout(left.max(Duration::from_millis(1)));
+            request
+        };
+        if let Some(delivery) = &self.delivery {
+            let timeout = delivery.timeout();
+            let bytes = message.encoded_len();
+            let target = format!("gRPC export to {}", self.endpoint);
+            let attempt: Attempt = Box::new(move || {
+                let call = export(request(message.clone(), timeout));
+                let target = target.clone();
+                Box::pin(async move {
+                    let result = match tokio::time::timeout(timeout, call).await {
+                        Ok(result) => result,
+                        Err(_) => Err(tonic::Status::deadline_exceeded(format!(
+                            "no answer within {timeout:?}"
+                        ))),
+                    };
+                    super::delivery::grpc_outcome(&target, result)
+                })
+            });
+            return delivery
+                .submit_attempt(bytes, attempt)
+                .map_err(OTelSdkError::InternalFailure);
+        }
+        let attempt = |left: Duration| export(request(message.clone(), left));
         let start = Instant::now();
         let mut delay = Duration::from_millis(100);
         let mut retries = 0;
@@ -136,8 +169,11 @@ impl fmt::Debug for GrpcSpanExporter {
 }
 
 impl GrpcSpanExporter {
-    pub(crate) fn new(target: &OtlpTarget) -> Result<Self, String> {
-        let (target, channel) = GrpcTarget::new(target)?;
+    pub(crate) fn new(
+        target: &OtlpTarget,
+        delivery: Option<Arc<Delivery>>,
+    ) -> Result<Self, String> {
+        let (target, channel) = GrpcTarget::new(target, delivery)?;
         let mut client = TraceServiceClient::new(channel);
         if let Some(encoding) = target.compression {
             client = client.send_compressed(encoding);
@@ -156,10 +192,10 @@ impl opentelemetry_sdk::trace::SpanExporter for GrpcSpanExporter {
         let message = ExportTraceServiceRequest {
             resource_spans: group_spans_by_resource_and_scope(batch, &self.resource),
         };
+        let client = self.client.clone();
         self.target
-            .call(|left| {
-                let mut client = self.client.clone();
-                let request = self.target.request(message.clone(), left);
+            .call(message, move |request| {
+                let mut client = client.clone();
                 async move { client.export(request).await.map(|_| ()) }
             })
             .await
@@ -188,8 +224,11 @@ impl fmt::Debug for GrpcLogExporter {
 }
 
 impl GrpcLogExporter {
-    pub(crate) fn new(target: &OtlpTarget) -> Result<Self, String> {
-        let (target, channel) = GrpcTarget::new(target)?;
+    pub(crate) fn new(
+        target: &OtlpTarget,
+        delivery: Option<Arc<Delivery>>,
+    ) -> Result<Self, String> {
+        let (target, channel) = GrpcTarget::new(target, delivery)?;
         let mut client = LogsServiceClient::new(channel);
         if let Some(encoding) = target.compression {
             client = client.send_compressed(encoding);
@@ -208,10 +247,10 @@ impl opentelemetry_sdk::logs::LogExporter for GrpcLogExporter {
         let message = ExportLogsServiceRequest {
             resource_logs: group_logs_by_resource_and_scope(&batch, &self.resource),
         };
+        let client = self.client.clone();
         self.target
-            .call(|left| {
-                let mut client = self.client.clone();
-                let request = self.target.request(message.clone(), left);
+            .call(message, move |request| {
+                let mut client = client.clone();
                 async move { client.export(request).await.map(|_| ()) }
             })
             .await

@@ -12,7 +12,10 @@ pub(crate) fn otlp_logs(env: &Env) -> Result<OnRuntime<OtlpLogExporter>, String>
     let target = &env.logs_otlp;
     let health = Arc::new(super::otlp::health("logs", env.logs_protocol, target));
     let exporter = match env.logs_protocol {
-        Protocol::Grpc => OtlpLogExporter::Grpc(GrpcLogExporter::new(target)?),
+        Protocol::Grpc => OtlpLogExporter::Grpc(GrpcLogExporter::new(
+            target,
+            Some(super::otlp::grpc_delivery(env, target, &health)?),
+        )?),
         Protocol::HttpProtobuf => OtlpLogExporter::Http(
             super::otlp::http_builder(
                 opentelemetry_otlp::LogExporter::builder().with_http(),

@@ -290,9 +290,12 @@ pub(crate) fn exporter(
             .map(OtlpMetricExporter::Http)
             .map_err(|e| e.to_string())
         }
-        Protocol::Grpc => {
-            GrpcMetricExporter::new(&env.metrics_otlp, temporality).map(OtlpMetricExporter::Grpc)
-        }
+        Protocol::Grpc => GrpcMetricExporter::new(
+            &env.metrics_otlp,
+            temporality,
+            Some(super::otlp::grpc_delivery(env, &env.metrics_otlp, health)?),
+        )
+        .map(OtlpMetricExporter::Grpc),
     }
 }
 
@@ -358,8 +361,12 @@ impl GrpcMetricExporter {
     /// To `target`'s endpoint (`OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`, else
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`, else `http://localhost:4317`), with its
     /// headers as metadata and its compression.
-    fn new(target: &OtlpTarget, temporality: Temporality) -> Result<Self, String> {
-        let (target, channel) = GrpcTarget::new(target)?;
+    fn new(
+        target: &OtlpTarget,
+        temporality: Temporality,
+        delivery: Option<std::sync::Arc<super::delivery::Delivery>>,
+    ) -> Result<Self, String> {
+        let (target, channel) = GrpcTarget::new(target, delivery)?;
         let mut client = MetricsServiceClient::new(channel);
         if let Some(encoding) = target.compression {
             client = client.send_compressed(encoding);
@@ -376,10 +383,10 @@ impl PushMetricExporter for GrpcMetricExporter {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
         let mut message = ExportMetricsServiceRequest::from(metrics);
         add_exemplars(&mut message);
+        let client = self.client.clone();
         self.target
-            .call(|left| {
-                let mut client = self.client.clone();
-                let request = self.target.request(message.clone(), left);
+            .call(message, move |request| {
+                let mut client = client.clone();
                 async move { client.export(request).await.map(|_| ()) }
             })
             .await
@@ -759,7 +766,7 @@ mod tests {
             &[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector:4317")],
             1000,
         );
-        let built = GrpcMetricExporter::new(&https, Temporality::Delta).map(|_| ());
+        let built = GrpcMetricExporter::new(&https, Temporality::Delta, None).map(|_| ());
         assert_eq!(built.is_ok(), cfg!(feature = "tls"), "{built:?}");
         if let Err(e) = built {
             assert!(e.contains("enable the `tls` feature of `traced`"), "{e}");
@@ -768,7 +775,7 @@ mod tests {
             &[("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://bad host")],
             1000,
         );
-        let e = GrpcMetricExporter::new(&bad, Temporality::Delta)
+        let e = GrpcMetricExporter::new(&bad, Temporality::Delta, None)
             .err()
             .unwrap();
         assert!(e.starts_with("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"), "{e}");
@@ -778,7 +785,7 @@ mod tests {
             5000,
         );
         let timeout = Duration::from_secs(5);
-        let down = GrpcMetricExporter::new(&closed, Temporality::Cumulative).unwrap();
+        let down = GrpcMetricExporter::new(&closed, Temporality::Cumulative, None).unwrap();
         let started = std::time::Instant::now();
         let e = rt
             .block_on(down.export(&ResourceMetrics::default()))
@@ -789,7 +796,7 @@ mod tests {
             took >= Duration::from_millis(700) && took < timeout,
             "three retries after 100, 200 and 400 ms: {took:?}"
         );
-        let ok = GrpcMetricExporter::new(&target(&[], 1000), Temporality::Delta).unwrap();
+        let ok = GrpcMetricExporter::new(&target(&[], 1000), Temporality::Delta, None).unwrap();
         assert_eq!(ok.temporality(), Temporality::Delta);
         assert!(ok.shutdown_with_timeout(Duration::from_secs(1)).is_ok());
         assert!(matches!(
