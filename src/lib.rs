@@ -261,12 +261,12 @@ pub use traced_runtime::sdk as opentelemetry_sdk;
 /// What generated code calls; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use traced_runtime::init_for_crate;
     pub use traced_runtime::metrics::{
         meter, FromInstrument, GlobalInstance, DEFAULT_HISTOGRAM_BOUNDS,
     };
     #[cfg(feature = "enabled")]
     pub use traced_runtime::private::*;
+    pub use traced_runtime::{init_for_crate, CrateBuild};
 }
 
 /// Like [`init()`], with `service.name` and `service.version` taken from the calling
@@ -281,6 +281,21 @@ macro_rules! init {
         $crate::__private::init_for_crate(
             ::core::env!("CARGO_PKG_NAME"),
             ::core::env!("CARGO_PKG_VERSION"),
+            $crate::__private::CrateBuild {
+                commit: match ::core::option_env!("AUTOMETRICS_COMMIT") {
+                    ::core::option::Option::Some(v) => ::core::option::Option::Some(v),
+                    ::core::option::Option::None => ::core::option_env!("VERGEN_GIT_SHA"),
+                },
+                branch: match ::core::option_env!("AUTOMETRICS_BRANCH") {
+                    ::core::option::Option::Some(v) => ::core::option::Option::Some(v),
+                    ::core::option::Option::None => ::core::option_env!("VERGEN_GIT_BRANCH"),
+                },
+                repository_url: match ::core::option_env!("AUTOMETRICS_REPOSITORY_URL") {
+                    ::core::option::Option::Some(v) => ::core::option::Option::Some(v),
+                    ::core::option::Option::None => ::core::option_env!("CARGO_PKG_REPOSITORY"),
+                },
+                repository_provider: ::core::option_env!("AUTOMETRICS_REPOSITORY_PROVIDER"),
+            },
         )
     };
 }

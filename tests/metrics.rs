@@ -278,6 +278,67 @@ fn traced_metrics_count_unsampled_calls_too() {
 }
 
 #[test]
+fn call_metrics_carry_the_service_name_and_build_info_the_build() {
+    let exporter = traced::opentelemetry_sdk::metrics::InMemoryMetricExporter::default();
+    let metrics = without_telemetry(|| {
+        let guard = traced::Builder::new()
+            .ignore_env()
+            .service_name("shop-api")
+            .service_version("0.9.1")
+            .setting("AUTOMETRICS_COMMIT", "4cfd2f3")
+            .setting("AUTOMETRICS_BRANCH", "main")
+            .setting("AUTOMETRICS_REPOSITORY_URL", "https://github.com/shop/api")
+            .traces_exporters([])
+            .metric_exporter(exporter.clone())
+            .init();
+        let _ = handler(false);
+        guard.flush().unwrap();
+        let metrics = common::metrics::last_export(&exporter);
+        drop(guard);
+        metrics
+    });
+    let calls = metrics.with("function.calls", &[("function", "handler")]);
+    assert_eq!(calls.attrs["service.name"], "shop-api");
+    let duration = metrics.with("function.calls.duration", &[("function", "handler")]);
+    assert_eq!(duration.attrs["service.name"], "shop-api");
+    let build = metrics.one("build_info");
+    assert_eq!(build.value, 1.0);
+    for (key, value) in [
+        ("version", "0.9.1"),
+        ("commit", "4cfd2f3"),
+        ("branch", "main"),
+        ("service.name", "shop-api"),
+        ("repository.url", "https://github.com/shop/api"),
+        ("repository.provider", "github"),
+        ("autometrics.version", "1.0.0"),
+    ] {
+        assert_eq!(build.attrs[key], value, "{key}");
+    }
+}
+
+#[test]
+fn autometrics_service_name_renames_the_call_metrics_and_build_info() {
+    let exporter = traced::opentelemetry_sdk::metrics::InMemoryMetricExporter::default();
+    let metrics = without_telemetry(|| {
+        let guard = traced::Builder::new()
+            .ignore_env()
+            .service_name("shop-api")
+            .setting("AUTOMETRICS_SERVICE_NAME", "checkout")
+            .traces_exporters([])
+            .metric_exporter(exporter.clone())
+            .init();
+        let _ = handler(false);
+        guard.flush().unwrap();
+        let metrics = common::metrics::last_export(&exporter);
+        drop(guard);
+        metrics
+    });
+    let calls = metrics.with("function.calls", &[("function", "handler")]);
+    assert_eq!(calls.attrs["service.name"], "checkout");
+    assert_eq!(metrics.one("build_info").attrs["service.name"], "checkout");
+}
+
+#[test]
 fn dropping_the_guard_exports_the_last_metrics() {
     let exporter = traced::opentelemetry_sdk::metrics::InMemoryMetricExporter::default();
     without_telemetry(|| {
