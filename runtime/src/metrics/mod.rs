@@ -15,6 +15,9 @@
 
 pub mod exemplars;
 mod instruments;
+mod objective;
+
+pub use objective::{Objective, ObjectiveLatency, ObjectivePercentile};
 
 pub use instruments::{Counter, FromInstrument, Gauge, Histogram, Measure, UpDownCounter};
 pub use opentelemetry::metrics::{
@@ -214,27 +217,67 @@ fn service_name() -> &'static str {
     unsafe { SERVICE_NAME.load(Ordering::Acquire).as_ref() }.map_or("", String::as_str)
 }
 
-/// Labels of one call: the first three (`function`, `module`, `service.name`)
-/// are the histogram's, all six the counter's.
+/// The labels of one call: up to 8 for `function.calls`, up to 6 for
+/// `function.calls.duration` (the objective's, when the function has one).
+#[cfg(feature = "enabled")]
+struct CallLabels {
+    calls: [opentelemetry::KeyValue; 8],
+    calls_len: usize,
+    duration: [opentelemetry::KeyValue; 6],
+    duration_len: usize,
+}
+
+#[cfg(feature = "enabled")]
+impl CallLabels {
+    fn calls(&self) -> &[opentelemetry::KeyValue] {
+        &self.calls[..self.calls_len]
+    }
+    fn duration(&self) -> &[opentelemetry::KeyValue] {
+        &self.duration[..self.duration_len]
+    }
+}
+
 #[cfg(feature = "enabled")]
 fn call_labels(
     site: &'static crate::private::CallSite,
     caller: Option<&'static crate::private::CallSite>,
     failed: bool,
-) -> [opentelemetry::KeyValue; 6] {
+) -> CallLabels {
     use opentelemetry::KeyValue;
-    [
-        KeyValue::new("function", site.fn_name),
-        KeyValue::new("module", site.module),
-        KeyValue::new("service.name", service_name()),
-        KeyValue::new("result", if failed { "error" } else { "ok" }),
-        KeyValue::new("caller.function", caller.map_or("", |c| c.fn_name)),
-        KeyValue::new("caller.module", caller.map_or("", |c| c.module)),
-    ]
+    let empty = || KeyValue::new("", "");
+    let function = KeyValue::new("function", site.fn_name);
+    let module = KeyValue::new("module", site.module);
+    let service = KeyValue::new("service.name", service_name());
+    let mut labels = CallLabels {
+        calls: [
+            function.clone(),
+            module.clone(),
+            service.clone(),
+            KeyValue::new("result", if failed { "error" } else { "ok" }),
+            KeyValue::new("caller.function", caller.map_or("", |c| c.fn_name)),
+            KeyValue::new("caller.module", caller.map_or("", |c| c.module)),
+            empty(),
+            empty(),
+        ],
+        calls_len: 6,
+        duration: [function, module, service, empty(), empty(), empty()],
+        duration_len: 3,
+    };
+    if let Some(objective) = site.objective {
+        if let Some(percentile) = objective.success_rate_percentile() {
+            labels.calls[6] = KeyValue::new("objective.name", objective.name());
+            labels.calls[7] = KeyValue::new("objective.percentile", percentile.as_str());
+            labels.calls_len = 8;
+        }
+        if let Some((threshold, percentile)) = objective.latency_target() {
+            labels.duration[3] = KeyValue::new("objective.name", objective.name());
+            labels.duration[4] = KeyValue::new("objective.percentile", percentile.as_str());
+            labels.duration[5] = KeyValue::new("objective.latency_threshold", threshold.as_str());
+            labels.duration_len = 6;
+        }
+    }
+    labels
 }
-
-#[cfg(feature = "enabled")]
-const HISTOGRAM_LABELS: usize = 3;
 
 /// Records one call of `#[traced(metrics)]`, with the autometrics labels.
 ///
@@ -271,11 +314,8 @@ pub(crate) fn record_call(
             let b = bound.1.entry(key).or_insert_with(|| {
                 let labels = call_labels(site, caller, failed);
                 Bound {
-                    calls: instruments.calls.inner().bind(&labels),
-                    duration: instruments
-                        .duration
-                        .inner()
-                        .bind(&labels[..HISTOGRAM_LABELS]),
+                    calls: instruments.calls.inner().bind(labels.calls()),
+                    duration: instruments.duration.inner().bind(labels.duration()),
                 }
             });
             b.calls.add(1);
@@ -285,18 +325,18 @@ pub(crate) fn record_call(
     if !recorded {
         // Thread teardown: record the slow way.
         let labels = call_labels(site, caller, failed);
-        instruments.calls.add_in(1, &labels, span);
+        instruments.calls.add_in(1, labels.calls(), span);
         instruments
             .duration
-            .record_in(seconds, &labels[..HISTOGRAM_LABELS], span);
+            .record_in(seconds, labels.duration(), span);
         return;
     }
     if exemplars::eligible(span.2) {
         let labels = call_labels(site, caller, failed);
-        instruments.calls.exemplar_in(1, &labels, span);
+        instruments.calls.exemplar_in(1, labels.calls(), span);
         instruments
             .duration
-            .exemplar_in(seconds, &labels[..HISTOGRAM_LABELS], span);
+            .exemplar_in(seconds, labels.duration(), span);
     }
 }
 
