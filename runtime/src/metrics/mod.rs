@@ -512,7 +512,7 @@ mod tests {
             }
         );
         let env = |var: &str| {
-            Some(match var {
+            let value = match var {
                 "AUTOMETRICS_VERSION" => "1.2.3",
                 "AUTOMETRICS_COMMIT" => "def456",
                 "AUTOMETRICS_BRANCH" => "release",
@@ -520,8 +520,8 @@ mod tests {
                 "AUTOMETRICS_REPOSITORY_URL" => "https://git.example.org/shop",
                 "AUTOMETRICS_REPOSITORY_PROVIDER" => "gitea",
                 _ => return None,
-            })
-            .map(str::to_owned)
+            };
+            Some(value.to_owned())
         };
         let info = BuildInfo::resolve(env, &build, "shop-api", Some("0.9.1"));
         assert_eq!(
