@@ -54,7 +54,8 @@
 //! | `parent = expr` | the parent: an `opentelemetry::Context` or `SpanContext` |
 //! | `links(expr, ..)` | links to other spans (`SpanContext`, `Context` or `Link`) |
 //! | `root` | starts a new trace whatever the current context |
-//! | `metrics` | call metrics: the counter `function.calls` and the histogram `function.calls.duration` (seconds), labelled `function`, `module`, `result` (`ok`, or `error` on an `Err` or a panic), `caller.function` and `caller.module` |
+//! | `metrics` | call metrics: the counter `function.calls` and the histogram `function.calls.duration` (seconds), labelled `function`, `module`, `service.name`, `result` (`ok`, or `error` on an `Err` or a panic), `caller.function` and `caller.module`; plus the gauge `build_info` |
+//! | `metrics(objective = NAME)` | the same, with the labels of a service-level objective ([`Objective`], a `const` several functions may share): `objective.name` and `objective.percentile` on both, `objective.latency_threshold` on the histogram |
 //!
 //! An attribute key is given once: the same key twice in `args(..)` and `attrs(..)`
 //! (`"a.b"` and `a.b` are the same key), a `code.*` key or, with `ret`, `return`
@@ -237,6 +238,28 @@ pub use traced_macros::Metrics;
 #[doc(inline)]
 pub use traced_macros::Attributes;
 pub use traced_runtime::metrics;
+/// With `#[traced(metrics(objective = NAME))]`, functions share the objective:
+///
+/// ```
+/// use traced::{Objective, ObjectiveLatency, ObjectivePercentile};
+///
+/// const API: Objective = Objective::new("api")
+///     .success_rate(ObjectivePercentile::P99_9)
+///     .latency(ObjectiveLatency::Ms250, ObjectivePercentile::P99);
+///
+/// #[traced::traced(metrics(objective = API))]
+/// fn get_cart(id: u64) -> Result<u64, String> {
+///     Ok(id)
+/// }
+///
+/// #[traced::traced(metrics(objective = API))]
+/// fn add_item(id: u64) -> Result<u64, String> {
+///     Ok(id + 1)
+/// }
+/// # let _ = (get_cart(1), add_item(1));
+/// ```
+pub use traced_runtime::metrics::Objective;
+pub use traced_runtime::metrics::{ObjectiveLatency, ObjectivePercentile};
 
 #[cfg(feature = "enabled")]
 pub use traced_runtime::export;
@@ -261,12 +284,12 @@ pub use traced_runtime::sdk as opentelemetry_sdk;
 /// What generated code calls; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use traced_runtime::init_for_crate;
     pub use traced_runtime::metrics::{
         meter, FromInstrument, GlobalInstance, DEFAULT_HISTOGRAM_BOUNDS,
     };
     #[cfg(feature = "enabled")]
     pub use traced_runtime::private::*;
+    pub use traced_runtime::{init_for_crate, CrateBuild};
 }
 
 /// Like [`init()`], with `service.name` and `service.version` taken from the calling
@@ -281,6 +304,21 @@ macro_rules! init {
         $crate::__private::init_for_crate(
             ::core::env!("CARGO_PKG_NAME"),
             ::core::env!("CARGO_PKG_VERSION"),
+            $crate::__private::CrateBuild {
+                commit: match ::core::option_env!("AUTOMETRICS_COMMIT") {
+                    ::core::option::Option::Some(v) => ::core::option::Option::Some(v),
+                    ::core::option::Option::None => ::core::option_env!("VERGEN_GIT_SHA"),
+                },
+                branch: match ::core::option_env!("AUTOMETRICS_BRANCH") {
+                    ::core::option::Option::Some(v) => ::core::option::Option::Some(v),
+                    ::core::option::Option::None => ::core::option_env!("VERGEN_GIT_BRANCH"),
+                },
+                repository_url: match ::core::option_env!("AUTOMETRICS_REPOSITORY_URL") {
+                    ::core::option::Option::Some(v) => ::core::option::Option::Some(v),
+                    ::core::option::Option::None => ::core::option_env!("CARGO_PKG_REPOSITORY"),
+                },
+                repository_provider: ::core::option_env!("AUTOMETRICS_REPOSITORY_PROVIDER"),
+            },
         )
     };
 }

@@ -278,6 +278,144 @@ fn traced_metrics_count_unsampled_calls_too() {
 }
 
 #[test]
+fn call_metrics_carry_the_service_name_and_build_info_the_build() {
+    let exporter = traced::opentelemetry_sdk::metrics::InMemoryMetricExporter::default();
+    let metrics = without_telemetry(|| {
+        let guard = traced::Builder::new()
+            .ignore_env()
+            .service_name("shop-api")
+            .service_version("0.9.1")
+            .setting("AUTOMETRICS_COMMIT", "4cfd2f3")
+            .setting("AUTOMETRICS_BRANCH", "main")
+            .setting("AUTOMETRICS_REPOSITORY_URL", "https://github.com/shop/api")
+            .traces_exporters([])
+            .metric_exporter(exporter.clone())
+            .init();
+        let _ = handler(false);
+        guard.flush().unwrap();
+        let metrics = common::metrics::last_export(&exporter);
+        drop(guard);
+        metrics
+    });
+    let calls = metrics.with("function.calls", &[("function", "handler")]);
+    assert_eq!(calls.attrs["service.name"], "shop-api");
+    let duration = metrics.with("function.calls.duration", &[("function", "handler")]);
+    assert_eq!(duration.attrs["service.name"], "shop-api");
+    let build = metrics.one("build_info");
+    assert_eq!(build.value, 1.0);
+    for (key, value) in [
+        ("version", "0.9.1"),
+        ("commit", "4cfd2f3"),
+        ("branch", "main"),
+        ("service.name", "shop-api"),
+        ("repository.url", "https://github.com/shop/api"),
+        ("repository.provider", "github"),
+        ("autometrics.version", "1.0.0"),
+    ] {
+        assert_eq!(build.attrs[key], value, "{key}");
+    }
+}
+
+#[test]
+fn autometrics_service_name_renames_the_call_metrics_and_build_info() {
+    let exporter = traced::opentelemetry_sdk::metrics::InMemoryMetricExporter::default();
+    let metrics = without_telemetry(|| {
+        let guard = traced::Builder::new()
+            .ignore_env()
+            .service_name("shop-api")
+            .setting("AUTOMETRICS_SERVICE_NAME", "checkout")
+            .traces_exporters([])
+            .metric_exporter(exporter.clone())
+            .init();
+        let _ = handler(false);
+        guard.flush().unwrap();
+        let metrics = common::metrics::last_export(&exporter);
+        drop(guard);
+        metrics
+    });
+    let calls = metrics.with("function.calls", &[("function", "handler")]);
+    assert_eq!(calls.attrs["service.name"], "checkout");
+    assert_eq!(metrics.one("build_info").attrs["service.name"], "checkout");
+}
+
+const CART_API: traced::Objective = traced::Objective::new("cart-api")
+    .success_rate(traced::ObjectivePercentile::P99_9)
+    .latency(
+        traced::ObjectiveLatency::Ms250,
+        traced::ObjectivePercentile::P99,
+    );
+
+const SEARCH_LATENCY: traced::Objective = traced::Objective::new("search").latency(
+    traced::ObjectiveLatency::Ms50,
+    traced::ObjectivePercentile::P95,
+);
+
+#[traced(metrics(objective = CART_API))]
+fn get_cart(fail: bool) -> Result<u32, String> {
+    if fail {
+        Err("no cart".into())
+    } else {
+        Ok(1)
+    }
+}
+
+#[traced(metrics(objective = CART_API))]
+fn add_to_cart() {}
+
+#[traced(metrics(objective = SEARCH_LATENCY))]
+fn search() {}
+
+#[test]
+fn an_objective_labels_the_call_metrics_of_every_function_sharing_it() {
+    let (_, _, metrics) = capture_all(|| {
+        let _ = get_cart(false);
+        let _ = get_cart(true);
+        add_to_cart();
+        search();
+        let _ = handler(false);
+    });
+    for function in ["get_cart", "add_to_cart"] {
+        let calls = metrics.with(
+            "function.calls",
+            &[("function", function), ("result", "ok")],
+        );
+        assert_eq!(calls.attrs["objective.name"], "cart-api", "{function}");
+        assert_eq!(calls.attrs["objective.percentile"], "99.9", "{function}");
+        assert!(!calls.attrs.contains_key("objective.latency_threshold"));
+        let duration = metrics.with("function.calls.duration", &[("function", function)]);
+        assert_eq!(duration.attrs["objective.name"], "cart-api", "{function}");
+        assert_eq!(duration.attrs["objective.percentile"], "99", "{function}");
+        assert_eq!(
+            duration.attrs["objective.latency_threshold"], "0.25",
+            "{function}"
+        );
+    }
+    let failed = metrics.with(
+        "function.calls",
+        &[("function", "get_cart"), ("result", "error")],
+    );
+    assert_eq!(failed.attrs["objective.name"], "cart-api");
+    // A latency objective only: the counter has no objective labels.
+    let calls = metrics.with("function.calls", &[("function", "search")]);
+    assert!(
+        !calls.attrs.contains_key("objective.name"),
+        "{:?}",
+        calls.attrs
+    );
+    let duration = metrics.with("function.calls.duration", &[("function", "search")]);
+    assert_eq!(duration.attrs["objective.name"], "search");
+    assert_eq!(duration.attrs["objective.percentile"], "95");
+    assert_eq!(duration.attrs["objective.latency_threshold"], "0.05");
+    // No objective: no objective labels.
+    let plain = metrics.with("function.calls.duration", &[("function", "handler")]);
+    assert!(
+        !plain.attrs.contains_key("objective.name"),
+        "{:?}",
+        plain.attrs
+    );
+}
+
+#[test]
 fn dropping_the_guard_exports_the_last_metrics() {
     let exporter = traced::opentelemetry_sdk::metrics::InMemoryMetricExporter::default();
     without_telemetry(|| {

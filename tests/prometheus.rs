@@ -191,6 +191,8 @@ fn prometheus_scrapes_every_instrument_with_exemplars() {
     let spans = InMemorySpanExporter::default();
     let guard = traced::Builder::new()
         .ignore_env()
+        .service_name("shop-api")
+        .service_version("0.9.1")
         .simple_exporter(spans.clone())
         .prometheus_endpoint("127.0.0.1", 0)
         .init();
@@ -221,7 +223,7 @@ fn prometheus_scrapes_every_instrument_with_exemplars() {
     assert_eq!(
         query(
             &prom,
-            "function_calls_total{function=\"place_order\",result=\"ok\"}",
+            "function_calls_total{function=\"place_order\",result=\"ok\",service_name=\"shop-api\"}",
             deadline
         ),
         2.0
@@ -229,10 +231,19 @@ fn prometheus_scrapes_every_instrument_with_exemplars() {
     assert_eq!(
         query(
             &prom,
-            "function_calls_duration_seconds_count{function=\"place_order\"}",
+            "function_calls_duration_seconds_count{function=\"place_order\",service_name=\"shop-api\"}",
             deadline
         ),
         2.0
+    );
+    // The autometrics build_info, joinable with the call metrics on service_name.
+    assert_eq!(
+        query(
+            &prom,
+            "build_info{service_name=\"shop-api\",version=\"0.9.1\",autometrics_version=\"1.0.0\"}",
+            deadline
+        ),
+        1.0
     );
     assert_eq!(
         query(&prom, "target_info{service_name!=\"\"}", deadline),

@@ -229,6 +229,21 @@ mod enabled {
         body(x)
     }
 
+    /// A success-rate and latency objective.
+    pub const API: traced::Objective = traced::Objective::new("api")
+        .success_rate(traced::ObjectivePercentile::P99_9)
+        .latency(
+            traced::ObjectiveLatency::Ms250,
+            traced::ObjectivePercentile::P99,
+        );
+
+    /// Call metrics with the labels of an objective.
+    #[traced(metrics(objective = API))]
+    #[inline(never)]
+    pub fn traced_metrics_objective(x: u64) -> u64 {
+        body(x)
+    }
+
     // -----------------------------------------------------------------------
     // The same spans, written by hand with the OpenTelemetry SDK API
     // -----------------------------------------------------------------------

@@ -31,6 +31,7 @@ const ENABLED: bool = cfg!(feature = "enabled");
 /// | `links(expr, ..)` | links to other spans (`SpanContext`, `Context` or `Link`) |
 /// | `root` | starts a new trace whatever the current context |
 /// | `metrics` | call metrics: `function.calls` and `function.calls.duration`, labelled `function`, `module`, `result`, `caller.function` and `caller.module` |
+/// | `metrics(objective = NAME)` | the same, with the labels of the service-level objective `NAME`, a `const traced::Objective` that several functions may share (`objective.name`, `objective.percentile`, `objective.latency_threshold`) |
 ///
 /// Use it as `traced::traced`; the `traced` crate's documentation has the details.
 #[proc_macro_attribute]

@@ -222,6 +222,8 @@ pub struct Builder {
     pub(crate) shutdown_timeout: Duration,
     pub(crate) read_env: bool,
     #[cfg(feature = "enabled")]
+    pub(crate) crate_build: CrateBuild,
+    #[cfg(feature = "enabled")]
     pub(crate) steps: Vec<SpanStep>,
     #[cfg(feature = "enabled")]
     pub(crate) meter_steps: Vec<MeterStep>,
@@ -262,6 +264,8 @@ impl Builder {
         Builder {
             service_name: None,
             service_version: None,
+            #[cfg(feature = "enabled")]
+            crate_build: CrateBuild::default(),
             resource: Vec::new(),
             exporters: None,
             metrics_exporters: None,
@@ -544,14 +548,34 @@ pub fn init() -> Guard {
     return Guard::noop();
 }
 
+/// What the application's build knew of itself, read by `init!()` where the
+/// application is compiled: the fallbacks of the `build_info` metric's `commit`,
+/// `branch` and `repository.url` labels (the `AUTOMETRICS_*` variables at run
+/// time win over them).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CrateBuild {
+    /// `AUTOMETRICS_COMMIT`, else `VERGEN_GIT_SHA`, at compile time.
+    pub commit: Option<&'static str>,
+    /// `AUTOMETRICS_BRANCH`, else `VERGEN_GIT_BRANCH`, at compile time.
+    pub branch: Option<&'static str>,
+    /// `AUTOMETRICS_REPOSITORY_URL`, else the package's `repository`, at compile time.
+    pub repository_url: Option<&'static str>,
+    /// `AUTOMETRICS_REPOSITORY_PROVIDER` at compile time.
+    pub repository_provider: Option<&'static str>,
+}
+
 /// What `init!()` calls: [`init`], with the calling crate's name and version as
-/// the fallback `service.name` and `service.version`.
+/// the fallback `service.name` and `service.version`, and what its build knew
+/// of its sources for `build_info`.
 #[doc(hidden)]
 #[cfg_attr(not(feature = "enabled"), allow(unused_variables))]
-pub fn init_for_crate(name: &'static str, version: &'static str) -> Guard {
+pub fn init_for_crate(name: &'static str, version: &'static str, build: CrateBuild) -> Guard {
     #[cfg(feature = "enabled")]
     return crate::install::init_with(|| {
-        Builder::new().service_name(name).service_version(version)
+        let mut builder = Builder::new().service_name(name).service_version(version);
+        builder.crate_build = build;
+        builder
     });
     #[cfg(not(feature = "enabled"))]
     return Guard::noop();

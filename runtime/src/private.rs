@@ -38,6 +38,8 @@ pub struct CallSite {
     pub file: &'static str,
     /// `line!()`.
     pub line: u32,
+    /// `#[traced(metrics(objective = ..))]`: the labels of the call metrics.
+    pub objective: Option<&'static crate::metrics::Objective>,
 }
 
 /// Where a new span takes its parent from.

@@ -135,6 +135,13 @@ fn call_site(opts: &Options, func: &ItemFn) -> TokenStream {
         .kind
         .clone()
         .unwrap_or_else(|| format_ident!("Internal"));
+    // Evaluated where the static is: an objective without a target fails to compile.
+    let objective = match &opts.objective {
+        Some(e) => quote_spanned! {syn::spanned::Spanned::span(e)=>
+            ::core::option::Option::Some(::traced::Objective::checked(&#e))
+        },
+        None => quote!(::core::option::Option::None),
+    };
     quote_spanned! {ident.span()=>
         static __TRACED_SITE: ::traced::__private::CallSite = ::traced::__private::CallSite {
             name: #name,
@@ -144,6 +151,7 @@ fn call_site(opts: &Options, func: &ItemFn) -> TokenStream {
             module: ::core::module_path!(),
             file: ::core::file!(),
             line: ::core::line!(),
+            objective: #objective,
         };
     }
 }

@@ -48,7 +48,16 @@ fn compiled_out(opts: &parse::Options, mut func: syn::ItemFn) -> TokenStream {
         let v = &f.value;
         quote!(#v)
     });
-    let others = opts.parent.iter().chain(&opts.links).map(|e| quote!(#e));
+    let others = opts
+        .parent
+        .iter()
+        .chain(&opts.links)
+        .map(|e| quote!(#e))
+        .chain(
+            opts.objective
+                .iter()
+                .map(|e| quote!(::traced::Objective::checked(&#e))),
+        );
     let mentioned: Vec<TokenStream> = args.chain(attrs).chain(others).collect();
     if !mentioned.is_empty() {
         let block: syn::Stmt = syn::parse_quote! {

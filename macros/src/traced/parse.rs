@@ -42,6 +42,8 @@ pub(crate) struct Options {
     pub(crate) links: Vec<Expr>,
     pub(crate) root: Option<Span>,
     pub(crate) metrics: Option<Span>,
+    /// `metrics(objective = PATH)`: a `const traced::Objective`.
+    pub(crate) objective: Option<Expr>,
 }
 
 /// One option as written: `word`, `word = expr` or `word(tokens)`.
@@ -92,6 +94,7 @@ impl Options {
             links: Vec::new(),
             root: None,
             metrics: None,
+            objective: None,
         };
         let raws = match Punctuated::<Raw, Token![,]>::parse_terminated.parse2(tokens) {
             Ok(r) => r,
@@ -278,9 +281,22 @@ impl Options {
             },
             "metrics" => match value {
                 RawValue::Flag => self.metrics = Some(ident.span()),
-                _ => ctx.error(
+                RawValue::List(_, tokens) => match syn::parse2::<Raw>(tokens) {
+                    Ok(Raw {
+                        word,
+                        value: RawValue::Assign(e),
+                    }) if word == "objective" => {
+                        self.metrics = Some(ident.span());
+                        self.objective = Some(e);
+                    }
+                    _ => ctx.error(
+                        &ident,
+                        "`metrics` takes `metrics` or `metrics(objective = NAME)`, NAME a `const traced::Objective`",
+                    ),
+                },
+                RawValue::Assign(_) => ctx.error(
                     &ident,
-                    "`metrics` takes no value: write `metrics` (it records `function.calls` and `function.calls.duration`)",
+                    "`metrics` takes `metrics` or `metrics(objective = NAME)` (it records `function.calls` and `function.calls.duration`)",
                 ),
             },
             _ => {

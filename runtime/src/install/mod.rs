@@ -31,6 +31,8 @@ pub(crate) struct Installed {
     pub(crate) meter_provider: SdkMeterProvider,
     pub(crate) logger_provider: SdkLoggerProvider,
     prometheus: Option<PrometheusEndpoint>,
+    /// Kept for as long as the provider: `build_info` is read by its callback.
+    _build_info: opentelemetry::metrics::ObservableGauge<u64>,
     generation: u64,
     timeout: Duration,
 }
@@ -84,6 +86,20 @@ pub(crate) fn install(mut builder: Builder) -> Guard {
     // spans and records exported or dropped because the queue was full) from
     // the global provider when they are created.
     opentelemetry::global::set_meter_provider(meter_provider.clone());
+    let build_info = {
+        let attribute = |key: &'static str| {
+            resource
+                .get(&opentelemetry::Key::from_static_str(key))
+                .map(|v| v.as_str().into_owned())
+        };
+        crate::metrics::BuildInfo::resolve(
+            |var| env.lookup(var),
+            &builder.crate_build,
+            &attribute("service.name").unwrap_or_default(),
+            attribute("service.version").as_deref(),
+        )
+        .install(&meter_provider)
+    };
     let trace_exporters = traces::exporters(&mut builder, &env);
     // With the console waterfall, console log lines of sampled spans are drawn
     // under their spans instead of on their own.
@@ -114,6 +130,7 @@ pub(crate) fn install(mut builder: Builder) -> Guard {
             meter_provider,
             logger_provider,
             prometheus,
+            _build_info: build_info,
             generation,
             timeout: builder.shutdown_timeout,
         }),
@@ -188,6 +205,7 @@ impl Installed {
             meter_provider,
             logger_provider,
             prometheus,
+            _build_info,
             generation,
             timeout,
         } = self;

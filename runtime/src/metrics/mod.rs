@@ -15,6 +15,9 @@
 
 pub mod exemplars;
 mod instruments;
+mod objective;
+
+pub use objective::{Objective, ObjectiveLatency, ObjectivePercentile};
 
 pub use instruments::{Counter, FromInstrument, Gauge, Histogram, Measure, UpDownCounter};
 pub use opentelemetry::metrics::{
@@ -196,20 +199,84 @@ thread_local! {
         std::cell::RefCell::new((0, BoundMap::default()));
 }
 
+/// The `service.name` label of the call metrics: the resource's (or
+/// `AUTOMETRICS_SERVICE_NAME`), set by `init` before it bumps the generation, so
+/// that labels bound afterwards carry it. Leaked once per `init`.
+#[cfg(feature = "enabled")]
+static SERVICE_NAME: AtomicPtr<String> = AtomicPtr::new(std::ptr::null_mut());
+
+#[cfg(feature = "enabled")]
+pub(crate) fn set_service_name(name: &str) {
+    let leaked: &'static mut String = Box::leak(Box::new(name.to_owned()));
+    SERVICE_NAME.store(leaked, Ordering::Release);
+}
+
+#[cfg(feature = "enabled")]
+fn service_name() -> &'static str {
+    // SAFETY: a non-null pointer comes from `Box::leak` in `set_service_name`, never freed.
+    unsafe { SERVICE_NAME.load(Ordering::Acquire).as_ref() }.map_or("", String::as_str)
+}
+
+/// The labels of one call: up to 8 for `function.calls`, up to 6 for
+/// `function.calls.duration` (the objective's, when the function has one).
+#[cfg(feature = "enabled")]
+struct CallLabels {
+    calls: [opentelemetry::KeyValue; 8],
+    calls_len: usize,
+    duration: [opentelemetry::KeyValue; 6],
+    duration_len: usize,
+}
+
+#[cfg(feature = "enabled")]
+impl CallLabels {
+    fn calls(&self) -> &[opentelemetry::KeyValue] {
+        &self.calls[..self.calls_len]
+    }
+    fn duration(&self) -> &[opentelemetry::KeyValue] {
+        &self.duration[..self.duration_len]
+    }
+}
+
 #[cfg(feature = "enabled")]
 fn call_labels(
     site: &'static crate::private::CallSite,
     caller: Option<&'static crate::private::CallSite>,
     failed: bool,
-) -> [opentelemetry::KeyValue; 5] {
+) -> CallLabels {
     use opentelemetry::KeyValue;
-    [
-        KeyValue::new("function", site.fn_name),
-        KeyValue::new("module", site.module),
-        KeyValue::new("result", if failed { "error" } else { "ok" }),
-        KeyValue::new("caller.function", caller.map_or("", |c| c.fn_name)),
-        KeyValue::new("caller.module", caller.map_or("", |c| c.module)),
-    ]
+    let empty = || KeyValue::new("", "");
+    let function = KeyValue::new("function", site.fn_name);
+    let module = KeyValue::new("module", site.module);
+    let service = KeyValue::new("service.name", service_name());
+    let mut labels = CallLabels {
+        calls: [
+            function.clone(),
+            module.clone(),
+            service.clone(),
+            KeyValue::new("result", if failed { "error" } else { "ok" }),
+            KeyValue::new("caller.function", caller.map_or("", |c| c.fn_name)),
+            KeyValue::new("caller.module", caller.map_or("", |c| c.module)),
+            empty(),
+            empty(),
+        ],
+        calls_len: 6,
+        duration: [function, module, service, empty(), empty(), empty()],
+        duration_len: 3,
+    };
+    if let Some(objective) = site.objective {
+        if let Some(percentile) = objective.success_rate_percentile() {
+            labels.calls[6] = KeyValue::new("objective.name", objective.name());
+            labels.calls[7] = KeyValue::new("objective.percentile", percentile.as_str());
+            labels.calls_len = 8;
+        }
+        if let Some((threshold, percentile)) = objective.latency_target() {
+            labels.duration[3] = KeyValue::new("objective.name", objective.name());
+            labels.duration[4] = KeyValue::new("objective.percentile", percentile.as_str());
+            labels.duration[5] = KeyValue::new("objective.latency_threshold", threshold.as_str());
+            labels.duration_len = 6;
+        }
+    }
+    labels
 }
 
 /// Records one call of `#[traced(metrics)]`, with the autometrics labels.
@@ -247,8 +314,8 @@ pub(crate) fn record_call(
             let b = bound.1.entry(key).or_insert_with(|| {
                 let labels = call_labels(site, caller, failed);
                 Bound {
-                    calls: instruments.calls.inner().bind(&labels),
-                    duration: instruments.duration.inner().bind(&labels[..2]),
+                    calls: instruments.calls.inner().bind(labels.calls()),
+                    duration: instruments.duration.inner().bind(labels.duration()),
                 }
             });
             b.calls.add(1);
@@ -258,17 +325,122 @@ pub(crate) fn record_call(
     if !recorded {
         // Thread teardown: record the slow way.
         let labels = call_labels(site, caller, failed);
-        instruments.calls.add_in(1, &labels, span);
-        instruments.duration.record_in(seconds, &labels[..2], span);
+        instruments.calls.add_in(1, labels.calls(), span);
+        instruments
+            .duration
+            .record_in(seconds, labels.duration(), span);
         return;
     }
     if exemplars::eligible(span.2) {
         let labels = call_labels(site, caller, failed);
-        instruments.calls.exemplar_in(1, &labels, span);
+        instruments.calls.exemplar_in(1, labels.calls(), span);
         instruments
             .duration
-            .exemplar_in(seconds, &labels[..2], span);
+            .exemplar_in(seconds, labels.duration(), span);
     }
+}
+
+/// The labels of the `build_info` gauge (autometrics specification v1.0.0), in
+/// OpenTelemetry form: Prometheus reads `service.name` as `service_name` and so on.
+#[cfg(feature = "enabled")]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct BuildInfo {
+    pub(crate) version: String,
+    pub(crate) commit: String,
+    pub(crate) branch: String,
+    pub(crate) service_name: String,
+    pub(crate) repository_url: String,
+    pub(crate) repository_provider: String,
+}
+
+/// The autometrics specification the call metrics follow.
+#[cfg(feature = "enabled")]
+const AUTOMETRICS_VERSION: &str = "1.0.0";
+
+#[cfg(feature = "enabled")]
+impl BuildInfo {
+    /// Run-time `AUTOMETRICS_*` variables (read through `lookup`) over what the
+    /// application's build knew, over the resource's `service.version`.
+    pub(crate) fn resolve(
+        lookup: impl Fn(&str) -> Option<String>,
+        build: &crate::builder::CrateBuild,
+        service_name: &str,
+        service_version: Option<&str>,
+    ) -> Self {
+        let pick = |var: &str, fallback: Option<&str>| {
+            lookup(var)
+                .filter(|v| !v.is_empty())
+                .or_else(|| fallback.filter(|v| !v.is_empty()).map(str::to_owned))
+                .unwrap_or_default()
+        };
+        let repository_url = pick("AUTOMETRICS_REPOSITORY_URL", build.repository_url);
+        let detected = repository_provider(&repository_url);
+        BuildInfo {
+            version: pick("AUTOMETRICS_VERSION", service_version),
+            commit: pick("AUTOMETRICS_COMMIT", build.commit),
+            branch: pick("AUTOMETRICS_BRANCH", build.branch),
+            service_name: pick("AUTOMETRICS_SERVICE_NAME", Some(service_name)),
+            repository_provider: pick(
+                "AUTOMETRICS_REPOSITORY_PROVIDER",
+                build.repository_provider.or(detected),
+            ),
+            repository_url,
+        }
+    }
+
+    fn labels(&self) -> Vec<opentelemetry::KeyValue> {
+        use opentelemetry::KeyValue;
+        vec![
+            KeyValue::new("version", self.version.clone()),
+            KeyValue::new("commit", self.commit.clone()),
+            KeyValue::new("branch", self.branch.clone()),
+            KeyValue::new("service.name", self.service_name.clone()),
+            KeyValue::new("repository.url", self.repository_url.clone()),
+            KeyValue::new("repository.provider", self.repository_provider.clone()),
+            KeyValue::new("autometrics.version", AUTOMETRICS_VERSION),
+        ]
+    }
+
+    /// Registers `build_info` (always 1) on `provider`, and makes `service_name`
+    /// the `service.name` label of the call metrics bound from now on.
+    pub(crate) fn install(
+        &self,
+        provider: &opentelemetry_sdk::metrics::SdkMeterProvider,
+    ) -> ObservableGauge<u64> {
+        use opentelemetry::metrics::MeterProvider as _;
+        set_service_name(&self.service_name);
+        let labels = self.labels();
+        provider
+            .meter_with_scope(
+                opentelemetry::InstrumentationScope::builder("traced")
+                    .with_version(env!("CARGO_PKG_VERSION"))
+                    .build(),
+            )
+            .u64_observable_gauge("build_info")
+            .with_description("Version and build of the service (autometrics)")
+            .with_callback(move |observer| observer.observe(1, &labels))
+            .build()
+    }
+}
+
+/// The `repository.provider` of a repository URL, when its host is a known one.
+#[cfg(feature = "enabled")]
+fn repository_provider(url: &str) -> Option<&'static str> {
+    let host = url
+        .split_once("://")
+        .map_or(url, |(_, rest)| rest)
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("");
+    let host = host.rsplit('@').next().unwrap_or(host);
+    [
+        ("github.com", "github"),
+        ("gitlab.com", "gitlab"),
+        ("bitbucket.org", "bitbucket"),
+    ]
+    .into_iter()
+    .find(|(h, _)| host == *h || host.ends_with(&format!(".{h}")))
+    .map(|(_, provider)| provider)
 }
 
 /// Checks an instrument name against the OpenTelemetry rules (used by the derive at
@@ -292,6 +464,77 @@ mod tests {
         assert_eq!(*SLOT.get(|| 2), 1, "same generation: built once");
         GENERATION.fetch_add(1, Ordering::AcqRel);
         assert_eq!(*SLOT.get(|| 3), 3, "new provider: rebuilt");
+    }
+
+    #[cfg(feature = "enabled")]
+    #[test]
+    fn repository_providers_are_detected_from_the_url() {
+        assert_eq!(
+            repository_provider("https://github.com/a/b"),
+            Some("github")
+        );
+        assert_eq!(
+            repository_provider("git@github.com:a/b.git"),
+            Some("github")
+        );
+        assert_eq!(
+            repository_provider("https://gitlab.com/a/b"),
+            Some("gitlab")
+        );
+        assert_eq!(
+            repository_provider("https://bitbucket.org/a/b"),
+            Some("bitbucket")
+        );
+        assert_eq!(repository_provider("https://git.example.org/a/b"), None);
+        assert_eq!(repository_provider(""), None);
+    }
+
+    #[cfg(feature = "enabled")]
+    #[test]
+    fn build_info_prefers_the_run_time_variables() {
+        let build = crate::builder::CrateBuild {
+            commit: Some("abc123"),
+            branch: Some("main"),
+            repository_url: Some("https://github.com/shop/api"),
+            repository_provider: None,
+        };
+        let none = |_: &str| None;
+        let info = BuildInfo::resolve(none, &build, "shop-api", Some("0.9.1"));
+        assert_eq!(
+            info,
+            BuildInfo {
+                version: "0.9.1".into(),
+                commit: "abc123".into(),
+                branch: "main".into(),
+                service_name: "shop-api".into(),
+                repository_url: "https://github.com/shop/api".into(),
+                repository_provider: "github".into(),
+            }
+        );
+        let env = |var: &str| {
+            let value = match var {
+                "AUTOMETRICS_VERSION" => "1.2.3",
+                "AUTOMETRICS_COMMIT" => "def456",
+                "AUTOMETRICS_BRANCH" => "release",
+                "AUTOMETRICS_SERVICE_NAME" => "checkout",
+                "AUTOMETRICS_REPOSITORY_URL" => "https://git.example.org/shop",
+                "AUTOMETRICS_REPOSITORY_PROVIDER" => "gitea",
+                _ => return None,
+            };
+            Some(value.to_owned())
+        };
+        let info = BuildInfo::resolve(env, &build, "shop-api", Some("0.9.1"));
+        assert_eq!(
+            info,
+            BuildInfo {
+                version: "1.2.3".into(),
+                commit: "def456".into(),
+                branch: "release".into(),
+                service_name: "checkout".into(),
+                repository_url: "https://git.example.org/shop".into(),
+                repository_provider: "gitea".into(),
+            }
+        );
     }
 
     #[test]

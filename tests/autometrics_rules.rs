@@ -1,0 +1,285 @@
+//! The call metrics against autometrics' label contract: the series scraped from
+//! traced's own Prometheus endpoint (on 127.0.0.1) carry every label the
+//! autometrics specification v1.0.0 requires, and, fed to `promtool test rules`
+//! (Debian's `prometheus` package) with the rules in `tests/autometrics/rules.yml`,
+//! a function that breaks its objective moves the error-ratio recording rule and
+//! fires the alert.
+#![cfg(all(feature = "enabled", feature = "prometheus"))]
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::Command;
+use std::sync::Mutex;
+use traced::{traced, Objective, ObjectiveLatency, ObjectivePercentile};
+
+/// One test at a time installs telemetry in this process.
+static LOCK: Mutex<()> = Mutex::new(());
+
+const CHECKOUT: Objective = Objective::new("checkout")
+    .success_rate(ObjectivePercentile::P99_9)
+    .latency(ObjectiveLatency::Ms250, ObjectivePercentile::P99);
+
+#[traced(metrics(objective = CHECKOUT))]
+fn pay(fail: bool) -> Result<(), String> {
+    if fail {
+        Err("card declined".into())
+    } else {
+        Ok(())
+    }
+}
+
+#[traced(metrics(objective = CHECKOUT))]
+fn reserve_stock() {}
+
+/// The page the endpoint serves, in the Prometheus text format.
+fn scrape(addr: SocketAddr) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET /metrics HTTP/1.0\r\nAccept: text/plain\r\n\r\n"
+    )
+    .unwrap();
+    let mut page = String::new();
+    stream.read_to_string(&mut page).unwrap();
+    let (_, body) = page.split_once("\r\n\r\n").expect("an HTTP response");
+    body.to_owned()
+}
+
+/// `name{labels}` -> value, for the samples of the families named.
+fn samples(page: &str, families: &[&str]) -> BTreeMap<String, f64> {
+    page.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| families.iter().any(|f| l.starts_with(&format!("{f}{{"))))
+        .map(|l| {
+            let end = l.rfind('}').expect("a labelled sample") + 1;
+            let value = l[end..].split_whitespace().next().unwrap();
+            (l[..end].to_owned(), value.parse().unwrap())
+        })
+        .collect()
+}
+
+/// The labels of a `name{k="v",..}` sample.
+fn labels(series: &str) -> BTreeMap<String, String> {
+    let inner = &series[series.find('{').unwrap() + 1..series.len() - 1];
+    let mut out = BTreeMap::new();
+    let mut rest = inner;
+    while let Some((key, after)) = rest.split_once("=\"") {
+        let mut value = String::new();
+        let mut chars = after.char_indices();
+        let mut end = after.len();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some((_, n)) = chars.next() {
+                        value.push(n);
+                    }
+                }
+                '"' => {
+                    end = i + 1;
+                    break;
+                }
+                c => value.push(c),
+            }
+        }
+        out.insert(key.trim_start_matches(',').to_owned(), value);
+        rest = &after[end..];
+    }
+    out
+}
+
+fn telemetry() -> traced::Guard {
+    traced::Builder::new()
+        .ignore_env()
+        .service_name("shop-api")
+        .service_version("0.9.1")
+        .setting("AUTOMETRICS_COMMIT", "4cfd2f3")
+        .setting("AUTOMETRICS_BRANCH", "main")
+        .setting("AUTOMETRICS_REPOSITORY_URL", "https://github.com/shop/api")
+        .traces_exporters([])
+        .prometheus_endpoint("127.0.0.1", 0)
+        .init()
+}
+
+#[test]
+fn scraped_series_carry_every_label_the_specification_requires() {
+    let _turn = LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let guard = telemetry();
+    let _ = pay(false);
+    reserve_stock();
+    let page = scrape(guard.prometheus_addr().expect("the endpoint listens"));
+
+    let calls = samples(&page, &["function_calls_total"]);
+    let pay_calls: Vec<_> = calls.keys().filter(|s| s.contains("\"pay\"")).collect();
+    assert_eq!(pay_calls.len(), 1, "{page}");
+    let l = labels(pay_calls[0]);
+    for (key, value) in [
+        ("function", "pay"),
+        ("module", "autometrics_rules"),
+        ("service_name", "shop-api"),
+        ("result", "ok"),
+        ("caller_function", ""),
+        ("caller_module", ""),
+        ("objective_name", "checkout"),
+        ("objective_percentile", "99.9"),
+    ] {
+        assert_eq!(l.get(key).map(String::as_str), Some(value), "{key}: {l:?}");
+    }
+
+    let buckets = samples(&page, &["function_calls_duration_seconds_bucket"]);
+    let bucket = buckets
+        .keys()
+        .find(|s| s.contains("\"reserve_stock\"") && s.contains("le=\"0.25\""))
+        .unwrap_or_else(|| panic!("{page}"));
+    let l = labels(bucket);
+    for (key, value) in [
+        ("function", "reserve_stock"),
+        ("module", "autometrics_rules"),
+        ("service_name", "shop-api"),
+        ("objective_name", "checkout"),
+        ("objective_percentile", "99"),
+        ("objective_latency_threshold", "0.25"),
+    ] {
+        assert_eq!(l.get(key).map(String::as_str), Some(value), "{key}: {l:?}");
+    }
+
+    let info = samples(&page, &["build_info"]);
+    assert_eq!(info.len(), 1, "{page}");
+    let (series, value) = info.iter().next().unwrap();
+    assert_eq!(*value, 1.0);
+    let l = labels(series);
+    for (key, value) in [
+        ("version", "0.9.1"),
+        ("commit", "4cfd2f3"),
+        ("branch", "main"),
+        ("service_name", "shop-api"),
+        ("repository_url", "https://github.com/shop/api"),
+        ("repository_provider", "github"),
+        ("autometrics_version", "1.0.0"),
+    ] {
+        assert_eq!(l.get(key).map(String::as_str), Some(value), "{key}: {l:?}");
+    }
+    drop(guard);
+}
+
+/// Per-minute samples from snapshots taken every 5 minutes: linear in between
+/// (as a steady load), flat for 5 minutes after the last; `_` before a series exists.
+fn values(snapshots: &[Option<f64>]) -> String {
+    let mut out = Vec::new();
+    for pair in snapshots.windows(2) {
+        for minute in 0..5 {
+            out.push(match (pair[0], pair[1]) {
+                (Some(a), Some(b)) => format!("{}", a + (b - a) * f64::from(minute) / 5.0),
+                (Some(a), None) => format!("{a}"),
+                (None, _) => "_".to_owned(),
+            });
+        }
+    }
+    let last = snapshots.last().copied().flatten();
+    for _ in 0..=5 {
+        out.push(last.map_or_else(|| "_".to_owned(), |v| format!("{v}")));
+    }
+    out.join(" ")
+}
+
+#[test]
+fn breaking_the_objective_moves_the_error_ratio_and_fires_the_alert() {
+    let _turn = LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let guard = telemetry();
+    let addr = guard.prometheus_addr().expect("the endpoint listens");
+    // One early failure, so that the error series exists from the first scrape.
+    let _ = pay(true);
+    for _ in 0..100 {
+        let _ = pay(false);
+    }
+    let first = scrape(addr);
+    // Five quiet minutes of successes...
+    for _ in 0..100 {
+        let _ = pay(false);
+    }
+    let second = scrape(addr);
+    // ...then five minutes where every other payment fails.
+    for _ in 0..50 {
+        let _ = pay(false);
+        let _ = pay(true);
+    }
+    let third = scrape(addr);
+    drop(guard);
+
+    let pages: Vec<_> = [&first, &second, &third]
+        .into_iter()
+        .map(|p| samples(p, &["function_calls_total"]))
+        .collect();
+    let series: std::collections::BTreeSet<&String> = pages.iter().flat_map(|p| p.keys()).collect();
+    let input: String = series
+        .iter()
+        .map(|s| {
+            let snapshots: Vec<Option<f64>> = pages.iter().map(|p| p.get(*s).copied()).collect();
+            format!(
+                "      - series: '{s}'\n        values: '{}'\n",
+                values(&snapshots)
+            )
+        })
+        .collect();
+    assert!(input.contains("result=\"error\""), "{input}");
+
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/autometrics/rules.yml");
+    let test = r#"rule_files:
+  - RULES
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+INPUT
+    promql_expr_test:
+      # Successes only: the ratio is 0.
+      - expr: slo:sli_error:ratio_rate5m
+        eval_time: 5m
+        exp_samples:
+          - labels: 'slo:sli_error:ratio_rate5m{service_name="shop-api",objective_name="checkout",objective_percentile="99.9"}'
+            value: 0
+      # Every other payment fails: the ratio moves to 0.5.
+      - expr: slo:sli_error:ratio_rate5m
+        eval_time: 10m
+        exp_samples:
+          - labels: 'slo:sli_error:ratio_rate5m{service_name="shop-api",objective_name="checkout",objective_percentile="99.9"}'
+            value: 0.5
+    alert_rule_test:
+      - eval_time: 5m
+        alertname: HighErrorRate
+        exp_alerts: []
+      - eval_time: 10m
+        alertname: HighErrorRate
+        exp_alerts:
+          - exp_labels:
+              severity: page
+              service_name: shop-api
+              objective_name: checkout
+              objective_percentile: "99.9"
+            exp_annotations:
+              summary: shop-api breaks objective checkout
+"#
+    .replace("RULES", rules)
+    .replace("INPUT\n", &input);
+    let dir = std::env::temp_dir().join(format!("traced-autometrics-rules-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("test.yml");
+    std::fs::write(&file, &test).unwrap();
+    let out = Command::new("promtool")
+        .arg("test")
+        .arg("rules")
+        .arg(&file)
+        .output()
+        .expect("promtool (Debian package prometheus) is installed");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.status.success(),
+        "promtool test rules failed:\n{}\n{}\n--- test file\n{test}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
