@@ -15,7 +15,8 @@
 /// and `objective.latency_threshold` on `function.calls.duration`.
 ///
 /// ```
-/// use traced_runtime::metrics::{Objective, ObjectiveLatency, ObjectivePercentile};
+/// # use traced_runtime as traced;
+/// use traced::metrics::{Objective, ObjectiveLatency, ObjectivePercentile};
 ///
 /// const API: Objective = Objective::new("api")
 ///     .success_rate(ObjectivePercentile::P99_9)
@@ -30,8 +31,9 @@
 /// A percentile outside the specification's set does not compile:
 ///
 /// ```compile_fail
-/// const API: traced_runtime::metrics::Objective =
-///     traced_runtime::metrics::Objective::new("api").success_rate(traced_runtime::metrics::ObjectivePercentile::P97);
+/// # use traced_runtime as traced;
+/// const API: traced::metrics::Objective =
+///     traced::metrics::Objective::new("api").success_rate(traced::metrics::ObjectivePercentile::P97);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Objective {
@@ -45,8 +47,9 @@ impl Objective {
     /// success rate, a latency or both.
     ///
     /// ```
-    /// const CHECKOUT: traced_runtime::metrics::Objective =
-    ///     traced_runtime::metrics::Objective::new("checkout").success_rate(traced_runtime::metrics::ObjectivePercentile::P99);
+    /// # use traced_runtime as traced;
+    /// const CHECKOUT: traced::metrics::Objective =
+    ///     traced::metrics::Objective::new("checkout").success_rate(traced::metrics::ObjectivePercentile::P99);
     /// assert_eq!(CHECKOUT.name(), "checkout");
     /// ```
     pub const fn new(name: &'static str) -> Self {
@@ -60,7 +63,8 @@ impl Objective {
     /// The share of calls that must not end in an error (`result="error"`).
     ///
     /// ```
-    /// use traced_runtime::metrics::{Objective, ObjectivePercentile};
+    /// # use traced_runtime as traced;
+    /// use traced::metrics::{Objective, ObjectivePercentile};
     /// const API: Objective = Objective::new("api").success_rate(ObjectivePercentile::P99_9);
     /// assert_eq!(API.success_rate_percentile(), Some(ObjectivePercentile::P99_9));
     /// ```
@@ -72,7 +76,8 @@ impl Objective {
     /// The share of calls that must take no longer than `threshold`.
     ///
     /// ```
-    /// use traced_runtime::metrics::{Objective, ObjectiveLatency, ObjectivePercentile};
+    /// # use traced_runtime as traced;
+    /// use traced::metrics::{Objective, ObjectiveLatency, ObjectivePercentile};
     /// const API: Objective =
     ///     Objective::new("api").latency(ObjectiveLatency::Ms100, ObjectivePercentile::P95);
     /// assert_eq!(
@@ -137,7 +142,8 @@ impl Objective {
 /// specification (`objective.percentile` is the label value).
 ///
 /// ```
-/// assert_eq!(traced_runtime::metrics::ObjectivePercentile::P99_9.as_str(), "99.9");
+/// # use traced_runtime as traced;
+/// assert_eq!(traced::metrics::ObjectivePercentile::P99_9.as_str(), "99.9");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ObjectivePercentile {
@@ -155,7 +161,8 @@ impl ObjectivePercentile {
     /// The label value: `"90"`, `"95"`, `"99"` or `"99.9"`.
     ///
     /// ```
-    /// assert_eq!(traced_runtime::metrics::ObjectivePercentile::P95.as_str(), "95");
+    /// # use traced_runtime as traced;
+    /// assert_eq!(traced::metrics::ObjectivePercentile::P95.as_str(), "95");
     /// ```
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -171,8 +178,9 @@ impl ObjectivePercentile {
 /// specification's set, each a bucket boundary of `function.calls.duration`.
 ///
 /// ```
-/// assert_eq!(traced_runtime::metrics::ObjectiveLatency::Ms250.as_str(), "0.25");
-/// assert_eq!(traced_runtime::metrics::ObjectiveLatency::Ms250.seconds(), 0.25);
+/// # use traced_runtime as traced;
+/// assert_eq!(traced::metrics::ObjectiveLatency::Ms250.as_str(), "0.25");
+/// assert_eq!(traced::metrics::ObjectiveLatency::Ms250.seconds(), 0.25);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ObjectiveLatency {
@@ -210,7 +218,8 @@ impl ObjectiveLatency {
     /// The label value, in seconds as the histogram's `le` writes them.
     ///
     /// ```
-    /// assert_eq!(traced_runtime::metrics::ObjectiveLatency::Ms1000.as_str(), "1");
+    /// # use traced_runtime as traced;
+    /// assert_eq!(traced::metrics::ObjectiveLatency::Ms1000.as_str(), "1");
     /// ```
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -234,7 +243,8 @@ impl ObjectiveLatency {
     /// The threshold in seconds.
     ///
     /// ```
-    /// assert_eq!(traced_runtime::metrics::ObjectiveLatency::Ms5.seconds(), 0.005);
+    /// # use traced_runtime as traced;
+    /// assert_eq!(traced::metrics::ObjectiveLatency::Ms5.seconds(), 0.005);
     /// ```
     pub const fn seconds(self) -> f64 {
         match self {
