@@ -267,8 +267,9 @@ pub use traced_runtime::export;
 pub use traced_runtime::http;
 pub use traced_runtime::{baggage, file_config, logs, process, propagation};
 pub use traced_runtime::{
-    init, init_from_file, providers, sdk_bounds, AttrValue, Builder, ConfigError, Error, Guard,
-    LogsExporter, MetricsExporter, Protocol, Sampler, TracesExporter, DEFAULT_SHUTDOWN_TIMEOUT,
+    init, init_from_file, providers, sdk_bounds, use_global_tracer_provider, AttrValue, Builder,
+    ConfigError, Error, Guard, LogsExporter, MetricsExporter, Protocol, Sampler, TracesExporter,
+    DEFAULT_SHUTDOWN_TIMEOUT,
 };
 
 /// The OpenTelemetry API crate this version of `traced` is built on.

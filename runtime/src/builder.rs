@@ -565,6 +565,32 @@ pub struct CrateBuild {
     pub repository_provider: Option<&'static str>,
 }
 
+/// Sends the spans of `#[traced]` functions to the global tracer provider that
+/// the application installs itself (`opentelemetry::global::set_tracer_provider`),
+/// for programs that keep their own OpenTelemetry setup instead of calling
+/// [`init`]. One call, at any time, before or after the provider is set; it holds
+/// for the rest of the process, and a guard of `init` takes precedence while it
+/// lives.
+///
+/// Without it, and before `init()` (or with `OTEL_SDK_DISABLED=true`), a traced
+/// function costs one relaxed load and a branch and records nothing: the
+/// OpenTelemetry API gives no cheap way to notice that a provider was installed,
+/// so `traced` does not look it up on every call unless asked to.
+///
+/// ```
+/// # use traced_runtime as traced;
+/// // The application's own setup, e.g.
+/// // opentelemetry::global::set_tracer_provider(provider.clone());
+/// traced::use_global_tracer_provider();
+/// // #[traced] functions now record to that provider.
+/// ```
+///
+/// With the `enabled` feature off it does nothing.
+pub fn use_global_tracer_provider() {
+    #[cfg(feature = "enabled")]
+    crate::tracer::use_global();
+}
+
 /// What `init!()` calls: [`init`], with the calling crate's name and version as
 /// the fallback `service.name` and `service.version`, and what its build knew
 /// of its sources for `build_info`.

@@ -39,8 +39,9 @@ mod tracer;
 pub mod private;
 
 pub use builder::{
-    init, init_for_crate, init_from_file, sdk_bounds, Builder, CrateBuild, LogsExporter,
-    MetricsExporter, Protocol, Sampler, TracesExporter, DEFAULT_SHUTDOWN_TIMEOUT,
+    init, init_for_crate, init_from_file, sdk_bounds, use_global_tracer_provider, Builder,
+    CrateBuild, LogsExporter, MetricsExporter, Protocol, Sampler, TracesExporter,
+    DEFAULT_SHUTDOWN_TIMEOUT,
 };
 pub use file_config::ConfigError;
 pub use guard::{providers, Error, Guard};

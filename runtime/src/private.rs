@@ -292,12 +292,23 @@ fn start_dyn(
     metrics: bool,
     fill: &mut dyn FnMut(&mut Attrs),
 ) -> Active {
+    if !metrics && crate::tracer::mode() == crate::tracer::Mode::Off {
+        // Nothing installed: nothing to start, keep or end.
+        return Active {
+            cx: None,
+            recording: false,
+            site,
+            metrics: None,
+            panicking_at_start: false,
+        };
+    }
     let metrics = metrics.then(|| CallMetrics {
         start: Instant::now(),
         caller: CURRENT_FN.with(Cell::get),
         failed: Cell::new(false),
     });
     let built = match parent {
+        _ if crate::tracer::mode() == crate::tracer::Mode::Off => None,
         Parent::Current => Context::map_current(|cx| build(site, cx, cx, links, fill)),
         Parent::Explicit(parent) => build(site, &parent, &parent, links, fill),
         Parent::Root => Context::map_current(|cx| build(site, &Context::new(), cx, links, fill)),
@@ -456,6 +467,9 @@ impl Active {
     }
 
     fn end(&mut self) {
+        if self.cx.is_none() && self.metrics.is_none() {
+            return;
+        }
         let panicked = std::thread::panicking() && !self.panicking_at_start;
         let mut ids = (TraceId::INVALID, SpanId::INVALID, false);
         if let Some(cx) = self.cx.take() {

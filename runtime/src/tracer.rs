@@ -1,8 +1,9 @@
 //! Which tracer generated code records to.
 //!
-//! After [`crate::init`] the SDK tracer it installed, read through one lock-free
-//! load; otherwise whatever global tracer provider the application installed
-//! (a no-op one until then).
+//! One relaxed load of [`mode`] decides first: nothing (before `init`, after its
+//! guard dropped, with `OTEL_SDK_DISABLED`), the SDK tracer `init` installed
+//! (read through one lock-free load), or the global tracer provider, which the
+//! application opted into with [`crate::use_global_tracer_provider`].
 
 use arc_swap::ArcSwapOption;
 use opentelemetry::global::{self, BoxedTracer};
@@ -11,9 +12,71 @@ use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::trace::{
     IdGenerator as _, RandomIdGenerator, Sampler, SamplingDecision, SdkTracer, ShouldSample as _,
 };
-use std::sync::{Arc, LazyLock};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
 
 static SDK: ArcSwapOption<Installed> = ArcSwapOption::const_empty();
+
+/// Where spans go: [`Mode`] as a byte, so that a span started while nothing is
+/// installed costs one relaxed load and a branch.
+static MODE: AtomicU8 = AtomicU8::new(Mode::Off as u8);
+
+/// What the mode is made of, changed only under this lock (rarely: `init`,
+/// the guard's drop, the opt-in), so that two changes never mix.
+static TRANSITIONS: Mutex<Transitions> = Mutex::new(Transitions {
+    installed: false,
+    global: false,
+});
+
+struct Transitions {
+    /// `init` installed a tracer.
+    installed: bool,
+    /// The application opted into its own global tracer provider.
+    global: bool,
+}
+
+/// Where generated code sends spans.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Mode {
+    /// Nowhere: a span is an empty value, no context is made.
+    Off = 0,
+    /// To the tracer `init` installed.
+    Sdk = 1,
+    /// To the global tracer provider, whatever the application installed there.
+    Global = 2,
+}
+
+/// Where spans go now: one relaxed load. A span started while another thread
+/// runs `init` may still see the mode before it, as it may with any lock.
+#[inline(always)]
+pub(crate) fn mode() -> Mode {
+    match MODE.load(Ordering::Relaxed) {
+        0 => Mode::Off,
+        1 => Mode::Sdk,
+        _ => Mode::Global,
+    }
+}
+
+fn transition(change: impl FnOnce(&mut Transitions)) {
+    let mut t = TRANSITIONS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    change(&mut t);
+    let mode = if t.installed {
+        Mode::Sdk
+    } else if t.global {
+        Mode::Global
+    } else {
+        Mode::Off
+    };
+    MODE.store(mode as u8, Ordering::Relaxed);
+}
+
+/// Sends spans to the global tracer provider whenever `init` installed none.
+pub(crate) fn use_global() {
+    transition(|t| t.global = true);
+}
 
 /// What `init` installed for generated code.
 pub(crate) struct Installed {
@@ -113,7 +176,11 @@ pub(crate) fn global() -> BoxedTracer {
 }
 
 pub(crate) fn set(installed: Option<Installed>) {
-    SDK.store(installed.map(Arc::new));
+    let some = installed.is_some();
+    transition(|t| {
+        SDK.store(installed.map(Arc::new));
+        t.installed = some;
+    });
 }
 
 /// Starts a span from a builder (a dynamic name, attributes known up front), on
@@ -125,6 +192,9 @@ pub(crate) fn start_span(
     parent: &opentelemetry::Context,
 ) -> opentelemetry::Context {
     use opentelemetry::trace::{TraceContextExt, Tracer};
+    if mode() == Mode::Off {
+        return parent.clone();
+    }
     let sdk = sdk();
     match sdk.as_deref() {
         Some(Installed {
