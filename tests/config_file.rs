@@ -945,7 +945,7 @@ fn mistakes_in_the_environment_are_named_with_what_to_do() {
     for expected in [
         "traced: OTLP span export is off: OTEL_EXPORTER_OTLP_ENDPOINT=\"localhost:4318\" is not a usable endpoint: it has no scheme (expected a URL such as http://localhost:4318)",
         "traced: OTLP log export is off: OTEL_EXPORTER_OTLP_LOGS_ENDPOINT=\"/v1/logs\" is not a usable endpoint: it has no scheme and no host",
-        "traced: OTEL_METRICS_EXPORTER=\"promethus\" is not valid (expected otlp, prometheus, console or none); using the default exporter",
+        "traced: OTEL_METRICS_EXPORTER=\"promethus\" is not valid (expected otlp, prometheus, otlp_file, console or none); using the default exporter",
     ] {
         assert!(stderr.contains(expected), "missing {expected:?} in:\n{stderr}");
     }

@@ -21,6 +21,12 @@ pub enum TracesExporter {
     Console,
     /// OTLP to a collector (`OTEL_EXPORTER_OTLP_*`).
     Otlp,
+    /// OTLP/JSON lines, one export request per line, to standard output or a
+    /// file (`TRACED_OTLP_FILE_TRACES`), rotated by size
+    /// (`TRACED_OTLP_FILE_MAX_BYTES`, `TRACED_OTLP_FILE_KEEP_FILES`): the
+    /// specification's `otlp_file/development` exporter
+    /// (`OTEL_TRACES_EXPORTER=otlp_file`). Needs the `otlp` feature.
+    OtlpFile,
 }
 
 /// Where metrics go.
@@ -33,6 +39,10 @@ pub enum MetricsExporter {
     Otlp,
     /// A Prometheus pull endpoint (`OTEL_EXPORTER_PROMETHEUS_HOST`/`_PORT`).
     Prometheus,
+    /// OTLP/JSON lines to standard output or a file
+    /// (`TRACED_OTLP_FILE_METRICS`), as [`TracesExporter::OtlpFile`] writes
+    /// spans; the temporality is `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`.
+    OtlpFile,
 }
 
 /// Where log records go.
@@ -43,6 +53,9 @@ pub enum LogsExporter {
     Console,
     /// OTLP to a collector (`OTEL_EXPORTER_OTLP_*`).
     Otlp,
+    /// OTLP/JSON lines to standard output or a file
+    /// (`TRACED_OTLP_FILE_LOGS`), as [`TracesExporter::OtlpFile`] writes spans.
+    OtlpFile,
 }
 
 /// The OTLP transport.

@@ -54,6 +54,70 @@ pub(crate) struct OtlpTarget {
     pub(crate) compression: Compression,
 }
 
+/// Where an OTLP file exporter writes: `TRACED_OTLP_FILE_<SIGNAL>` as `stdout`
+/// (the default), a `file://` URI or a path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+pub(crate) enum OutputStream {
+    Stdout,
+    File(std::path::PathBuf),
+}
+
+impl OutputStream {
+    /// `stdout`, a `file://` URI with an absolute path (`file:///var/log/app.jsonl`,
+    /// `file://localhost/...`, percent-escapes decoded), or, when `paths`, a
+    /// path as it is. The error says what was expected.
+    pub(crate) fn parse(value: &str, paths: bool) -> Result<OutputStream, &'static str> {
+        const URI: &str =
+            "stdout or a file URI with an absolute path, such as file:///var/log/app.jsonl";
+        const URI_OR_PATH: &str = "stdout, a file URI with an absolute path, such as file:///var/log/app.jsonl, or a path";
+        let expected = if paths { URI_OR_PATH } else { URI };
+        if value.eq_ignore_ascii_case("stdout") {
+            return Ok(OutputStream::Stdout);
+        }
+        match value.split_once("://").filter(|_| has_scheme(value)) {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("file") => {
+                let rest = rest.strip_prefix("localhost").unwrap_or(rest);
+                let path = percent_decode(rest).unwrap_or_else(|| rest.to_owned());
+                if path.starts_with('/') && path.len() > 1 && !path.ends_with('/') {
+                    Ok(OutputStream::File(path.into()))
+                } else {
+                    Err(expected)
+                }
+            }
+            None if paths && !value.is_empty() => Ok(OutputStream::File(value.into())),
+            _ => Err(expected),
+        }
+    }
+}
+
+impl std::fmt::Display for OutputStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OutputStream::Stdout => f.write_str("stdout"),
+            OutputStream::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// The OTLP file exporters' settings (`TRACED_OTLP_FILE_*`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+pub(crate) struct OtlpFileSettings {
+    pub(crate) traces: OutputStream,
+    pub(crate) metrics: OutputStream,
+    pub(crate) logs: OutputStream,
+    /// A file is rotated before a line would take it past this size.
+    pub(crate) max_bytes: u64,
+    /// How many rotated files are kept (`path.1` the newest).
+    pub(crate) keep_files: usize,
+}
+
+/// The default of `TRACED_OTLP_FILE_MAX_BYTES`: 64 MiB.
+pub(crate) const OTLP_FILE_MAX_BYTES: u64 = 64 << 20;
+/// The default of `TRACED_OTLP_FILE_KEEP_FILES`.
+pub(crate) const OTLP_FILE_KEEP_FILES: usize = 3;
+
 /// A setting as it was given: its name (for messages) and its value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Setting {
@@ -153,6 +217,8 @@ pub(crate) struct Env {
     pub(crate) exemplar_filter: crate::metrics::exemplars::ExemplarFilter,
     pub(crate) otlp_timeout: Duration,
     pub(crate) traces_otlp: OtlpTarget,
+    /// Where the OTLP file exporters write, and when files rotate.
+    pub(crate) otlp_file: OtlpFileSettings,
     /// The bounds of the OTLP/HTTP retry queues (`TRACED_EXPORT_RETRY_*`).
     #[cfg(feature = "otlp")]
     pub(crate) export_retry: crate::export::RetrySettings,
@@ -210,6 +276,7 @@ impl Env {
             "OTEL_TRACES_EXPORTER",
             &[
                 ("otlp", TracesExporter::Otlp),
+                ("otlp_file", TracesExporter::OtlpFile),
                 ("console", TracesExporter::Console),
             ],
         );
@@ -222,6 +289,7 @@ impl Env {
             &[
                 ("otlp", MetricsExporter::Otlp),
                 ("prometheus", MetricsExporter::Prometheus),
+                ("otlp_file", MetricsExporter::OtlpFile),
                 ("console", MetricsExporter::Console),
             ],
         );
@@ -235,6 +303,7 @@ impl Env {
             "OTEL_LOGS_EXPORTER",
             &[
                 ("otlp", LogsExporter::Otlp),
+                ("otlp_file", LogsExporter::OtlpFile),
                 ("console", LogsExporter::Console),
             ],
         );
@@ -283,6 +352,14 @@ impl Env {
         let traces_otlp = r.otlp_target("TRACES", protocol, otlp_timeout);
         let metrics_otlp = r.otlp_target("METRICS", metrics_protocol, metrics_otlp_timeout);
         let logs_otlp = r.otlp_target("LOGS", logs_protocol, logs_otlp_timeout);
+        let otlp_file = OtlpFileSettings {
+            traces: r.output_stream("TRACED_OTLP_FILE_TRACES"),
+            metrics: r.output_stream("TRACED_OTLP_FILE_METRICS"),
+            logs: r.output_stream("TRACED_OTLP_FILE_LOGS"),
+            max_bytes: r.positive("TRACED_OTLP_FILE_MAX_BYTES", OTLP_FILE_MAX_BYTES as usize)
+                as u64,
+            keep_files: r.positive("TRACED_OTLP_FILE_KEEP_FILES", OTLP_FILE_KEEP_FILES),
+        };
         #[cfg(feature = "otlp")]
         let export_retry = crate::export::RetrySettings {
             max_elapsed: r.millis("TRACED_EXPORT_RETRY_TIMEOUT", 30_000),
@@ -290,6 +367,7 @@ impl Env {
             max_bytes: r.positive("TRACED_EXPORT_RETRY_QUEUE_BYTES", 64 << 20),
         };
         Env {
+            otlp_file,
             #[cfg(feature = "otlp")]
             export_retry,
             traces_otlp,
@@ -439,6 +517,18 @@ impl Reader<'_> {
                 default
             }
         }
+    }
+
+    /// An OTLP file exporter's destination: `stdout` (the default), a
+    /// `file://` URI or a path; stdout when it is not valid.
+    fn output_stream(&mut self, name: &str) -> OutputStream {
+        let Some(v) = self.get(name) else {
+            return OutputStream::Stdout;
+        };
+        OutputStream::parse(&v, true).unwrap_or_else(|expected| {
+            self.invalid(name, &v, expected, "stdout");
+            OutputStream::Stdout
+        })
     }
 
     fn port(&mut self, name: &str, default: u16) -> u16 {
@@ -788,6 +878,63 @@ mod tests {
             e.warnings
         );
         assert!(env(&[("OTEL_PROPAGATORS", "none")]).propagators.is_empty());
+    }
+
+    #[test]
+    fn otlp_file_destinations_and_rotation() {
+        let e = env(&[]);
+        assert_eq!(
+            e.otlp_file.traces,
+            OutputStream::Stdout,
+            "the spec's default"
+        );
+        assert_eq!(e.otlp_file.max_bytes, 64 << 20);
+        assert_eq!(e.otlp_file.keep_files, 3);
+        let e = env(&[
+            ("OTEL_TRACES_EXPORTER", "otlp_file"),
+            ("OTEL_METRICS_EXPORTER", "otlp_file,otlp"),
+            ("OTEL_LOGS_EXPORTER", "OTLP_FILE"),
+            (
+                "TRACED_OTLP_FILE_TRACES",
+                "file:///var/log/my%20app/traces.jsonl",
+            ),
+            ("TRACED_OTLP_FILE_METRICS", "relative/metrics.jsonl"),
+            ("TRACED_OTLP_FILE_LOGS", "STDOUT"),
+            ("TRACED_OTLP_FILE_MAX_BYTES", "1024"),
+            ("TRACED_OTLP_FILE_KEEP_FILES", "1"),
+        ]);
+        assert!(e.warnings.is_empty(), "{:?}", e.warnings);
+        assert_eq!(e.traces_exporters, Some(vec![TracesExporter::OtlpFile]));
+        assert_eq!(
+            e.metrics_exporters,
+            Some(vec![MetricsExporter::OtlpFile, MetricsExporter::Otlp])
+        );
+        assert_eq!(e.logs_exporters, Some(vec![LogsExporter::OtlpFile]));
+        assert_eq!(
+            e.otlp_file.traces,
+            OutputStream::File("/var/log/my app/traces.jsonl".into())
+        );
+        assert_eq!(
+            e.otlp_file.metrics,
+            OutputStream::File("relative/metrics.jsonl".into())
+        );
+        assert_eq!(e.otlp_file.logs, OutputStream::Stdout);
+        assert_eq!((e.otlp_file.max_bytes, e.otlp_file.keep_files), (1024, 1));
+        let e = env(&[
+            ("TRACED_OTLP_FILE_TRACES", "http://collector/traces"),
+            ("TRACED_OTLP_FILE_LOGS", "file://relative"),
+            ("TRACED_OTLP_FILE_MAX_BYTES", "0"),
+        ]);
+        assert_eq!(e.otlp_file.traces, OutputStream::Stdout);
+        assert_eq!(e.otlp_file.logs, OutputStream::Stdout);
+        assert_eq!(e.otlp_file.max_bytes, 64 << 20);
+        let all = e.warnings.join("\n");
+        assert!(
+            all.contains("TRACED_OTLP_FILE_TRACES=\"http://collector/traces\" is not valid")
+                && all.contains("TRACED_OTLP_FILE_LOGS=\"file://relative\"")
+                && all.contains("TRACED_OTLP_FILE_MAX_BYTES=\"0\""),
+            "{all}"
+        );
     }
 
     #[test]

@@ -48,6 +48,8 @@ mod on_runtime;
 #[cfg(feature = "otlp")]
 mod otlp;
 #[cfg(feature = "otlp")]
+mod otlp_file;
+#[cfg(feature = "otlp")]
 mod otlp_grpc;
 #[cfg(feature = "otlp")]
 mod otlp_metrics;
@@ -56,6 +58,11 @@ mod tls;
 
 #[cfg(feature = "otlp")]
 pub(crate) use otlp::{otlp, otlp_metrics};
+
+#[cfg(feature = "otlp")]
+pub(crate) use otlp_file::from_env::{
+    logs as otlp_file_logs, metrics as otlp_file_metrics, spans as otlp_file_spans,
+};
 
 #[cfg(feature = "otlp")]
 pub(crate) use delivery::RetrySettings;
@@ -73,7 +80,10 @@ pub(crate) fn drain_deliveries(_: std::time::Duration) -> Result<(), String> {
 }
 
 #[cfg(not(feature = "otlp"))]
-pub(crate) use no_otlp::{otlp, otlp_logs, otlp_metrics};
+pub(crate) use no_otlp::{
+    otlp, otlp as otlp_file_spans, otlp_logs, otlp_logs as otlp_file_logs, otlp_metrics,
+    otlp_metrics as otlp_file_metrics,
+};
 
 /// Without the `otlp` feature: exporters that cannot exist.
 #[cfg(not(feature = "otlp"))]

@@ -302,7 +302,9 @@ pub(crate) fn exporter(
 /// The temporality `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE` asks for, as
 /// `opentelemetry-otlp` 0.33.1 resolves it (`cumulative` by default, `delta`,
 /// `lowmemory`, any case), and the warning for an invalid value.
-fn temporality(lookup: &dyn Fn(&str) -> Option<String>) -> (Temporality, Option<String>) {
+pub(crate) fn temporality(
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> (Temporality, Option<String>) {
     let Some(value) = lookup(TEMPORALITY_VAR).filter(|v| !v.trim().is_empty()) else {
         return (Temporality::Cumulative, None);
     };

@@ -118,6 +118,7 @@ impl FileConfig {
         for processor in &self.span_processors {
             match processor {
                 Processor::Batch(Exporter::Console) => traces.push(TracesExporter::Console),
+                Processor::Batch(Exporter::OtlpFile) => traces.push(TracesExporter::OtlpFile),
                 Processor::Batch(_) => traces.push(TracesExporter::Otlp),
                 Processor::Simple(_) => b = b.simple_exporter(ConsoleExporter::new()),
             }
@@ -136,6 +137,8 @@ impl FileConfig {
                         ConsoleMetricsExporter::new().with_temporality(temporality.sdk()),
                     );
                 }
+                // Its temporality is in the settings, as the OTLP exporter's.
+                Reader::Periodic(Exporter::OtlpFile, _) => metrics.push(MetricsExporter::OtlpFile),
                 Reader::Periodic(_, _) => metrics.push(MetricsExporter::Otlp),
                 Reader::Prometheus { host, port } => prometheus = Some((host.clone(), *port)),
             }
@@ -147,6 +150,7 @@ impl FileConfig {
 
         let logs = self.log_processors.iter().map(|p| match p {
             Processor::Batch(Exporter::Console) | Processor::Simple(_) => LogsExporter::Console,
+            Processor::Batch(Exporter::OtlpFile) => LogsExporter::OtlpFile,
             Processor::Batch(_) => LogsExporter::Otlp,
         });
         b = b.logs_exporters(logs);
@@ -321,6 +325,9 @@ pub(crate) enum Exporter {
     OtlpHttp,
     OtlpGrpc,
     Console,
+    /// `otlp_file/development`: its `output_stream` is the signal's
+    /// `TRACED_OTLP_FILE_*` setting.
+    OtlpFile,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1144,10 +1144,15 @@ impl Cx<'_> {
         let node = self.require(&o, "exporter")?;
         let (exporter, _) = self.exporter(node, o.child("exporter"), signal)?;
         if exporter != Exporter::Console {
+            let (what, does) = if exporter == Exporter::OtlpFile {
+                ("OTLP file export", "writes OTLP files")
+            } else {
+                ("OTLP export", "sends OTLP")
+            };
             return Err(self.err(
                 node.pos,
                 format!(
-                    "OTLP export behind a `simple` processor {} at {} cannot be mapped: traced sends OTLP from a batch processor, never from the application's threads; use `batch`",
+                    "{what} behind a `simple` processor {} at {} cannot be mapped: traced {does} from a batch processor, never from the application's threads; use `batch`",
                     o.place(),
                     self.at(node.pos)
                 ),
@@ -1176,20 +1181,16 @@ impl Cx<'_> {
             node,
             &path,
             signal.exporter(),
-            &["otlp_http", "otlp_grpc", "console"],
-            &[
-                (
-                    "otlp_file/development",
-                    "traced does not write OTLP to files",
-                ),
-                ("otlp_file", "traced does not write OTLP to files"),
-                (
-                    "zipkin",
-                    "traced has no Zipkin exporter; send OTLP to a collector",
-                ),
-            ],
+            &["otlp_http", "otlp_grpc", "otlp_file/development", "console"],
+            &[(
+                "zipkin",
+                "traced has no Zipkin exporter; send OTLP to a collector",
+            )],
         )?;
         let path = format!("{path}.{}", key.name);
+        if key.name == "otlp_file/development" {
+            return self.otlp_file(key, value, path, signal);
+        }
         if key.name == "console" {
             let what = format!("console {}", signal.exporter());
             self.once(&what, key.pos, "one console is enough")?;
@@ -1206,6 +1207,70 @@ impl Cx<'_> {
             return Ok((Exporter::Console, self.temporality(&o)?));
         }
         self.otlp(key, value, path, signal)
+    }
+
+    /// `otlp_file/development`: its `output_stream` (`stdout`, the default, or
+    /// a `file:///path` URI) as the signal's `TRACED_OTLP_FILE_*` setting.
+    fn otlp_file(
+        &mut self,
+        key: &Key,
+        node: &Node,
+        path: String,
+        signal: Signal,
+    ) -> Result<(Exporter, Temporality)> {
+        let mut keys = vec!["output_stream"];
+        if signal == Signal::Metrics {
+            keys.extend(["temporality_preference", "default_histogram_aggregation"]);
+        }
+        let o = self.obj(node, path, &keys)?;
+        self.once(
+            &format!("OTLP file {}", signal.exporter()),
+            key.pos,
+            "traced writes each signal to one output stream",
+        )?;
+        let stream = match o.set("output_stream") {
+            None => "stdout".to_owned(),
+            Some((_, n)) => {
+                let stream = self.as_string(n, "output_stream")?.unwrap_or_default();
+                if let Err(expected) = crate::config::OutputStream::parse(stream.trim(), false) {
+                    return Err(self.err(
+                        n.pos,
+                        format!(
+                            "`output_stream` {} at {} is {stream:?}; expected {expected}",
+                            o.place(),
+                            self.at(n.pos)
+                        ),
+                    ));
+                }
+                stream.trim().to_owned()
+            }
+        };
+        self.settings
+            .insert(format!("TRACED_OTLP_FILE_{}", signal.var()), stream);
+        let mut temporality = Temporality::Cumulative;
+        if signal == Signal::Metrics {
+            self.histogram_aggregation(&o)?;
+            temporality = self.temporality(&o)?;
+            self.metrics_temporality(&o, temporality)?;
+        }
+        Ok((Exporter::OtlpFile, temporality))
+    }
+
+    /// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`, which the OTLP and
+    /// the OTLP file metric exporters share.
+    fn metrics_temporality(&mut self, o: &Obj<'_>, temporality: Temporality) -> Result<()> {
+        self.shared(
+            "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+            match temporality {
+                Temporality::Cumulative => "cumulative",
+                Temporality::Delta => "delta",
+                Temporality::LowMemory => "lowmemory",
+            }
+            .to_owned(),
+            o.set("temporality_preference").map(|(_, n)| n.pos),
+            o.pos,
+            "`temporality_preference` of OTLP metric exporters",
+        )
     }
 
     fn temporality(&self, o: &Obj<'_>) -> Result<Temporality> {
@@ -1418,15 +1483,7 @@ impl Cx<'_> {
         if signal == Signal::Metrics {
             self.histogram_aggregation(&o)?;
             temporality = self.temporality(&o)?;
-            self.settings.insert(
-                "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE".to_owned(),
-                match temporality {
-                    Temporality::Cumulative => "cumulative",
-                    Temporality::Delta => "delta",
-                    Temporality::LowMemory => "lowmemory",
-                }
-                .to_owned(),
-            );
+            self.metrics_temporality(&o, temporality)?;
         }
         Ok((exporter, temporality))
     }

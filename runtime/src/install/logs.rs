@@ -58,6 +58,13 @@ pub(crate) fn provider(
                     b
                 }
             },
+            LogsExporter::OtlpFile => match crate::export::otlp_file_logs(env) {
+                Ok(exporter) => b.with_log_processor(batch(exporter, env)),
+                Err(reason) => {
+                    eprintln!("traced: OTLP file log export is off: {reason}");
+                    b
+                }
+            },
         };
     }
     b.build()

@@ -67,6 +67,13 @@ pub(crate) fn provider(
                     b
                 }
             },
+            MetricsExporter::OtlpFile => match crate::export::otlp_file_metrics(env) {
+                Ok(exporter) => b.with_reader(periodic(exporter, env)),
+                Err(reason) => {
+                    eprintln!("traced: OTLP file metric export is off: {reason}");
+                    b
+                }
+            },
             MetricsExporter::Prometheus if prometheus.is_some() => b,
             #[cfg(feature = "prometheus")]
             MetricsExporter::Prometheus => {

@@ -178,6 +178,14 @@ pub(crate) fn provider(
                     b
                 }
             },
+            // Written on the batch worker, never on the application's threads.
+            TracesExporter::OtlpFile => match crate::export::otlp_file_spans(env) {
+                Ok(exporter) => b.with_span_processor(shaping.batch(exporter, env)),
+                Err(reason) => {
+                    eprintln!("traced: OTLP file span export is off: {reason}");
+                    b
+                }
+            },
         };
     }
     // Last: the marks of spans that end are forgotten once all asked.
