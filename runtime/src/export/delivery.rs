@@ -178,13 +178,18 @@ impl Delivery {
             return Err(why);
         }
         q.bytes += bytes;
+        let idle = q.items.is_empty();
         q.items.push_back(Pending {
             attempt,
             bytes,
             since: Instant::now(),
         });
         drop(q);
-        self.wake.notify_one();
+        // Only an idle sender is woken: one waiting out a backoff keeps it (a
+        // new batch does not make the collector any readier).
+        if idle {
+            self.wake.notify_one();
+        }
         Ok(())
     }
 
@@ -372,8 +377,8 @@ async fn sender(d: Arc<Delivery>) {
             return;
         }
         let Some((attempt, since)) = next else {
-            // Woken by a submit or a drain; a dropped owner ends the task within
-            // a second.
+            // Woken by a submit to the empty queue or a drain; a dropped owner
+            // ends the task within a second.
             let _ = tokio::time::timeout(Duration::from_secs(1), d.wake.notified()).await;
             continue;
         };
