@@ -447,7 +447,7 @@ fn gzip_messages_over_grpc_are_decoded() {
     let stderr = run_child("grpc", &endpoint, &compressed);
     let line = failure_line(&stderr, &endpoint);
     assert!(
-        line.contains("Unimplemented") && line.contains("gzip"),
+        line.contains("UNIMPLEMENTED") && line.contains("gzip"),
         "the refusal of the compressed message in {line:?}"
     );
     receiver.assert_nothing_within(std::time::Duration::from_millis(200));

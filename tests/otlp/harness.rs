@@ -4,7 +4,7 @@
 //! Included by each test file with `#[path = "otlp/harness.rs"] mod harness;`.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -298,6 +298,42 @@ impl Receiver {
         lines
     }
 
+    /// Sends a fault command to the receiver's gRPC services (`ok`,
+    /// `unavailable [MS]`, `resource_exhausted [MS]`, `hang`, `refuse`: see
+    /// `receiver.py`) and waits until it is in force; the lines that arrived
+    /// meanwhile are handed to `other`.
+    #[track_caller]
+    pub fn command(&mut self, command: &str, mut other: impl FnMut(Json)) {
+        let stdin = self.child.stdin.as_mut().expect("the receiver's stdin");
+        if let Err(e) = writeln!(stdin, "{command}").and_then(|()| stdin.flush()) {
+            self.fail(&format!("cannot send {command:?} to the receiver: {e}"));
+        }
+        loop {
+            let Some(line) = self.next_line(DEADLINE) else {
+                self.fail(&format!("the receiver did not answer {command:?}"))
+            };
+            if line["signal"] != "control" {
+                other(line);
+                continue;
+            }
+            if line["error"] != Json::Null {
+                self.fail(&format!("the receiver refused {command:?}: {line}"));
+            }
+            return;
+        }
+    }
+
+    /// The next line the receiver prints, parsed; `None` when none comes
+    /// within `timeout` (or the receiver exited).
+    #[track_caller]
+    pub fn next_line(&self, timeout: Duration) -> Option<Json> {
+        let line = self.lines.recv_timeout(timeout).ok()?;
+        match json::parse(&line) {
+            Ok(value) => Some(value),
+            Err(e) => self.fail(&format!("the receiver printed bad JSON ({e}): {line}")),
+        }
+    }
+
     #[track_caller]
     pub fn fail(&self, message: &str) -> ! {
         // Give the stderr reader a moment to collect a dying receiver's last words.
@@ -333,7 +369,10 @@ pub fn span_names(spans: &[Json]) -> String {
 #[track_caller]
 pub fn require_python_packages() {
     let check = Command::new("python3")
-        .args(["-c", "import opentelemetry.proto, grpc"])
+        .args([
+            "-c",
+            "import opentelemetry.proto, grpc, google.rpc.status_pb2, google.rpc.error_details_pb2",
+        ])
         .stdin(Stdio::null())
         .output();
     match check {

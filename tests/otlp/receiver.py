@@ -59,10 +59,34 @@ then also requires a client certificate signed by that CA (mutual TLS).
 --grpc-identity-only makes the gRPC server refuse compressed messages
 (UNIMPLEMENTED), so that a test can tell whether a client compresses.
 
+Fault control (OTLP/gRPC only; OTLP/HTTP always answers as above). The
+receiver reads commands from stdin, one a line, and switches its gRPC services
+at once; each command is answered on stdout with
+{"signal": "control", "mode": ..., "retry_delay_ms": ...} once it is in force
+(an unknown command with {"signal": "control", "error": ...}):
+
+    ok                        serve (the default)
+    unavailable [MS]          answer every export UNAVAILABLE
+    resource_exhausted [MS]   answer every export RESOURCE_EXHAUSTED
+    hang                      take every export and never answer while the
+                              mode lasts (then UNAVAILABLE, if the client still
+                              waits); nothing taken is counted
+    refuse                    close the gRPC port: connections are refused
+                              (the next mode binds the same port again)
+
+With MS, the error carries a google.rpc.Status in the `grpc-status-details-bin`
+trailer with a google.rpc.RetryInfo whose retry_delay is MS milliseconds (the
+OTLP throttling signal). Every export refused or hung is reported with
+{"signal": "fault", "mode": ..., "service": "traces" | "metrics" | "logs",
+"code": "UNAVAILABLE" | "RESOURCE_EXHAUSTED" | null, "retry_delay_ms": ...,
+"items": <spans, data points or log records in it>, "time": <seconds, a
+monotonic clock>}; its items are not reported as received.
+
 Problems go to stderr. The receiver exits when its stdin closes, so it never
 outlives the test that started it.
 
-Requirements: tests/otlp/requirements.txt.
+Requirements: tests/otlp/requirements.txt (googleapis-common-protos only for
+a RetryInfo).
 """
 
 import argparse
@@ -71,7 +95,9 @@ import json
 import ssl
 import sys
 import threading
+import time
 import zlib
+from collections import namedtuple
 from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -407,20 +433,124 @@ def grpc_peer(context):
     return {"tls": tls, "client": names[0].decode() if names else None, "encoding": None}
 
 
+class Fault:
+    """The gRPC fault mode in force (see the module's docstring)."""
+
+    MODES = ("ok", "unavailable", "resource_exhausted", "hang", "refuse")
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
+        self.mode = "ok"
+        self.retry_delay_ms = None
+
+    def get(self):
+        with self.lock:
+            return self.mode, self.retry_delay_ms
+
+    def set(self, mode, retry_delay_ms):
+        with self.lock:
+            self.mode, self.retry_delay_ms = mode, retry_delay_ms
+            self.changed.notify_all()
+
+    def wait_while(self, mode, context):
+        """Waits while `mode` lasts and the client still waits."""
+        with self.lock:
+            while self.mode == mode and context.is_active():
+                self.changed.wait(0.05)
+
+
+FAULT = Fault()
+
+
+class _Status(namedtuple("_Status", ("code", "details", "trailing_metadata")), grpc.Status):
+    """A gRPC status to abort with (what grpcio-status builds)."""
+
+
+def status_with_retry_info(code, message, retry_delay_ms):
+    """`code` with `message` and, with a delay, a google.rpc.Status carrying a
+    google.rpc.RetryInfo in the `grpc-status-details-bin` trailer."""
+    if retry_delay_ms is None:
+        return _Status(code, message, ())
+    from google.rpc import error_details_pb2, status_pb2
+
+    retry_info = error_details_pb2.RetryInfo()
+    retry_info.retry_delay.FromMilliseconds(retry_delay_ms)
+    status = status_pb2.Status(code=code.value[0], message=message)
+    status.details.add().Pack(retry_info)
+    return _Status(code, message, (("grpc-status-details-bin", status.SerializeToString()),))
+
+
+CODES = {
+    "unavailable": grpc.StatusCode.UNAVAILABLE,
+    "resource_exhausted": grpc.StatusCode.RESOURCE_EXHAUSTED,
+}
+
+
+def fault_gate(service, items, context):
+    """Returns when the export may be taken; else aborts it as the mode says,
+    after reporting it."""
+    mode, retry_delay_ms = FAULT.get()
+    if mode == "ok":
+        return
+    code = CODES.get(mode)
+    emit(
+        json.dumps(
+            {
+                "signal": "fault",
+                "mode": mode,
+                "service": service,
+                "code": code.name if code else None,
+                "retry_delay_ms": retry_delay_ms,
+                "items": items,
+                "time": time.monotonic(),
+            }
+        )
+    )
+    if mode == "hang":
+        FAULT.wait_while("hang", context)
+        code = grpc.StatusCode.UNAVAILABLE
+    elif code is None:  # "refuse": a call that got in before the port closed
+        code = grpc.StatusCode.UNAVAILABLE
+    context.abort_with_status(
+        status_with_retry_info(code, f"the receiver is in fault mode {mode!r}", retry_delay_ms)
+    )
+
+
+def count_spans(request):
+    return sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+
+
+def count_points(request):
+    return sum(
+        sum(1 for _ in metric_points(m))
+        for rm in request.resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+    )
+
+
+def count_logs(request):
+    return sum(len(sl.log_records) for rl in request.resource_logs for sl in rl.scope_logs)
+
+
 class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
     def Export(self, request, context):
+        fault_gate("traces", count_spans(request), context)
         report("grpc", request, context.invocation_metadata(), grpc_peer(context))
         return trace_service_pb2.ExportTraceServiceResponse()
 
 
 class MetricsService(metrics_service_pb2_grpc.MetricsServiceServicer):
     def Export(self, request, context):
+        fault_gate("metrics", count_points(request), context)
         report_metrics("grpc", request, context.invocation_metadata(), grpc_peer(context))
         return metrics_service_pb2.ExportMetricsServiceResponse()
 
 
 class LogsService(logs_service_pb2_grpc.LogsServiceServicer):
     def Export(self, request, context):
+        fault_gate("logs", count_logs(request), context)
         report_logs("grpc", request, context.invocation_metadata(), grpc_peer(context))
         return logs_service_pb2.ExportLogsServiceResponse()
 
@@ -452,33 +582,73 @@ def main():
         http_server.socket = context.wrap_socket(http_server.socket, server_side=True)
     threading.Thread(target=http_server.serve_forever, daemon=True).start()
 
-    options = []
-    if args.grpc_identity_only:
-        # Only the identity algorithm (bit 0): a compressed message is refused.
-        options.append(("grpc.compression_enabled_algorithms_bitset", 1))
-    grpc_server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=options)
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(TraceService(), grpc_server)
-    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(MetricsService(), grpc_server)
-    logs_service_pb2_grpc.add_LogsServiceServicer_to_server(LogsService(), grpc_server)
-    if args.tls_cert:
-        credentials = grpc.ssl_server_credentials(
-            [(read(args.tls_key), read(args.tls_cert))],
-            root_certificates=read(args.client_ca) if args.client_ca else None,
-            require_client_auth=bool(args.client_ca),
-        )
-        grpc_port = grpc_server.add_secure_port("127.0.0.1:0", credentials)
-    else:
-        grpc_port = grpc_server.add_insecure_port("127.0.0.1:0")
+    def start_grpc(port):
+        """The gRPC server on `port` (0: one the OS chooses), started; its port
+        (0 when it cannot bind)."""
+        options = []
+        if args.grpc_identity_only:
+            # Only the identity algorithm (bit 0): a compressed message is refused.
+            options.append(("grpc.compression_enabled_algorithms_bitset", 1))
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), options=options)
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(TraceService(), server)
+        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(MetricsService(), server)
+        logs_service_pb2_grpc.add_LogsServiceServicer_to_server(LogsService(), server)
+        address = f"127.0.0.1:{port}"
+        try:
+            if args.tls_cert:
+                credentials = grpc.ssl_server_credentials(
+                    [(read(args.tls_key), read(args.tls_cert))],
+                    root_certificates=read(args.client_ca) if args.client_ca else None,
+                    require_client_auth=bool(args.client_ca),
+                )
+                bound = server.add_secure_port(address, credentials)
+            else:
+                bound = server.add_insecure_port(address)
+        except RuntimeError:  # newer grpcio raises where older ones return 0
+            bound = 0
+        if bound:
+            server.start()
+        return server, bound
+
+    grpc_server, grpc_port = start_grpc(0)
     if grpc_port == 0:
         log("cannot bind the gRPC port")
         return 1
-    grpc_server.start()
 
     emit(f"READY http={http_server.server_address[1]} grpc={grpc_port}")
 
-    # Serve until the test closes our stdin (or exits, which closes it).
-    while sys.stdin.buffer.read(4096):
-        pass
+    # Serve until the test closes our stdin (or exits, which closes it); each
+    # line is a fault command.
+    for raw in sys.stdin.buffer:
+        words = raw.decode(errors="replace").split()
+        if not words:
+            continue
+        mode, rest = words[0], words[1:]
+        try:
+            if mode not in Fault.MODES or len(rest) > 1:
+                raise ValueError(f"unknown command {' '.join(words)!r}")
+            retry_delay_ms = int(rest[0]) if rest else None
+            if retry_delay_ms is not None and mode not in CODES:
+                raise ValueError(f"{mode} takes no retry delay")
+        except ValueError as e:
+            log(str(e))
+            emit(json.dumps({"signal": "control", "error": str(e)}))
+            continue
+        was, _ = FAULT.get()
+        FAULT.set(mode, retry_delay_ms)
+        if mode == "refuse" and was != "refuse":
+            grpc_server.stop(grace=None).wait()
+        elif mode != "refuse" and was == "refuse":
+            deadline = time.monotonic() + 10
+            while True:
+                grpc_server, bound = start_grpc(grpc_port)
+                if bound or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            if not bound:
+                log(f"cannot bind the gRPC port {grpc_port} again")
+                return 1
+        emit(json.dumps({"signal": "control", "mode": mode, "retry_delay_ms": retry_delay_ms}))
 
     grpc_server.stop(grace=None)
     http_server.shutdown()

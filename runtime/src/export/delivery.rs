@@ -7,12 +7,16 @@
 //! collector answers, refuses or hangs. One task on the export runtime sends the
 //! queue in order. A retryable failure (connection refused or reset, no answer
 //! within the timeout, HTTP 429, 502, 503 or 504; gRPC `UNAVAILABLE`,
-//! `CANCELLED`, `DEADLINE_EXCEEDED`, `ABORTED`, `OUT_OF_RANGE`, `DATA_LOSS`) is
+//! `CANCELLED`, `DEADLINE_EXCEEDED`, `ABORTED`, `OUT_OF_RANGE`, `DATA_LOSS`, or
+//! a transport failure whatever its code) is
 //! retried with exponential backoff and jitter, no sooner than a `Retry-After`
-//! (in seconds) asks; any other answer is final. A request still failing
+//! (in seconds) or a gRPC `google.rpc.RetryInfo` asks; `RESOURCE_EXHAUSTED` is
+//! retried only with a `RetryInfo` (the server says it can recover); any other
+//! answer is final. A request still failing
 //! `max_elapsed` after it was queued, or one that finds the queue full
 //! (`max_requests`, `max_bytes`), is dropped and counted. Flushing and shutting
-//! down try the queue once more at once and wait for it within their bound,
+//! down try the queue once more at once (no sooner than the server asked) and
+//! wait for it within their bound,
 //! until an attempt fails: what is still queued then is said (and, at shutdown,
 //! lost when the process exits).
 
@@ -174,13 +178,18 @@ impl Delivery {
             return Err(why);
         }
         q.bytes += bytes;
+        let idle = q.items.is_empty();
         q.items.push_back(Pending {
             attempt,
             bytes,
             since: Instant::now(),
         });
         drop(q);
-        self.wake.notify_one();
+        // Only an idle sender is woken: one waiting out a backoff keeps it (a
+        // new batch does not make the collector any readier).
+        if idle {
+            self.wake.notify_one();
+        }
         Ok(())
     }
 
@@ -321,14 +330,22 @@ fn outcome(target: &str, result: Result<Response<Bytes>, String>) -> Outcome {
 }
 
 /// What became of a gRPC attempt (`target` names the call in messages): the
-/// OTLP specification's retryable codes are retried, others are final.
+/// OTLP specification's retryable codes are retried, no sooner than the delay
+/// of a `google.rpc.RetryInfo` the server sent, `RESOURCE_EXHAUSTED` only with
+/// one; others are final.
 pub(crate) fn grpc_outcome(target: &str, result: Result<(), tonic::Status>) -> Outcome {
+    use super::otlp_grpc::{describe, retry_delay, retryable};
     match result {
         Ok(()) => Outcome::Delivered,
         Err(status) => {
-            let detail = format!("{target}: {:?}: {}", status.code(), chain(&status));
-            if super::otlp_grpc::retryable(status.code()) {
-                Outcome::Retry(detail, None)
+            let asked = retry_delay(&status);
+            let detail = format!("{target}: {}", describe(&status, asked));
+            if retryable(&status, asked.is_some()) {
+                Outcome::Retry(detail, asked)
+            } else if status.code() == tonic::Code::ResourceExhausted {
+                Outcome::Final(format!(
+                    "{detail} (not retried: the server sent no RetryInfo, so it cannot say it will recover)"
+                ))
             } else {
                 Outcome::Final(format!("{detail} (not retried)"))
             }
@@ -360,12 +377,12 @@ async fn sender(d: Arc<Delivery>) {
             return;
         }
         let Some((attempt, since)) = next else {
-            // Woken by a submit or a drain; a dropped owner ends the task within
-            // a second.
+            // Woken by a submit to the empty queue or a drain; a dropped owner
+            // ends the task within a second.
             let _ = tokio::time::timeout(Duration::from_secs(1), d.wake.notified()).await;
             continue;
         };
-        let delay = match attempt.await {
+        let (delay, asked) = match attempt.await {
             Outcome::Delivered => {
                 d.pop();
                 backoff = FIRST_BACKOFF;
@@ -396,17 +413,19 @@ async fn sender(d: Arc<Delivery>) {
                     continue;
                 }
                 d.health.record(Some(&"kept for retry"));
-                let delay = backoff
-                    .mul_f64(jitter(&mut seed))
-                    .max(after.unwrap_or_default());
+                let asked = after.unwrap_or_default();
+                let delay = backoff.mul_f64(jitter(&mut seed)).max(asked);
                 backoff = (backoff * 2).min(MAX_BACKOFF);
-                delay
+                (delay, asked)
             }
         };
+        // Never sooner than the server asked, even for a flush; then a flush
+        // waiting retries sooner.
+        tokio::time::sleep(asked).await;
         let wait = if d.lock().draining > 0 {
             Duration::from_millis(50)
         } else {
-            delay
+            delay.saturating_sub(asked)
         };
         let _ = tokio::time::timeout(wait, d.wake.notified()).await;
     }
@@ -455,6 +474,73 @@ mod tests {
             outcome("t", Err("refused".into())),
             Outcome::Retry(_, None)
         ));
+    }
+
+    #[test]
+    fn grpc_outcomes_follow_the_otlp_retry_and_throttling_rules() {
+        use tonic::Code;
+        use tonic_types::{ErrorDetails, StatusExt};
+        let throttled = |code, delay| {
+            Err(tonic::Status::with_error_details(
+                code,
+                "over quota",
+                ErrorDetails::with_retry_info(delay),
+            ))
+        };
+        assert!(matches!(grpc_outcome("t", Ok(())), Outcome::Delivered));
+        match grpc_outcome("t", Err(tonic::Status::unavailable("down"))) {
+            Outcome::Retry(detail, None) => assert_eq!(detail, "t: UNAVAILABLE: \"down\""),
+            _ => panic!("UNAVAILABLE is retried"),
+        }
+        // RESOURCE_EXHAUSTED: only with a RetryInfo, no sooner than its delay.
+        match grpc_outcome("t", Err(tonic::Status::resource_exhausted("over quota"))) {
+            Outcome::Final(detail) => assert_eq!(
+                detail,
+                "t: RESOURCE_EXHAUSTED: \"over quota\" (not retried: the server sent no \
+                 RetryInfo, so it cannot say it will recover)"
+            ),
+            _ => panic!("RESOURCE_EXHAUSTED without RetryInfo is final"),
+        }
+        let delay = Some(Duration::from_millis(1500));
+        match grpc_outcome("t", throttled(Code::ResourceExhausted, delay)) {
+            Outcome::Retry(detail, after) => {
+                assert_eq!(after, delay);
+                assert_eq!(
+                    detail,
+                    "t: RESOURCE_EXHAUSTED: \"over quota\" (the server asks to retry in 1.5s)"
+                );
+            }
+            _ => panic!("RESOURCE_EXHAUSTED with RetryInfo is retried"),
+        }
+        // The throttling signal of the OTLP specification: UNAVAILABLE with a
+        // RetryInfo; one without a delay asks for none.
+        assert!(matches!(
+            grpc_outcome("t", throttled(Code::Unavailable, Some(Duration::from_secs(2)))),
+            Outcome::Retry(_, Some(d)) if d == Duration::from_secs(2)
+        ));
+        assert!(matches!(
+            grpc_outcome("t", throttled(Code::ResourceExhausted, None)),
+            Outcome::Retry(_, Some(Duration::ZERO))
+        ));
+        for code in [Code::InvalidArgument, Code::Unimplemented, Code::Internal] {
+            assert!(
+                matches!(
+                    grpc_outcome("t", Err(tonic::Status::new(code, "no"))),
+                    Outcome::Final(_)
+                ),
+                "{code:?}"
+            );
+        }
+        // A connection closed in the middle of a call: UNKNOWN from tonic, not
+        // from the server, and retried.
+        let broken = tonic::Status::from_error(Box::new(std::io::Error::other(
+            "stream closed because of a broken pipe",
+        )));
+        assert_eq!(broken.code(), Code::Unknown);
+        match grpc_outcome("t", Err(broken)) {
+            Outcome::Retry(detail, None) => assert!(detail.contains("broken pipe"), "{detail}"),
+            _ => panic!("a transport failure is retried"),
+        }
     }
 
     #[test]

@@ -23,7 +23,8 @@ pub(crate) struct OnRuntime<E> {
     inner: Arc<E>,
     handle: Handle,
     timeout: Duration,
-    /// `None` when another part reports (the HTTP delivery).
+    /// `None` when another part reports (the retry queue of `delivery.rs`,
+    /// which every OTLP exporter `init` builds has).
     health: Option<Arc<Health>>,
 }
 

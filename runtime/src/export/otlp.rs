@@ -243,7 +243,8 @@ pub(crate) fn otlp(env: &Env) -> Result<OnRuntime<OtlpSpanExporter>, String> {
         exporter,
         rt.handle().clone(),
         timeout,
-        reports(env.protocol, health),
+        // Its delivery reports (the exporter itself answers at once).
+        None,
     ))
 }
 
@@ -260,7 +261,7 @@ pub(crate) fn otlp_metrics(
         exporter,
         rt.handle().clone(),
         env.metrics_otlp_timeout.min(env.metric_export_timeout),
-        reports(env.metrics_protocol, health),
+        None,
     ))
 }
 
@@ -276,10 +277,4 @@ pub(crate) fn health(signal: &'static str, protocol: Protocol, target: &OtlpTarg
                 .to_owned()
         });
     Health::new(signal, &target.endpoint).with_hint(hint)
-}
-
-/// Who reports an exporter's failures: over HTTP its delivery (the exporter
-/// itself always succeeds at once), over gRPC the wrapper that sees its results.
-pub(crate) fn reports(protocol: Protocol, health: Arc<Health>) -> Option<Arc<Health>> {
-    (protocol == Protocol::Grpc).then_some(health)
 }

@@ -116,16 +116,17 @@ impl GrpcTarget {
                 Ok(()) => return Ok(()),
                 Err(status) => status,
             };
+            let asked = retry_delay(&status);
+            let wait = delay.max(asked.unwrap_or_default());
             let left = self.timeout.saturating_sub(start.elapsed());
-            if retries == 3 || !retryable(status.code()) || delay >= left {
+            if retries == 3 || !retryable(&status, asked.is_some()) || wait >= left {
                 return Err(OTelSdkError::InternalFailure(format!(
-                    "OTLP/gRPC export to {} failed: {:?}: {}",
+                    "OTLP/gRPC export to {} failed: {}",
                     self.endpoint,
-                    status.code(),
-                    super::health::chain(&status)
+                    describe(&status, asked)
                 )));
             }
-            tokio::time::sleep(delay).await;
+            tokio::time::sleep(wait).await;
             delay = (delay * 2).min(Duration::from_millis(1600));
             retries += 1;
         }
@@ -140,19 +141,91 @@ impl GrpcTarget {
     }
 }
 
-/// Whether an export that failed with `code` may succeed if tried again (the
-/// OTLP specification's list; `RESOURCE_EXHAUSTED` only with a retry delay from
-/// the server, which is not read here).
-pub(crate) fn retryable(code: tonic::Code) -> bool {
-    matches!(
-        code,
+/// Whether an export that failed with `status` may succeed if tried again: the
+/// OTLP specification's list of codes, `RESOURCE_EXHAUSTED` only when the
+/// server sent a `google.rpc.RetryInfo` (`retry_info`: it can recover from the
+/// exhaustion; without one the code is final); and any failure of the
+/// connection itself, whatever code tonic gives it (a connection the server
+/// closes in the middle of a call is `UNKNOWN: transport error`): the server
+/// said nothing, as with OTLP/HTTP's connection errors.
+pub(crate) fn retryable(status: &tonic::Status, retry_info: bool) -> bool {
+    let by_code = match status.code() {
         tonic::Code::Unavailable
-            | tonic::Code::Cancelled
-            | tonic::Code::DeadlineExceeded
-            | tonic::Code::Aborted
-            | tonic::Code::OutOfRange
-            | tonic::Code::DataLoss
-    )
+        | tonic::Code::Cancelled
+        | tonic::Code::DeadlineExceeded
+        | tonic::Code::Aborted
+        | tonic::Code::OutOfRange
+        | tonic::Code::DataLoss => true,
+        tonic::Code::ResourceExhausted => retry_info,
+        _ => false,
+    };
+    by_code || from_transport(status)
+}
+
+/// Whether `status` is tonic's account of a transport failure rather than an
+/// answer of the server (a status the server sent has no source error).
+fn from_transport(status: &tonic::Status) -> bool {
+    std::error::Error::source(status).is_some()
+}
+
+/// The delay of the `google.rpc.RetryInfo` in `status`'s details (the
+/// `grpc-status-details-bin` trailer, a serialized `google.rpc.Status`), if the
+/// server sent one: how long to wait before trying again (OTLP/gRPC
+/// throttling). A `RetryInfo` without a delay counts as a zero delay.
+pub(crate) fn retry_delay(status: &tonic::Status) -> Option<Duration> {
+    use tonic_types::StatusExt;
+    if status.details().is_empty() {
+        return None;
+    }
+    status
+        .get_details_retry_info()
+        .map(|info| info.retry_delay.unwrap_or_default())
+}
+
+/// The canonical name of a gRPC status code, as the gRPC and OTLP
+/// specifications write it.
+pub(crate) fn code_name(code: tonic::Code) -> &'static str {
+    use tonic::Code::*;
+    match code {
+        Ok => "OK",
+        Cancelled => "CANCELLED",
+        Unknown => "UNKNOWN",
+        InvalidArgument => "INVALID_ARGUMENT",
+        DeadlineExceeded => "DEADLINE_EXCEEDED",
+        NotFound => "NOT_FOUND",
+        AlreadyExists => "ALREADY_EXISTS",
+        PermissionDenied => "PERMISSION_DENIED",
+        ResourceExhausted => "RESOURCE_EXHAUSTED",
+        FailedPrecondition => "FAILED_PRECONDITION",
+        Aborted => "ABORTED",
+        OutOfRange => "OUT_OF_RANGE",
+        Unimplemented => "UNIMPLEMENTED",
+        Internal => "INTERNAL",
+        Unavailable => "UNAVAILABLE",
+        DataLoss => "DATA_LOSS",
+        Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// A failed call for a person: the code's canonical name, the server's message,
+/// the transport's causes and the delay the server asked for, e.g.
+/// `RESOURCE_EXHAUSTED: "over quota" (the server asks to retry in 1.5s)`.
+pub(crate) fn describe(status: &tonic::Status, retry_delay: Option<Duration>) -> String {
+    let mut text = code_name(status.code()).to_owned();
+    let causes = std::error::Error::source(status).map(super::health::chain);
+    let message = status.message();
+    // tonic's message of a transport failure is where its causes start.
+    if !message.is_empty() && !causes.as_ref().is_some_and(|c| c.starts_with(message)) {
+        text.push_str(&format!(": {message:?}"));
+    }
+    if let Some(causes) = causes {
+        text.push_str(": ");
+        text.push_str(&causes);
+    }
+    if let Some(delay) = retry_delay {
+        text.push_str(&format!(" (the server asks to retry in {delay:?})"));
+    }
+    text
 }
 
 /// OTLP/gRPC span export.

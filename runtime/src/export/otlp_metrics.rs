@@ -792,7 +792,7 @@ mod tests {
         let e = rt
             .block_on(down.export(&ResourceMetrics::default()))
             .unwrap_err();
-        assert!(e.to_string().contains("Unavailable"), "{e}");
+        assert!(e.to_string().contains("UNAVAILABLE"), "{e}");
         let took = started.elapsed();
         assert!(
             took >= Duration::from_millis(700) && took < timeout,
