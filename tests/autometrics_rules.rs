@@ -6,9 +6,10 @@
 //! fires the alert.
 #![cfg(all(feature = "enabled", feature = "prometheus"))]
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::process::Command;
 use std::sync::Mutex;
 use traced::{traced, Objective, ObjectiveLatency, ObjectivePercentile};
@@ -34,16 +35,7 @@ fn reserve_stock() {}
 
 /// The page the endpoint serves, in the Prometheus text format.
 fn scrape(addr: SocketAddr) -> String {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "GET /metrics HTTP/1.0\r\nAccept: text/plain\r\n\r\n"
-    )
-    .unwrap();
-    let mut page = String::new();
-    stream.read_to_string(&mut page).unwrap();
-    let (_, body) = page.split_once("\r\n\r\n").expect("an HTTP response");
-    body.to_owned()
+    common::io::scrape_body(addr, "text/plain")
 }
 
 /// `name{labels}` -> value, for the samples of the families named.

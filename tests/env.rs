@@ -1,8 +1,10 @@
 //! `traced::init()` follows the standard `OTEL_*` environment.
 #![cfg(feature = "enabled")]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, PoisonError};
+mod common;
+
+use common::io::Buffer;
+use std::sync::{Mutex, PoisonError};
 use traced::export::console::ConsoleExporter;
 use traced::opentelemetry_sdk::trace::InMemorySpanExporter;
 use traced::traced;
@@ -129,19 +131,6 @@ fn service_name_comes_from_the_environment_first() {
     });
 }
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[traced(kind = server, name = "GET /cart", err)]
 fn handler() -> Result<(), String> {
     traced::event!("cache.miss", key = "cart:7");
@@ -158,7 +147,7 @@ fn console_exporter_prints_the_trace_as_a_tree() {
             .init();
         let _ = handler();
         drop(guard);
-        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let text = out.text();
         let lines: Vec<&str> = text.lines().collect();
         assert!(
             lines[0].starts_with("trace ") && lines[0].contains("shop"),

@@ -3,7 +3,10 @@
 //! values and exemplars back through Prometheus's HTTP API.
 #![cfg(all(feature = "enabled", feature = "prometheus"))]
 
+mod common;
+
 use serde_json::Value as Json;
+use common::io::scrape;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -355,14 +358,6 @@ fn unsampled_measurements_carry_no_exemplar() {
     drop(guard);
 }
 
-/// The page the endpoint serves for `accept`.
-fn scrape(addr: SocketAddr, accept: &str) -> String {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    write!(stream, "GET /metrics HTTP/1.0\r\nAccept: {accept}\r\n\r\n").unwrap();
-    let mut page = String::new();
-    stream.read_to_string(&mut page).unwrap();
-    page
-}
 
 #[test]
 fn an_exemplar_is_only_on_the_bucket_of_its_measurement() {

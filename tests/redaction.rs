@@ -3,9 +3,8 @@
 
 mod common;
 
+use common::io::Buffer;
 use common::*;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use traced::export::console::ConsoleExporter;
 use traced::process::Redaction;
 use traced::traced;
@@ -26,19 +25,6 @@ fn login() -> Result<(), String> {
     Err(format!("rejected {MAIL}"))
 }
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn planted_secrets_never_reach_the_exporters() {
     let console = Buffer::default();
@@ -57,7 +43,7 @@ fn planted_secrets_never_reach_the_exporters() {
     );
     let span = spans.one("login");
     let exported = format!("{span:?}");
-    let printed = String::from_utf8(console.0.lock().unwrap().clone()).unwrap();
+    let printed = console.text();
     for (what, text) in [("in-memory exporter", &exported), ("console", &printed)] {
         assert!(!text.is_empty(), "{what} saw nothing");
         for secret in [SECRET, CARD, MAIL, "4111111111111111"] {

@@ -9,10 +9,9 @@ mod common;
 #[path = "otlp/harness.rs"]
 mod harness;
 
+use common::io::Buffer;
 use common::*;
 use opentelemetry::KeyValue;
-use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
 use traced::export::console::ConsoleExporter;
 use traced::opentelemetry_sdk::logs::InMemoryLogExporter;
 use traced::opentelemetry_sdk::metrics::InMemoryMetricExporter;
@@ -61,25 +60,6 @@ fn login(user: &str, password: &str) -> Result<(), String> {
     Err(format!("bad password {password} for {user}"))
 }
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Buffer {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
-
 /// Everything one call of `login` left, surface by surface.
 struct Surfaces {
     spans: Vec<traced::opentelemetry_sdk::trace::SpanData>,
@@ -110,15 +90,7 @@ impl Surfaces {
 }
 
 fn scrape(addr: std::net::SocketAddr) -> String {
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "GET /metrics HTTP/1.0\r\nAccept: application/openmetrics-text; version=1.0.0\r\n\r\n"
-    )
-    .unwrap();
-    let mut page = String::new();
-    stream.read_to_string(&mut page).unwrap();
-    page
+    common::io::scrape(addr, "application/openmetrics-text; version=1.0.0")
 }
 
 fn run(configure: impl FnOnce(traced::Builder) -> traced::Builder) -> Surfaces {

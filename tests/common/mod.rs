@@ -1,6 +1,7 @@
 //! Captures the spans a closure produces, through the SDK's in-memory exporter.
 #![allow(dead_code)]
 
+pub mod io;
 pub mod metrics;
 
 use opentelemetry::trace::{SpanId, SpanKind, Status};

@@ -13,8 +13,7 @@ impl KeyPattern {
 
     /// Wildcard matching, greedy with backtracking to the last `*`.
     pub(crate) fn matches(&self, key: &str) -> bool {
-        let t: Vec<u8> = key.bytes().map(|b| b.to_ascii_lowercase()).collect();
-        self.matches_lowercase(&t)
+        glob(&self.0, key.as_bytes())
     }
 
     /// The source pattern, lowercased.
@@ -24,24 +23,37 @@ impl KeyPattern {
 
     /// [`matches`](Self::matches) on a key already lowercased (ASCII).
     pub(crate) fn matches_lowercase(&self, t: &[u8]) -> bool {
-        let p = &self.0;
-        let (mut pi, mut ti) = (0, 0);
-        let mut star: Option<(usize, usize)> = None;
-        while ti < t.len() {
-            if pi < p.len() && p[pi] == b'*' {
-                star = Some((pi, ti));
-                pi += 1;
-            } else if pi < p.len() && p[pi] == t[ti] {
-                pi += 1;
-                ti += 1;
-            } else if let Some((sp, st)) = star {
-                pi = sp + 1;
-                ti = st + 1;
-                star = Some((sp, st + 1));
-            } else {
-                return false;
-            }
-        }
-        p[pi..].iter().all(|&c| c == b'*')
+        glob(&self.0, t)
     }
+}
+
+/// `*`-wildcard matching of a lowercase pattern `p` against `t`, ASCII
+/// case-insensitively: greedy, with backtracking to the last `*`. A `const fn`,
+/// so that generated code can match the built-in secret keys at compile time.
+#[cfg_attr(not(feature = "enabled"), allow(dead_code))]
+pub(crate) const fn glob(p: &[u8], t: &[u8]) -> bool {
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && p[pi] == b'*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if pi < p.len() && p[pi] == t[ti].to_ascii_lowercase() {
+            pi += 1;
+            ti += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() {
+        if p[pi] != b'*' {
+            return false;
+        }
+        pi += 1;
+    }
+    true
 }

@@ -177,41 +177,12 @@ const SECRET_KEYS: &[&str] = &[
 pub(crate) const fn builtin_secret(key: &[u8]) -> bool {
     let mut i = 0;
     while i < SECRET_KEYS.len() {
-        if glob(SECRET_KEYS[i].as_bytes(), key) {
+        if super::glob::glob(SECRET_KEYS[i].as_bytes(), key) {
             return true;
         }
         i += 1;
     }
     false
-}
-
-/// `*`-wildcard matching of a lowercase pattern, as [`KeyPattern::matches`].
-#[cfg(feature = "enabled")]
-const fn glob(p: &[u8], t: &[u8]) -> bool {
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && p[pi] == b'*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if pi < p.len() && p[pi] == t[ti].to_ascii_lowercase() {
-            pi += 1;
-            ti += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() {
-        if p[pi] != b'*' {
-            return false;
-        }
-        pi += 1;
-    }
-    true
 }
 
 fn next_id() -> u64 {
