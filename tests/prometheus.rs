@@ -5,8 +5,8 @@
 
 mod common;
 
-use serde_json::Value as Json;
 use common::io::scrape;
+use serde_json::Value as Json;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -357,7 +357,6 @@ fn unsampled_measurements_carry_no_exemplar() {
     );
     drop(guard);
 }
-
 
 #[test]
 fn an_exemplar_is_only_on_the_bucket_of_its_measurement() {

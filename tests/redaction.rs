@@ -196,7 +196,7 @@ fn log_records_and_metric_attributes_are_redacted_too() {
 
 #[test]
 fn the_prometheus_page_never_shows_a_planted_secret() {
-    use std::io::Read;
+    use std::io::{Read, Write};
     // One turn for the whole test: no other test installs a provider meanwhile.
     let page = without_telemetry(|| {
         let exporter = traced::opentelemetry_sdk::trace::InMemorySpanExporter::default();

@@ -11,8 +11,13 @@ pub struct Buffer(pub Arc<Mutex<Vec<u8>>>);
 impl Buffer {
     /// Everything written so far.
     pub fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap_or_else(PoisonError::into_inner).clone())
-            .expect("UTF-8 output")
+        String::from_utf8(
+            self.0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        )
+        .expect("UTF-8 output")
     }
 }
 

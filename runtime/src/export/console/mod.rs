@@ -501,7 +501,6 @@ impl SpanExporter for ConsoleExporter {
     }
 }
 
-
 mod hold;
 mod processor;
 mod render;

@@ -202,4 +202,3 @@ impl Drop for ConsoleSpanProcessor {
         self.stop_timer(false);
     }
 }
-

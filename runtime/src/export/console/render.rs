@@ -252,7 +252,13 @@ impl Renderer<'_> {
         out.push('\n');
     }
 
-    pub(super) fn header(&self, out: &mut String, trace_id: TraceId, window: Duration, incomplete: bool) {
+    pub(super) fn header(
+        &self,
+        out: &mut String,
+        trace_id: TraceId,
+        window: Duration,
+        incomplete: bool,
+    ) {
         let mut line = self.line();
         line.push(Style::DIM, "trace ");
         line.push(Style::BOLD, &trace_id.to_string());
@@ -269,7 +275,13 @@ impl Renderer<'_> {
         line.end(out);
     }
 
-    pub(super) fn span_line(&self, out: &mut String, row: &Row<'_>, label_width: usize, axis: &Axis) {
+    pub(super) fn span_line(
+        &self,
+        out: &mut String,
+        row: &Row<'_>,
+        label_width: usize,
+        axis: &Axis,
+    ) {
         let span = row.span;
         let mut line = self.line();
         line.push(Style::DIM, &row.guide);
@@ -406,7 +418,13 @@ impl Renderer<'_> {
     }
 
     /// Renders a log record written in `span`.
-    pub(super) fn record(&self, out: &mut String, guide: &str, span: &SpanData, record: &HeldRecord) {
+    pub(super) fn record(
+        &self,
+        out: &mut String,
+        guide: &str,
+        span: &SpanData,
+        record: &HeldRecord,
+    ) {
         let level = Level::of(record.severity);
         let mut lead = vec![(Style::DIM, "▸ ".to_owned())];
         if let Some(time) = record.time {
@@ -559,4 +577,3 @@ pub(super) fn fmt_duration(duration: Duration) -> String {
         }
     }
 }
-

@@ -55,14 +55,7 @@ fn context(trace: u128, span: u64) -> SpanContext {
 }
 
 /// An internal span without attributes; times in microseconds.
-fn span(
-    trace: u128,
-    id: u64,
-    parent: u64,
-    name: &'static str,
-    start: u64,
-    end: u64,
-) -> SpanData {
+fn span(trace: u128, id: u64, parent: u64, name: &'static str, start: u64, end: u64) -> SpanData {
     SpanData {
         span_context: context(trace, id),
         parent_span_id: SpanId::from(parent),
@@ -598,8 +591,7 @@ impl Logging {
         let logs = TraceLogs::default();
         let provider = SdkLoggerProvider::builder()
             .with_simple_exporter(
-                ConsoleLogExporter::with_writer(lines.clone(), false)
-                    .with_trace_view(logs.clone()),
+                ConsoleLogExporter::with_writer(lines.clone(), false).with_trace_view(logs.clone()),
             )
             .build();
         let logger = provider.logger("shop");
@@ -1133,10 +1125,7 @@ fn live_a_root_stops_waiting_for_a_child_the_filter_drops() {
             sampled_only: true,
             filter: Some(SpanFilter::new().drop_attribute("late", "yes")),
             redaction: None,
-            inner: ConsoleSpanProcessor::new(ConsoleExporter::with_writer(
-                buffer.clone(),
-                false,
-            )),
+            inner: ConsoleSpanProcessor::new(ConsoleExporter::with_writer(buffer.clone(), false)),
         })
         .build();
     let tracer = provider.tracer("test");

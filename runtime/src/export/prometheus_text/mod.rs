@@ -182,7 +182,6 @@ pub(crate) fn render(
     out
 }
 
-
 mod encode;
 #[cfg(test)]
 mod tests;

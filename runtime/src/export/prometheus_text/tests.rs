@@ -3,9 +3,7 @@ use std::time::Duration;
 
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::InstrumentationScope;
-use opentelemetry_sdk::metrics::{
-    InMemoryMetricExporterBuilder, PeriodicReader, SdkMeterProvider,
-};
+use opentelemetry_sdk::metrics::{InMemoryMetricExporterBuilder, PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::Resource;
 
 use super::*;
@@ -42,9 +40,7 @@ impl ExemplarLookup for MapLookup {
 fn exemplar(value: f64, nanos_after: u64, trace: u128, span: u64) -> Exemplar {
     Exemplar {
         value,
-        time: UNIX_EPOCH
-            + Duration::from_secs(1_700_000_000)
-            + Duration::from_nanos(nanos_after),
+        time: UNIX_EPOCH + Duration::from_secs(1_700_000_000) + Duration::from_nanos(nanos_after),
         trace_id: TraceId::from(trace),
         span_id: SpanId::from(span),
     }

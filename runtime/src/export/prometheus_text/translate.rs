@@ -565,4 +565,3 @@ pub(super) fn unit_word(unit: &str) -> String {
         .trim_matches('_')
         .to_owned()
 }
-
