@@ -549,8 +549,8 @@ fn span_metrics_match_the_collectors_spanmetrics_connector() {
                         "{label} of {s:?}"
                     );
                 }
-                // The text format's `le`: "2" on the connector's page (the Go client), "2.0" on
-                // traced's (as in OpenMetrics); the same bound.
+                // The text format's `le`: "2" on both pages (as the Go client writes it);
+                // compared as the bound it stands for.
                 if let Some(le) = labels.get_mut("le") {
                     *le = format!("{:?}", le.parse::<f64>().expect("a numeric le"));
                 }

@@ -67,7 +67,10 @@ pub(super) fn write_family(out: &mut String, family: &Family, format: Format) {
                 sum_and_count,
             } => {
                 for bucket in buckets {
-                    let le = canonical_float(bucket.le);
+                    let le = match format {
+                        Format::OpenMetrics => canonical_float(bucket.le),
+                        Format::Text => text_le(bucket.le),
+                    };
                     write_sample(
                         out,
                         &family.name,
@@ -169,6 +172,18 @@ pub(super) fn float(value: f64) -> String {
     } else {
         format!("{value:?}")
     }
+}
+
+/// An `le` value in the Prometheus text format: Go's `%g` of the shortest
+/// round-trip digits, as the Go client writes it (`0.25`, `1`, `10`, `1e+06`).
+/// The autometrics rules compare `le` with `objective_latency_threshold` as
+/// strings, and that label is written the same way (`1`, not `1.0`).
+pub(super) fn text_le(value: f64) -> String {
+    let mut out = canonical_float(value);
+    if value.is_finite() && out.ends_with(".0") {
+        out.truncate(out.len() - 2);
+    }
+    out
 }
 
 /// The canonical form OpenMetrics wants for `le` values: Go's `%g` of the

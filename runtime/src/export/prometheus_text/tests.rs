@@ -525,9 +525,9 @@ fn histogram_with_negative_bounds_has_no_sum() {
     assert_eq!(
         render(&metrics, Format::Text, &NoExemplars),
         "# TYPE temperature_delta histogram\n\
-         temperature_delta_bucket{otel_scope_name=\"t\",le=\"-10.0\"} 0\n\
-         temperature_delta_bucket{otel_scope_name=\"t\",le=\"0.0\"} 1\n\
-         temperature_delta_bucket{otel_scope_name=\"t\",le=\"10.0\"} 1\n\
+         temperature_delta_bucket{otel_scope_name=\"t\",le=\"-10\"} 0\n\
+         temperature_delta_bucket{otel_scope_name=\"t\",le=\"0\"} 1\n\
+         temperature_delta_bucket{otel_scope_name=\"t\",le=\"10\"} 1\n\
          temperature_delta_bucket{otel_scope_name=\"t\",le=\"+Inf\"} 1\n"
     );
 }
@@ -630,6 +630,38 @@ fn formats_numbers() {
     assert_eq!(Number::F64(f64::INFINITY).to_string(), "+Inf");
     assert_eq!(Number::F64(f64::NEG_INFINITY).to_string(), "-Inf");
     assert_eq!(Number::F64(f64::NAN).to_string(), "NaN");
+}
+
+#[test]
+fn formats_le_in_the_text_format_as_the_objective_thresholds_are_written() {
+    for (value, expected) in [
+        (0.0, "0"),
+        (0.005, "0.005"),
+        (0.25, "0.25"),
+        (1.0, "1"),
+        (2.5, "2.5"),
+        (5.0, "5"),
+        (10.0, "10"),
+        (100_000.0, "100000"),
+        (1e6, "1e+06"),
+        (1e-5, "1e-05"),
+        (-10.0, "-10"),
+        (f64::INFINITY, "+Inf"),
+    ] {
+        assert_eq!(text_le(value), expected, "{value}");
+    }
+    // Every autometrics latency threshold is the `le` of its bucket, as a string.
+    use crate::metrics::ObjectiveLatency::*;
+    let thresholds = [
+        Ms5, Ms10, Ms25, Ms50, Ms75, Ms100, Ms250, Ms500, Ms750, Ms1000, Ms2500, Ms5000, Ms7500,
+        Ms10000,
+    ];
+    for (bound, threshold) in crate::metrics::CALL_DURATION_BUCKETS
+        .into_iter()
+        .zip(thresholds)
+    {
+        assert_eq!(text_le(bound), threshold.as_str(), "{bound}");
+    }
 }
 
 #[test]
