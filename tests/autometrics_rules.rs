@@ -202,21 +202,7 @@ fn breaking_the_objective_moves_the_error_ratio_and_fires_the_alert() {
     let third = scrape(addr);
     drop(guard);
 
-    let pages: Vec<_> = [&first, &second, &third]
-        .into_iter()
-        .map(|p| samples(p, &["function_calls_total"]))
-        .collect();
-    let series: std::collections::BTreeSet<&String> = pages.iter().flat_map(|p| p.keys()).collect();
-    let input: String = series
-        .iter()
-        .map(|s| {
-            let snapshots: Vec<Option<f64>> = pages.iter().map(|p| p.get(*s).copied()).collect();
-            format!(
-                "      - series: '{s}'\n        values: '{}'\n",
-                values(&snapshots)
-            )
-        })
-        .collect();
+    let input = input_series(&[&first, &second, &third], &["function_calls_total"]);
     assert!(input.contains("result=\"error\""), "{input}");
 
     let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/autometrics/rules.yml");
@@ -257,10 +243,35 @@ INPUT
 "#
     .replace("RULES", rules)
     .replace("INPUT\n", &input);
-    let dir = std::env::temp_dir().join(format!("traced-autometrics-rules-{}", std::process::id()));
+    promtool_test_rules(&test);
+}
+
+/// promtool input series for the families named, from pages scraped 5 minutes apart.
+fn input_series(pages: &[&String], families: &[&str]) -> String {
+    let pages: Vec<_> = pages.iter().map(|p| samples(p, families)).collect();
+    let series: std::collections::BTreeSet<&String> = pages.iter().flat_map(|p| p.keys()).collect();
+    series
+        .iter()
+        .map(|s| {
+            let snapshots: Vec<Option<f64>> = pages.iter().map(|p| p.get(*s).copied()).collect();
+            format!(
+                "      - series: '{s}'\n        values: '{}'\n",
+                values(&snapshots)
+            )
+        })
+        .collect()
+}
+
+/// Runs `promtool test rules` on the test file's text; fails with its output.
+fn promtool_test_rules(test: &str) {
+    let dir = std::env::temp_dir().join(format!(
+        "traced-autometrics-rules-{}-{}",
+        std::process::id(),
+        test.len()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("test.yml");
-    std::fs::write(&file, &test).unwrap();
+    std::fs::write(&file, test).unwrap();
     let out = Command::new("promtool")
         .arg("test")
         .arg("rules")
@@ -275,3 +286,228 @@ INPUT
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The rules file autometrics publishes, vendored unchanged (see its README.md).
+const UPSTREAM_RULES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/autometrics/upstream/autometrics.rules.yml"
+);
+
+#[test]
+fn the_vendored_upstream_rules_are_unchanged() {
+    let out = Command::new("sha256sum")
+        .arg(UPSTREAM_RULES)
+        .output()
+        .expect("sha256sum (coreutils) is installed");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text.split_whitespace().next(),
+        Some("d58240c96379021818ed17b15a14bf83e7448090aa26224b54d19489f96ebdf3"),
+        "tests/autometrics/upstream/autometrics.rules.yml must stay byte for byte as published"
+    );
+}
+
+const SEARCH: Objective =
+    Objective::new("search").latency(ObjectiveLatency::Ms25, ObjectivePercentile::P99);
+const BROWSE: Objective =
+    Objective::new("browse").latency(ObjectiveLatency::Ms25, ObjectivePercentile::P99);
+
+/// Slower than its 25 ms threshold when `slow`.
+#[traced(metrics(objective = SEARCH))]
+fn search(slow: bool) {
+    if slow {
+        std::thread::sleep(std::time::Duration::from_millis(40));
+    }
+}
+
+/// Always within its 25 ms threshold.
+#[traced(metrics(objective = BROWSE))]
+fn browse() {}
+
+#[test]
+fn the_published_autometrics_rules_fire_unchanged_on_the_scraped_series() {
+    let _turn = LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let guard = telemetry();
+    let addr = guard.prometheus_addr().expect("the endpoint listens");
+    // Minutes 0-5: successes only, every call fast (one early failure, so that
+    // the error series exists from the first scrape).
+    let _ = pay(true);
+    for _ in 0..100 {
+        let _ = pay(false);
+    }
+    for _ in 0..50 {
+        search(false);
+        browse();
+    }
+    let first = scrape(addr);
+    for _ in 0..100 {
+        let _ = pay(false);
+    }
+    for _ in 0..50 {
+        search(false);
+        browse();
+    }
+    let second = scrape(addr);
+    // Minutes 5-10: every other payment fails, every search is slow.
+    for _ in 0..50 {
+        let _ = pay(false);
+        let _ = pay(true);
+    }
+    for _ in 0..50 {
+        search(true);
+        browse();
+    }
+    let third = scrape(addr);
+    drop(guard);
+
+    // The upstream latency rules count the bucket whose `le` equals the
+    // objective's `objective_latency_threshold` label, as strings: every
+    // threshold must be written the same way in both.
+    let buckets = samples(&third, &["function_calls_duration_seconds_bucket"]);
+    let les: std::collections::BTreeSet<String> = buckets
+        .keys()
+        .filter(|s| s.contains("function=\"search\""))
+        .map(|s| labels(s)["le"].clone())
+        .collect();
+    for t in [
+        ObjectiveLatency::Ms5,
+        ObjectiveLatency::Ms10,
+        ObjectiveLatency::Ms25,
+        ObjectiveLatency::Ms50,
+        ObjectiveLatency::Ms75,
+        ObjectiveLatency::Ms100,
+        ObjectiveLatency::Ms250,
+        ObjectiveLatency::Ms500,
+        ObjectiveLatency::Ms750,
+        ObjectiveLatency::Ms1000,
+        ObjectiveLatency::Ms2500,
+        ObjectiveLatency::Ms5000,
+        ObjectiveLatency::Ms7500,
+        ObjectiveLatency::Ms10000,
+    ] {
+        assert!(les.contains(t.as_str()), "{t:?}: {les:?}");
+    }
+    for s in buckets.keys().filter(|s| s.contains("function=\"search\"")) {
+        assert_eq!(
+            labels(s)
+                .get("objective_latency_threshold")
+                .map(String::as_str),
+            Some("0.025"),
+            "{s}"
+        );
+    }
+
+    let input = input_series(
+        &[&first, &second, &third],
+        &[
+            "function_calls_total",
+            "function_calls_duration_seconds_bucket",
+            "function_calls_duration_seconds_count",
+        ],
+    );
+    let test = UPSTREAM_TEST
+        .replace("RULES", UPSTREAM_RULES)
+        .replace("INPUT\n", &input);
+    promtool_test_rules(&test);
+}
+
+/// The expectations on the upstream rules. Sloth's alerts have no `for:`; the
+/// page alert needs the 5m and 1h windows (or 30m and 6h) above the burn rate,
+/// and every window needs at least one call a minute (`>= 0.0166`). Ten minutes
+/// of traffic fill the 5m and 1h windows; the ticket alert's 1d and 3d windows
+/// need a day of traffic, so it does not fire here.
+const UPSTREAM_TEST: &str = r#"rule_files:
+  - RULES
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+INPUT
+    promql_expr_test:
+      # Successes only: the success-rate SLI is 0.
+      - expr: slo:sli_error:ratio_rate5m{sloth_id="autometrics-success-rate-99_9"}
+        eval_time: 5m
+        exp_samples:
+          - labels: 'slo:sli_error:ratio_rate5m{service_name="shop-api",objective_name="checkout",objective_percentile="99.9",sloth_id="autometrics-success-rate-99_9",sloth_service="autometrics",sloth_slo="success-rate-99_9",sloth_window="5m"}'
+            value: 0
+      # Every other payment fails: it moves to 0.5...
+      - expr: slo:sli_error:ratio_rate5m{sloth_id="autometrics-success-rate-99_9"}
+        eval_time: 10m
+        exp_samples:
+          - labels: 'slo:sli_error:ratio_rate5m{service_name="shop-api",objective_name="checkout",objective_percentile="99.9",sloth_id="autometrics-success-rate-99_9",sloth_service="autometrics",sloth_slo="success-rate-99_9",sloth_window="5m"}'
+            value: 0.5
+      # ...and the 1h window the page alert also needs is above 14.4 x the budget.
+      - expr: slo:sli_error:ratio_rate1h{sloth_id="autometrics-success-rate-99_9"} > bool 0.0144
+        eval_time: 10m
+        exp_samples:
+          - labels: '{service_name="shop-api",objective_name="checkout",objective_percentile="99.9",sloth_id="autometrics-success-rate-99_9",sloth_service="autometrics",sloth_slo="success-rate-99_9",sloth_window="1h"}'
+            value: 1
+      # Every call fast: the latency SLI is 0 for all three objectives.
+      - expr: slo:sli_error:ratio_rate5m{sloth_id="autometrics-latency-99"}
+        eval_time: 5m
+        exp_samples:
+          - labels: 'slo:sli_error:ratio_rate5m{service_name="shop-api",objective_name="checkout",objective_percentile="99",sloth_id="autometrics-latency-99",sloth_service="autometrics",sloth_slo="latency-99",sloth_window="5m"}'
+            value: 0
+          - labels: 'slo:sli_error:ratio_rate5m{service_name="shop-api",objective_name="search",objective_percentile="99",sloth_id="autometrics-latency-99",sloth_service="autometrics",sloth_slo="latency-99",sloth_window="5m"}'
+            value: 0
+          - labels: 'slo:sli_error:ratio_rate5m{service_name="shop-api",objective_name="browse",objective_percentile="99",sloth_id="autometrics-latency-99",sloth_service="autometrics",sloth_slo="latency-99",sloth_window="5m"}'
+            value: 0
+      # Every search slower than 25 ms: its SLI moves to 1; the others stay 0.
+      - expr: slo:sli_error:ratio_rate5m{sloth_id="autometrics-latency-99"}
+        eval_time: 10m
+        exp_samples:
+          - labels: 'slo:sli_error:ratio_rate5m{service_name="shop-api",objective_name="checkout",objective_percentile="99",sloth_id="autometrics-latency-99",sloth_service="autometrics",sloth_slo="latency-99",sloth_window="5m"}'
+            value: 0
+          - labels: 'slo:sli_error:ratio_rate5m{service_name="shop-api",objective_name="search",objective_percentile="99",sloth_id="autometrics-latency-99",sloth_service="autometrics",sloth_slo="latency-99",sloth_window="5m"}'
+            value: 1
+          - labels: 'slo:sli_error:ratio_rate5m{service_name="shop-api",objective_name="browse",objective_percentile="99",sloth_id="autometrics-latency-99",sloth_service="autometrics",sloth_slo="latency-99",sloth_window="5m"}'
+            value: 0
+      - expr: slo:sli_error:ratio_rate1h{sloth_id="autometrics-latency-99",objective_name="search"} > bool 0.144
+        eval_time: 10m
+        exp_samples:
+          - labels: '{service_name="shop-api",objective_name="search",objective_percentile="99",sloth_id="autometrics-latency-99",sloth_service="autometrics",sloth_slo="latency-99",sloth_window="1h"}'
+            value: 1
+    alert_rule_test:
+      - eval_time: 5m
+        alertname: High Error Rate SLO - 99.9%
+        exp_alerts: []
+      - eval_time: 10m
+        alertname: High Error Rate SLO - 99.9%
+        exp_alerts:
+          - exp_labels:
+              category: success-rate
+              severity: page
+              sloth_severity: page
+              service_name: shop-api
+              objective_name: checkout
+              objective_percentile: "99.9"
+              sloth_id: autometrics-success-rate-99_9
+              sloth_service: autometrics
+              sloth_slo: success-rate-99_9
+            exp_annotations:
+              summary: High error rate on the `checkout` SLO for the `shop-api` service
+              title: (page) autometrics success-rate-99_9 SLO error budget burn rate is too fast.
+      - eval_time: 5m
+        alertname: High Latency SLO - 99%
+        exp_alerts: []
+      # Only the slow function's objective: not browse, not checkout.
+      - eval_time: 10m
+        alertname: High Latency SLO - 99%
+        exp_alerts:
+          - exp_labels:
+              category: latency
+              severity: page
+              sloth_severity: page
+              service_name: shop-api
+              objective_name: search
+              objective_percentile: "99"
+              sloth_id: autometrics-latency-99
+              sloth_service: autometrics
+              sloth_slo: latency-99
+            exp_annotations:
+              summary: High latency on the `search` SLO for the `shop-api` service
+              title: (page) autometrics latency-99 SLO error budget burn rate is too fast.
+"#;
