@@ -2,8 +2,9 @@
 //! traced's own Prometheus endpoint (on 127.0.0.1) carry every label the
 //! autometrics specification v1.0.0 requires, and, fed to `promtool test rules`
 //! (Debian's `prometheus` package) with the rules in `tests/autometrics/rules.yml`,
-//! a function that breaks its objective moves the error-ratio recording rule and
-//! fires the alert.
+//! a function that breaks its objective moves the error-ratio (or slow-call
+//! ratio) recording rule and fires the alert. The same runs with autometrics'
+//! published rules, vendored unchanged in `tests/autometrics/upstream/`.
 #![cfg(all(feature = "enabled", feature = "prometheus"))]
 
 mod common;
@@ -188,10 +189,16 @@ fn breaking_the_objective_moves_the_error_ratio_and_fires_the_alert() {
     for _ in 0..100 {
         let _ = pay(false);
     }
+    for _ in 0..50 {
+        search(false);
+    }
     let first = scrape(addr);
     // Five quiet minutes of successes...
     for _ in 0..100 {
         let _ = pay(false);
+    }
+    for _ in 0..50 {
+        search(false);
     }
     let second = scrape(addr);
     // ...then five minutes where every other payment fails.
@@ -199,10 +206,21 @@ fn breaking_the_objective_moves_the_error_ratio_and_fires_the_alert() {
         let _ = pay(false);
         let _ = pay(true);
     }
+    // Every search is slower than its threshold there too.
+    for _ in 0..50 {
+        search(true);
+    }
     let third = scrape(addr);
     drop(guard);
 
-    let input = input_series(&[&first, &second, &third], &["function_calls_total"]);
+    let input = input_series(
+        &[&first, &second, &third],
+        &[
+            "function_calls_total",
+            "function_calls_duration_seconds_bucket",
+            "function_calls_duration_seconds_count",
+        ],
+    );
     assert!(input.contains("result=\"error\""), "{input}");
 
     let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/autometrics/rules.yml");
@@ -226,7 +244,36 @@ INPUT
         exp_samples:
           - labels: 'slo:sli_error:ratio_rate5m{service_name="shop-api",objective_name="checkout",objective_percentile="99.9"}'
             value: 0.5
+      # Every call fast: no objective's latency ratio moves...
+      - expr: slo:sli_latency:ratio_rate5m
+        eval_time: 5m
+        exp_samples:
+          - labels: 'slo:sli_latency:ratio_rate5m{service_name="shop-api",objective_name="checkout",objective_percentile="99"}'
+            value: 0
+          - labels: 'slo:sli_latency:ratio_rate5m{service_name="shop-api",objective_name="search",objective_percentile="99"}'
+            value: 0
+      # ...then every search is slower than 25 ms: its ratio moves to 1, payments' stays 0.
+      - expr: slo:sli_latency:ratio_rate5m
+        eval_time: 10m
+        exp_samples:
+          - labels: 'slo:sli_latency:ratio_rate5m{service_name="shop-api",objective_name="checkout",objective_percentile="99"}'
+            value: 0
+          - labels: 'slo:sli_latency:ratio_rate5m{service_name="shop-api",objective_name="search",objective_percentile="99"}'
+            value: 1
     alert_rule_test:
+      - eval_time: 5m
+        alertname: HighLatency
+        exp_alerts: []
+      - eval_time: 10m
+        alertname: HighLatency
+        exp_alerts:
+          - exp_labels:
+              severity: page
+              service_name: shop-api
+              objective_name: search
+              objective_percentile: "99"
+            exp_annotations:
+              summary: shop-api is slower than objective search
       - eval_time: 5m
         alertname: HighErrorRate
         exp_alerts: []
