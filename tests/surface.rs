@@ -147,6 +147,8 @@ fn setup_forms() -> Result<(), traced::ConfigError> {
     drop(_a);
     let _b = traced::init!();
     drop(_b);
+    // An application that keeps its own OpenTelemetry setup.
+    traced::use_global_tracer_provider();
     let guard = traced::init_from_file("config/development.yaml")?;
     let _ = guard.flush();
     let _ = guard.prometheus_addr();
@@ -155,6 +157,7 @@ fn setup_forms() -> Result<(), traced::ConfigError> {
     let _ = guard.logger_provider().is_some();
     let _ = traced::DEFAULT_SHUTDOWN_TIMEOUT;
     let _ = traced::Protocol::Grpc;
+    let _ = traced::TracesExporter::OtlpFile;
     let _ = (
         Sampler::always_on(),
         Sampler::always_off(),

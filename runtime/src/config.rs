@@ -221,7 +221,7 @@ pub(crate) struct Env {
     pub(crate) otlp_file: OtlpFileSettings,
     /// The bounds of the OTLP/HTTP retry queues (`TRACED_EXPORT_RETRY_*`).
     #[cfg(feature = "otlp")]
-    pub(crate) export_retry: crate::export::RetrySettings,
+    pub(crate) export_retry: RetrySettings,
     pub(crate) metrics_otlp: OtlpTarget,
     pub(crate) logs_otlp: OtlpTarget,
     pub(crate) sampler: SamplerChoice,
@@ -361,7 +361,7 @@ impl Env {
             keep_files: r.positive("TRACED_OTLP_FILE_KEEP_FILES", OTLP_FILE_KEEP_FILES),
         };
         #[cfg(feature = "otlp")]
-        let export_retry = crate::export::RetrySettings {
+        let export_retry = RetrySettings {
             max_elapsed: r.millis("TRACED_EXPORT_RETRY_TIMEOUT", 30_000),
             max_requests: r.positive("TRACED_EXPORT_RETRY_QUEUE_SIZE", 512),
             max_bytes: r.positive("TRACED_EXPORT_RETRY_QUEUE_BYTES", 64 << 20),
@@ -766,6 +766,29 @@ impl Reader<'_> {
                 );
                 default
             }
+        }
+    }
+}
+
+/// The bounds of one exporter's retry queue.
+#[cfg(feature = "otlp")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RetrySettings {
+    /// How long a request is retried before it is dropped.
+    pub(crate) max_elapsed: Duration,
+    /// Requests (batches) held at most.
+    pub(crate) max_requests: usize,
+    /// Request bytes held at most.
+    pub(crate) max_bytes: usize,
+}
+
+#[cfg(feature = "otlp")]
+impl Default for RetrySettings {
+    fn default() -> Self {
+        RetrySettings {
+            max_elapsed: Duration::from_secs(30),
+            max_requests: 512,
+            max_bytes: 64 << 20,
         }
     }
 }

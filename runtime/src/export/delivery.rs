@@ -13,7 +13,9 @@
 //! (in seconds) or a gRPC `google.rpc.RetryInfo` asks; `RESOURCE_EXHAUSTED` is
 //! retried only with a `RetryInfo` (the server says it can recover); any other
 //! answer is final. A request still failing
-//! `max_elapsed` after it was queued, or one that finds the queue full
+//! `max_elapsed` after it was queued, one whose server asks for a wait that
+//! would end past that window (it would hold every request behind it), or one
+//! that finds the queue full
 //! (`max_requests`, `max_bytes`), is dropped and counted. Flushing and shutting
 //! down try the queue once more at once (no sooner than the server asked) and
 //! wait for it within their bound,
@@ -28,26 +30,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
-/// The bounds of one exporter's retry queue.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct RetrySettings {
-    /// How long a request is retried before it is dropped.
-    pub(crate) max_elapsed: Duration,
-    /// Requests (batches) held at most.
-    pub(crate) max_requests: usize,
-    /// Request bytes held at most.
-    pub(crate) max_bytes: usize,
-}
-
-impl Default for RetrySettings {
-    fn default() -> Self {
-        RetrySettings {
-            max_elapsed: Duration::from_secs(30),
-            max_requests: 512,
-            max_bytes: 64 << 20,
-        }
-    }
-}
+pub(crate) use crate::config::RetrySettings;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -412,8 +395,19 @@ async fn sender(d: Arc<Delivery>) {
                     d.health.record(Some(&why));
                     continue;
                 }
-                d.health.record(Some(&"kept for retry"));
                 let asked = after.unwrap_or_default();
+                // A server asking for a wait past the retry window would only
+                // hold every batch behind this one: the batch is dropped now.
+                if since.elapsed() + asked > d.settings.max_elapsed {
+                    d.drop_front();
+                    let why = format!(
+                        "the server asks to retry in {asked:?}, past the {:?} retry window: the batch is dropped",
+                        d.settings.max_elapsed
+                    );
+                    d.health.record(Some(&why));
+                    continue;
+                }
+                d.health.record(Some(&"kept for retry"));
                 let delay = backoff.mul_f64(jitter(&mut seed)).max(asked);
                 backoff = (backoff * 2).min(MAX_BACKOFF);
                 (delay, asked)
@@ -581,6 +575,44 @@ mod tests {
             ),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_retry_delay_past_the_window_drops_the_batch_and_the_queue_goes_on() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let settings = RetrySettings {
+            max_elapsed: Duration::from_secs(2),
+            max_requests: 8,
+            max_bytes: 1 << 20,
+        };
+        let health = Arc::new(Health::new("traces", "http://127.0.0.1:9/v1/traces"));
+        let d = Delivery::start(None, Duration::from_secs(1), settings, health, rt.handle());
+        let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        // The first batch is throttled for a minute, far past the 2 s window.
+        let throttled: Attempt = Box::new(|| {
+            Box::pin(async { Outcome::Retry("throttled".into(), Some(Duration::from_secs(60))) })
+        });
+        let counter = Arc::clone(&sent);
+        let accepted: Attempt = Box::new(move || {
+            let counter = Arc::clone(&counter);
+            Box::pin(async move {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Outcome::Delivered
+            })
+        });
+        d.submit_attempt(1, throttled).unwrap();
+        d.submit_attempt(1, accepted).unwrap();
+        // The batch behind it is delivered at once, not after the minute.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while sent.load(std::sync::atomic::Ordering::SeqCst) == 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(d.dropped(), 1);
+        assert_eq!(sent.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[test]

@@ -64,9 +64,6 @@ pub(crate) use otlp_file::from_env::{
     logs as otlp_file_logs, metrics as otlp_file_metrics, spans as otlp_file_spans,
 };
 
-#[cfg(feature = "otlp")]
-pub(crate) use delivery::RetrySettings;
-
 /// Waits, at most `timeout`, for the OTLP/HTTP retry queues to be delivered.
 #[cfg(feature = "otlp")]
 pub(crate) fn drain_deliveries(timeout: std::time::Duration) -> Result<(), String> {
