@@ -235,6 +235,14 @@ impl Delivery {
         }
     }
 
+    /// Tells a flush waiting in [`Delivery::drain`] that an attempt failed.
+    fn failed_while_draining(&self) {
+        let mut q = self.lock();
+        if q.draining > 0 {
+            q.failed_while_draining = true;
+        }
+    }
+
     fn drop_front(&self) {
         self.pop();
         self.lock().dropped += 1;
@@ -380,12 +388,6 @@ async fn sender(d: Arc<Delivery>) {
             }
             Outcome::Retry(detail, after) => {
                 d.health.note(detail);
-                {
-                    let mut q = d.lock();
-                    if q.draining > 0 {
-                        q.failed_while_draining = true;
-                    }
-                }
                 if since.elapsed() >= d.settings.max_elapsed {
                     d.drop_front();
                     let why = format!(
@@ -393,6 +395,7 @@ async fn sender(d: Arc<Delivery>) {
                         d.settings.max_elapsed
                     );
                     d.health.record(Some(&why));
+                    d.failed_while_draining();
                     continue;
                 }
                 let asked = after.unwrap_or_default();
@@ -405,9 +408,13 @@ async fn sender(d: Arc<Delivery>) {
                         d.settings.max_elapsed
                     );
                     d.health.record(Some(&why));
+                    d.failed_while_draining();
                     continue;
                 }
                 d.health.record(Some(&"kept for retry"));
+                // Only after the failure line is out: a flush that stops
+                // waiting on this ends the program's account with it.
+                d.failed_while_draining();
                 let delay = backoff.mul_f64(jitter(&mut seed)).max(asked);
                 backoff = (backoff * 2).min(MAX_BACKOFF);
                 (delay, asked)
