@@ -498,9 +498,9 @@ fn valid_value(value: &str) -> bool {
 /// The propagators `OTEL_PROPAGATORS` names, in its order.
 #[cfg(feature = "enabled")]
 pub(crate) fn from_choices(
-    choices: &[crate::config::PropagatorChoice],
+    choices: &[crate::settings::PropagatorChoice],
 ) -> opentelemetry::propagation::TextMapCompositePropagator {
-    use crate::config::PropagatorChoice;
+    use crate::settings::PropagatorChoice;
     use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
     let mut list: Vec<Box<dyn TextMapPropagator + Send + Sync>> = Vec::new();
     for choice in choices {
