@@ -56,9 +56,7 @@ pub(crate) fn install(mut builder: Builder) -> Guard {
         return Guard::noop();
     }
     crate::panic::install_hook();
-    opentelemetry::global::set_text_map_propagator(crate::propagation::from_choices(
-        &settings.propagators,
-    ));
+    opentelemetry::global::set_text_map_propagator(propagators(&settings.propagators));
 
     let resource = resource::build(&builder, &settings);
     crate::metrics::exemplars::set_filter(settings.metrics.exemplar_filter);
@@ -122,6 +120,26 @@ pub(crate) fn install(mut builder: Builder) -> Guard {
             timeout: builder.shutdown_timeout,
         }),
     }
+}
+
+/// The propagators `OTEL_PROPAGATORS` names, in its order.
+fn propagators(
+    choices: &[crate::settings::PropagatorChoice],
+) -> opentelemetry::propagation::TextMapCompositePropagator {
+    use crate::settings::PropagatorChoice;
+    use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
+    let mut list: Vec<Box<dyn TextMapPropagator + Send + Sync>> = Vec::new();
+    for choice in choices {
+        match choice {
+            PropagatorChoice::TraceContext => {
+                list.push(Box::new(crate::propagation::StrictTraceContext::default()))
+            }
+            PropagatorChoice::Baggage => list.push(Box::new(
+                opentelemetry_sdk::propagation::BaggagePropagator::new(),
+            )),
+        }
+    }
+    TextMapCompositePropagator::new(list)
 }
 
 /// The file named by `OTEL_CONFIG_FILE` if there is one (on top of `base`'s
