@@ -13,6 +13,7 @@
 //! The synchronous instruments here are the OpenTelemetry ones plus exemplars:
 //! a measurement made inside a sampled span is linked to it (see [`exemplars`]).
 
+pub(crate) mod build;
 pub mod exemplars;
 mod instruments;
 mod objective;
@@ -376,7 +377,7 @@ impl BuildInfo {
     /// application's build knew, over the resource's `service.version`.
     pub(crate) fn resolve(
         lookup: impl Fn(&str) -> Option<String>,
-        build: &crate::builder::CrateBuild,
+        build: &build::CrateBuild,
         service_name: &str,
         service_version: Option<&str>,
     ) -> Self {
@@ -505,7 +506,7 @@ mod tests {
     #[cfg(feature = "enabled")]
     #[test]
     fn build_info_prefers_the_run_time_variables() {
-        let build = crate::builder::CrateBuild {
+        let build = build::CrateBuild {
             commit: Some("abc123"),
             branch: Some("main"),
             repository_url: Some("https://github.com/shop/api"),
