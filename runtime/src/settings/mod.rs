@@ -2,11 +2,14 @@
 //!
 //! The `OTEL_*` environment is one front-end that produces it
 //! ([`Settings::from_env`], in `env.rs`, which also takes the settings
-//! [`Builder::setting`](crate::Builder::setting) makes); the pipeline file is the
-//! other (`crate::file_config`, through the [`Builder`](crate::Builder) it
-//! returns). The `Builder`'s typed methods are applied over it
+//! [`Builder::setting`](crate::Builder::setting) makes); the pipeline file
+//! (`crate::file_config`) reaches it through the [`Builder`](crate::Builder)
+//! it returns: its standard settings as `Builder::setting` values, read by the
+//! same front-end, and the rest through typed methods. The `Builder`'s typed methods are applied over it
 //! ([`Settings::apply_code`]), and `crate::install` builds the providers from it
-//! alone: nothing behind it reads an `OTEL_*` variable.
+//! alone: nothing behind it takes a value from the process environment (the
+//! OTLP/HTTP exporters only strip the headers `opentelemetry-otlp` would add
+//! from it).
 
 mod code;
 mod env;
