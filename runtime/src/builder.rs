@@ -4,6 +4,7 @@
 //! what installs providers (`crate::install`) is left out.
 
 use crate::guard::Guard;
+pub use crate::metrics::build::CrateBuild;
 use crate::process::{Redaction, SpanFilter, SpanMetrics};
 use opentelemetry::KeyValue;
 use std::collections::HashMap;
@@ -559,23 +560,6 @@ pub fn init() -> Guard {
     return crate::install::init_with(Builder::new);
     #[cfg(not(feature = "enabled"))]
     return Guard::noop();
-}
-
-/// What the application's build knew of itself, read by `init!()` where the
-/// application is compiled: the fallbacks of the `build_info` metric's `commit`,
-/// `branch` and `repository.url` labels (the `AUTOMETRICS_*` variables at run
-/// time win over them).
-#[doc(hidden)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct CrateBuild {
-    /// `AUTOMETRICS_COMMIT`, else `VERGEN_GIT_SHA`, at compile time.
-    pub commit: Option<&'static str>,
-    /// `AUTOMETRICS_BRANCH`, else `VERGEN_GIT_BRANCH`, at compile time.
-    pub branch: Option<&'static str>,
-    /// `AUTOMETRICS_REPOSITORY_URL`, else the package's `repository`, at compile time.
-    pub repository_url: Option<&'static str>,
-    /// `AUTOMETRICS_REPOSITORY_PROVIDER` at compile time.
-    pub repository_provider: Option<&'static str>,
 }
 
 /// Sends the spans of `#[traced]` functions to the global tracer provider that

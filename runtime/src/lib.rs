@@ -7,7 +7,7 @@
 //! choices, [`process`]'s rules, the HTTP integrations) compiles whatever the
 //! features; with `enabled` off it does nothing and the OpenTelemetry SDK is not
 //! compiled. What installs providers (`install`), exports (`export`), reads
-//! settings (`config`, `file_config`) and records (`private`, `tracer`) needs
+//! settings (`settings`, `file_config`) and records (`private`, `tracer`) needs
 //! `enabled`.
 #![warn(missing_docs)]
 
@@ -24,13 +24,13 @@ pub mod propagation;
 mod value;
 
 #[cfg(feature = "enabled")]
-mod config;
-#[cfg(feature = "enabled")]
 pub mod export;
 #[cfg(feature = "enabled")]
 mod install;
 #[cfg(feature = "enabled")]
 mod panic;
+#[cfg(feature = "enabled")]
+mod settings;
 #[cfg(feature = "enabled")]
 mod tracer;
 

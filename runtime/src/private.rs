@@ -42,6 +42,18 @@ pub struct CallSite {
     pub objective: Option<&'static crate::metrics::Objective>,
 }
 
+impl crate::metrics::MetricSite for CallSite {
+    fn fn_name(&self) -> &'static str {
+        self.fn_name
+    }
+    fn module(&self) -> &'static str {
+        self.module
+    }
+    fn objective(&self) -> Option<&'static crate::metrics::Objective> {
+        self.objective
+    }
+}
+
 /// Where a new span takes its parent from.
 pub enum Parent {
     /// The current context (the default).

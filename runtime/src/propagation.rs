@@ -495,25 +495,6 @@ fn valid_value(value: &str) -> bool {
         && b.last() != Some(&b' ')
 }
 
-/// The propagators `OTEL_PROPAGATORS` names, in its order.
-#[cfg(feature = "enabled")]
-pub(crate) fn from_choices(
-    choices: &[crate::config::PropagatorChoice],
-) -> opentelemetry::propagation::TextMapCompositePropagator {
-    use crate::config::PropagatorChoice;
-    use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
-    let mut list: Vec<Box<dyn TextMapPropagator + Send + Sync>> = Vec::new();
-    for choice in choices {
-        match choice {
-            PropagatorChoice::TraceContext => list.push(Box::new(StrictTraceContext::default())),
-            PropagatorChoice::Baggage => list.push(Box::new(
-                opentelemetry_sdk::propagation::BaggagePropagator::new(),
-            )),
-        }
-    }
-    TextMapCompositePropagator::new(list)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

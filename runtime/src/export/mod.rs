@@ -85,7 +85,7 @@ pub(crate) use no_otlp::{
 /// Without the `otlp` feature: exporters that cannot exist.
 #[cfg(not(feature = "otlp"))]
 mod no_otlp {
-    use crate::config::Env;
+    use crate::settings::Settings;
     use opentelemetry_sdk::error::OTelSdkResult;
     use std::future::Future;
     use std::time::Duration;
@@ -96,15 +96,15 @@ mod no_otlp {
 
     const WHY: &str = "this build of traced has no `otlp` feature";
 
-    pub(crate) fn otlp(_: &Env) -> Result<NoOtlp, String> {
+    pub(crate) fn otlp(_: &Settings) -> Result<NoOtlp, String> {
         Err(WHY.to_owned())
     }
 
-    pub(crate) fn otlp_metrics(_: &Env) -> Result<NoOtlp, String> {
+    pub(crate) fn otlp_metrics(_: &Settings) -> Result<NoOtlp, String> {
         Err(WHY.to_owned())
     }
 
-    pub(crate) fn otlp_logs(_: &Env) -> Result<NoOtlp, String> {
+    pub(crate) fn otlp_logs(_: &Settings) -> Result<NoOtlp, String> {
         Err(WHY.to_owned())
     }
 

@@ -12,7 +12,8 @@ use super::health::Health;
 use super::on_runtime::OnRuntime;
 use super::otlp_grpc::{GrpcSpanExporter, OtlpSpanExporter};
 use super::runtime::runtime;
-use crate::config::{Compression, Env, OtlpTarget, Protocol};
+use crate::builder::Protocol;
+use crate::settings::{Compression, OtlpTarget, Settings};
 use opentelemetry_http::{Bytes, Request};
 use opentelemetry_otlp::WithExportConfig;
 use std::sync::Arc;
@@ -24,7 +25,7 @@ fn env_header_names(signal: &str) -> Vec<http::HeaderName> {
     std::env::var(format!("OTEL_EXPORTER_OTLP_{signal}_HEADERS"))
         .or_else(|_| std::env::var("OTEL_EXPORTER_OTLP_HEADERS"))
         .map(|text| {
-            crate::config::key_value_list(&text)
+            crate::settings::key_value_list(&text)
                 .filter_map(|(k, _)| http::HeaderName::from_bytes(k.as_bytes()).ok())
                 .collect()
         })
@@ -158,11 +159,11 @@ pub(crate) fn grpc_channel(target: &OtlpTarget) -> Result<tonic::transport::Chan
 }
 
 /// An HTTP exporter builder set up from `target` alone, delivering through a
-/// retry queue (`env`'s retry settings) that reports to `health`.
+/// retry queue (`settings`' retry bounds) that reports to `health`.
 pub(crate) fn http_builder<B>(
     builder: B,
     signal: &str,
-    env: &Env,
+    settings: &Settings,
     target: &OtlpTarget,
     health: &Arc<Health>,
     prepare: Prepare,
@@ -174,7 +175,7 @@ where
     let delivery = Delivery::start(
         Some(http_client(target)?),
         target.timeout,
-        env.export_retry,
+        settings.export_retry,
         Arc::clone(health),
         runtime()?.handle(),
     );
@@ -191,17 +192,17 @@ where
         }))
 }
 
-/// The retry queue of a gRPC exporter (`env`'s retry settings), reporting to
+/// The retry queue of a gRPC exporter (`settings`' retry bounds), reporting to
 /// `health`.
 pub(crate) fn grpc_delivery(
-    env: &Env,
+    settings: &Settings,
     target: &OtlpTarget,
     health: &Arc<Health>,
 ) -> Result<Arc<Delivery>, String> {
     Ok(Delivery::start(
         None,
         target.timeout,
-        env.export_retry,
+        settings.export_retry,
         Arc::clone(health),
         runtime()?.handle(),
     ))
@@ -212,23 +213,22 @@ pub(crate) fn as_built(request: Request<Bytes>) -> Request<Bytes> {
     request
 }
 
-/// The OTLP span exporter configured by `env` (endpoint and headers are read by
-/// `opentelemetry-otlp` from the standard variables, or set in code).
-pub(crate) fn otlp(env: &Env) -> Result<OnRuntime<OtlpSpanExporter>, String> {
+/// The OTLP span exporter `settings` describe (built from their values alone).
+pub(crate) fn otlp(settings: &Settings) -> Result<OnRuntime<OtlpSpanExporter>, String> {
     let rt = runtime()?;
     let _enter = rt.enter();
-    let target = &env.traces_otlp;
-    let health = Arc::new(health("traces", env.protocol, target));
-    let exporter = match env.protocol {
+    let target = &settings.traces.otlp;
+    let health = Arc::new(health("traces", target));
+    let exporter = match target.protocol {
         Protocol::Grpc => OtlpSpanExporter::Grpc(GrpcSpanExporter::new(
             target,
-            Some(grpc_delivery(env, target, &health)?),
+            Some(grpc_delivery(settings, target, &health)?),
         )?),
         Protocol::HttpProtobuf => OtlpSpanExporter::Http(
             http_builder(
                 opentelemetry_otlp::SpanExporter::builder().with_http(),
                 "TRACES",
-                env,
+                settings,
                 target,
                 &health,
                 as_built,
@@ -238,7 +238,7 @@ pub(crate) fn otlp(env: &Env) -> Result<OnRuntime<OtlpSpanExporter>, String> {
         ),
     };
     // Both bound one export: the OTLP request timeout and the batch processor's.
-    let timeout = env.otlp_timeout.min(env.bsp_export_timeout);
+    let timeout = target.timeout.min(settings.traces.batch.export_timeout);
     Ok(OnRuntime::new(
         exporter,
         rt.handle().clone(),
@@ -248,19 +248,20 @@ pub(crate) fn otlp(env: &Env) -> Result<OnRuntime<OtlpSpanExporter>, String> {
     ))
 }
 
-/// The OTLP metric exporter configured by `env`, adding `traced`'s exemplars to
+/// The OTLP metric exporter `settings` describe, adding `traced`'s exemplars to
 /// the data points it sends (see `otlp_metrics.rs`).
 pub(crate) fn otlp_metrics(
-    env: &Env,
+    settings: &Settings,
 ) -> Result<OnRuntime<super::otlp_metrics::OtlpMetricExporter>, String> {
     let rt = runtime()?;
     let _enter = rt.enter();
-    let health = Arc::new(health("metrics", env.metrics_protocol, &env.metrics_otlp));
-    let exporter = super::otlp_metrics::exporter(env, &health)?;
+    let target = &settings.metrics.otlp;
+    let health = Arc::new(health("metrics", target));
+    let exporter = super::otlp_metrics::exporter(settings, &health)?;
     Ok(OnRuntime::new(
         exporter,
         rt.handle().clone(),
-        env.metrics_otlp_timeout.min(env.metric_export_timeout),
+        target.timeout.min(settings.metrics.export_timeout),
         None,
     ))
 }
@@ -269,12 +270,13 @@ pub(crate) fn otlp_metrics(
 /// certificate, a server that requires one closes the connection after the
 /// handshake, and the gRPC error only says so: the line then says what may be
 /// missing.
-pub(crate) fn health(signal: &'static str, protocol: Protocol, target: &OtlpTarget) -> Health {
-    let hint = (protocol == Protocol::Grpc && target.is_https() && target.client_key.is_none())
-        .then(|| {
-            "over TLS with no client certificate: if the collector requires one (mutual TLS), \
+pub(crate) fn health(signal: &'static str, target: &OtlpTarget) -> Health {
+    let hint =
+        (target.protocol == Protocol::Grpc && target.is_https() && target.client_key.is_none())
+            .then(|| {
+                "over TLS with no client certificate: if the collector requires one (mutual TLS), \
              set OTEL_EXPORTER_OTLP_CLIENT_KEY and OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"
-                .to_owned()
-        });
+                    .to_owned()
+            });
     Health::new(signal, &target.endpoint).with_hint(hint)
 }

@@ -28,7 +28,7 @@
 //! stderr with its path, its lines are dropped and counted, and every later
 //! export tries again; when one works, a line says so with the count lost.
 
-use crate::config::OutputStream;
+use crate::settings::OutputStream;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -410,39 +410,37 @@ impl opentelemetry_sdk::logs::LogExporter for OtlpFileLogExporter {
 /// The exporters `init` builds from the settings.
 pub(crate) mod from_env {
     use super::*;
-    use crate::config::Env;
+    use crate::settings::Settings;
 
-    fn rotation(env: &Env) -> Rotation {
+    fn rotation(settings: &Settings) -> Rotation {
         Rotation {
-            max_bytes: env.otlp_file.max_bytes,
-            keep_files: env.otlp_file.keep_files,
+            max_bytes: settings.otlp_file.max_bytes,
+            keep_files: settings.otlp_file.keep_files,
         }
     }
 
-    pub(crate) fn spans(env: &Env) -> Result<OtlpFileSpanExporter, String> {
+    pub(crate) fn spans(settings: &Settings) -> Result<OtlpFileSpanExporter, String> {
         Ok(OtlpFileSpanExporter::new(
-            env.otlp_file.traces.clone(),
-            rotation(env),
+            settings.traces.otlp_file.clone(),
+            rotation(settings),
         ))
     }
 
-    pub(crate) fn metrics(env: &Env) -> Result<OtlpFileMetricExporter, String> {
-        let lookup = |name: &str| env.lookup(name);
-        let (temporality, warning) = super::super::otlp_metrics::temporality(&lookup);
-        if let Some(warning) = warning {
+    pub(crate) fn metrics(settings: &Settings) -> Result<OtlpFileMetricExporter, String> {
+        if let Some(warning) = &settings.metrics.temporality_warning {
             eprintln!("traced: {warning}");
         }
         Ok(OtlpFileMetricExporter::new(
-            env.otlp_file.metrics.clone(),
-            rotation(env),
-            temporality,
+            settings.metrics.otlp_file.clone(),
+            rotation(settings),
+            settings.metrics.temporality,
         ))
     }
 
-    pub(crate) fn logs(env: &Env) -> Result<OtlpFileLogExporter, String> {
+    pub(crate) fn logs(settings: &Settings) -> Result<OtlpFileLogExporter, String> {
         Ok(OtlpFileLogExporter::new(
-            env.otlp_file.logs.clone(),
-            rotation(env),
+            settings.logs.otlp_file.clone(),
+            rotation(settings),
         ))
     }
 }

@@ -11,7 +11,7 @@
 //! has one (every exporter `init` builds), else retried in place.
 
 use super::delivery::{Attempt, Delivery};
-use crate::config::{Compression, OtlpTarget};
+use crate::settings::{Compression, OtlpTarget};
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;

@@ -2,25 +2,26 @@
 
 use super::on_runtime::OnRuntime;
 use super::otlp_grpc::{GrpcLogExporter, OtlpLogExporter};
-use crate::config::{Env, Protocol};
+use crate::builder::Protocol;
+use crate::settings::Settings;
 use std::sync::Arc;
 
-/// The OTLP log exporter configured by `env`, on the export runtime.
-pub(crate) fn otlp_logs(env: &Env) -> Result<OnRuntime<OtlpLogExporter>, String> {
+/// The OTLP log exporter `settings` describe, on the export runtime.
+pub(crate) fn otlp_logs(settings: &Settings) -> Result<OnRuntime<OtlpLogExporter>, String> {
     let rt = super::runtime::runtime()?;
     let _enter = rt.enter();
-    let target = &env.logs_otlp;
-    let health = Arc::new(super::otlp::health("logs", env.logs_protocol, target));
-    let exporter = match env.logs_protocol {
+    let target = &settings.logs.otlp;
+    let health = Arc::new(super::otlp::health("logs", target));
+    let exporter = match target.protocol {
         Protocol::Grpc => OtlpLogExporter::Grpc(GrpcLogExporter::new(
             target,
-            Some(super::otlp::grpc_delivery(env, target, &health)?),
+            Some(super::otlp::grpc_delivery(settings, target, &health)?),
         )?),
         Protocol::HttpProtobuf => OtlpLogExporter::Http(
             super::otlp::http_builder(
                 opentelemetry_otlp::LogExporter::builder().with_http(),
                 "LOGS",
-                env,
+                settings,
                 target,
                 &health,
                 super::otlp::as_built,
@@ -30,7 +31,7 @@ pub(crate) fn otlp_logs(env: &Env) -> Result<OnRuntime<OtlpLogExporter>, String>
         ),
     };
     // Both bound one export: the OTLP request timeout and the batch processor's.
-    let timeout = env.logs_otlp_timeout.min(env.blrp_export_timeout);
+    let timeout = target.timeout.min(settings.logs.batch.export_timeout);
     Ok(OnRuntime::new(
         exporter,
         rt.handle().clone(),

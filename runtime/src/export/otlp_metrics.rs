@@ -21,8 +21,9 @@
 //! temporality an exemplar is never repeated in an interval it does not belong to.
 
 use super::otlp_grpc::GrpcTarget;
-use crate::config::{Env, OtlpTarget, Protocol};
+use crate::builder::Protocol;
 use crate::metrics::exemplars::{self, Exemplar, Num};
+use crate::settings::{OtlpTarget, Settings};
 use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry::{Array, KeyValue, StringValue, Value};
 use opentelemetry_http::{Bytes, Request};
@@ -40,8 +41,6 @@ use prost::Message;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tonic::transport::Channel;
-
-const TEMPORALITY_VAR: &str = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE";
 
 // ---------------------------------------------------------------------------
 // The merge
@@ -261,62 +260,38 @@ impl PushMetricExporter for OtlpMetricExporter {
     }
 }
 
-/// Builds the exporter `env` asks for. Call it inside the export runtime (the
+/// Builds the exporter `settings` describe. Call it inside the export runtime (the
 /// gRPC channel's worker is spawned on the current runtime). Prints a warning on
 /// stderr for an invalid temporality preference.
 pub(crate) fn exporter(
-    env: &Env,
+    settings: &Settings,
     health: &std::sync::Arc<super::health::Health>,
 ) -> Result<OtlpMetricExporter, String> {
-    let lookup = |name: &str| env.lookup(name);
-    let (temporality, warning) = temporality(&lookup);
-    if let Some(warning) = warning {
+    let temporality = settings.metrics.temporality;
+    if let Some(warning) = &settings.metrics.temporality_warning {
         eprintln!("traced: {warning}");
     }
-    match env.metrics_protocol {
-        Protocol::HttpProtobuf => {
-            let target = &env.metrics_otlp;
-            super::otlp::http_builder(
-                opentelemetry_otlp::MetricExporter::builder()
-                    .with_temporality(temporality)
-                    .with_http(),
-                "METRICS",
-                env,
-                target,
-                health,
-                with_exemplars,
-            )?
-            .build()
-            .map(OtlpMetricExporter::Http)
-            .map_err(|e| e.to_string())
-        }
+    let target = &settings.metrics.otlp;
+    match target.protocol {
+        Protocol::HttpProtobuf => super::otlp::http_builder(
+            opentelemetry_otlp::MetricExporter::builder()
+                .with_temporality(temporality)
+                .with_http(),
+            "METRICS",
+            settings,
+            target,
+            health,
+            with_exemplars,
+        )?
+        .build()
+        .map(OtlpMetricExporter::Http)
+        .map_err(|e| e.to_string()),
         Protocol::Grpc => GrpcMetricExporter::new(
-            &env.metrics_otlp,
+            target,
             temporality,
-            Some(super::otlp::grpc_delivery(env, &env.metrics_otlp, health)?),
+            Some(super::otlp::grpc_delivery(settings, target, health)?),
         )
         .map(OtlpMetricExporter::Grpc),
-    }
-}
-
-/// The temporality `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE` asks for, as
-/// `opentelemetry-otlp` 0.33.1 resolves it (`cumulative` by default, `delta`,
-/// `lowmemory`, any case), and the warning for an invalid value.
-pub(crate) fn temporality(
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> (Temporality, Option<String>) {
-    let Some(value) = lookup(TEMPORALITY_VAR).filter(|v| !v.trim().is_empty()) else {
-        return (Temporality::Cumulative, None);
-    };
-    match value.trim().parse::<Temporality>() {
-        Ok(t) => (t, None),
-        Err(()) => (
-            Temporality::Cumulative,
-            Some(format!(
-                "{TEMPORALITY_VAR}={value:?} is not valid (expected cumulative, delta or \
-                 lowmemory); using cumulative"
-            )),
-        ),
     }
 }
 
@@ -728,29 +703,6 @@ mod tests {
     }
 
     #[test]
-    fn temporality_follows_opentelemetry_otlp() {
-        assert_eq!(temporality(&env(&[])), (Temporality::Cumulative, None));
-        for (value, expected) in [
-            ("cumulative", Temporality::Cumulative),
-            ("Delta", Temporality::Delta),
-            ("LOWMEMORY", Temporality::LowMemory),
-        ] {
-            assert_eq!(
-                temporality(&env(&[(TEMPORALITY_VAR, value)])),
-                (expected, None)
-            );
-        }
-        let (t, warning) = temporality(&env(&[(TEMPORALITY_VAR, "sometimes")]));
-        assert_eq!(t, Temporality::Cumulative);
-        let warning = warning.unwrap();
-        assert!(
-            warning.contains("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=\"sometimes\"")
-                && warning.contains("using cumulative"),
-            "{warning}"
-        );
-    }
-
-    #[test]
     fn grpc_exporter_https_needs_tls_and_bad_endpoints_are_reported() {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -762,7 +714,7 @@ mod tests {
             let mut pairs = pairs.to_vec();
             pairs.push(("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "grpc"));
             pairs.push(("OTEL_EXPORTER_OTLP_TIMEOUT", &timeout));
-            Env::from_lookup(env(&pairs)).metrics_otlp
+            Settings::from_env(env(&pairs)).metrics.otlp
         };
         let https = target(
             &[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector:4317")],

@@ -10,7 +10,7 @@
 //! (mutual TLS). Every problem with a file is an error naming the setting and
 //! the file, at `init`.
 
-use crate::config::{OtlpTarget, Setting};
+use crate::settings::{OtlpTarget, Setting};
 use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::sync::Arc;
@@ -192,6 +192,7 @@ mod tests {
                 })
         };
         OtlpTarget {
+            protocol: crate::builder::Protocol::HttpProtobuf,
             endpoint: "https://127.0.0.1:4318/v1/traces".to_owned(),
             endpoint_from: "OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(),
             endpoint_written: "https://127.0.0.1:4318".to_owned(),
@@ -200,7 +201,7 @@ mod tests {
             certificate: setting("_CERTIFICATE").filter(|s| !s.name.contains("CLIENT")),
             client_key: setting("_CLIENT_KEY"),
             client_certificate: setting("_CLIENT_CERTIFICATE"),
-            compression: crate::config::Compression::None,
+            compression: crate::settings::Compression::None,
         }
     }
 

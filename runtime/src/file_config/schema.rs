@@ -1232,7 +1232,7 @@ impl Cx<'_> {
             None => "stdout".to_owned(),
             Some((_, n)) => {
                 let stream = self.as_string(n, "output_stream")?.unwrap_or_default();
-                if let Err(expected) = crate::config::OutputStream::parse(stream.trim(), false) {
+                if let Err(expected) = crate::settings::OutputStream::parse(stream.trim(), false) {
                     return Err(self.err(
                         n.pos,
                         format!(

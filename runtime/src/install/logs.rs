@@ -2,17 +2,18 @@
 //! configured ones. The `log`/`tracing` bridges are installed in `crate::logs`.
 
 use crate::builder::{Builder, LogsExporter};
-use crate::config::Env;
+use crate::settings::Settings;
 use opentelemetry_sdk::logs::{
     BatchConfigBuilder, BatchLogProcessor, LogExporter, LoggerProviderBuilder, SdkLoggerProvider,
 };
 use opentelemetry_sdk::Resource;
 
 /// A log exporter added in code, built at install time.
-pub(crate) type LogStep = Box<dyn FnOnce(LoggerProviderBuilder, &Env) -> LoggerProviderBuilder>;
+pub(crate) type LogStep =
+    Box<dyn FnOnce(LoggerProviderBuilder, &Settings) -> LoggerProviderBuilder>;
 
 pub(crate) fn batch_step(exporter: impl LogExporter + 'static) -> LogStep {
-    Box::new(move |b, env| b.with_log_processor(batch(exporter, env)))
+    Box::new(move |b, settings| b.with_log_processor(batch(exporter, settings)))
 }
 
 pub(crate) fn simple_step(exporter: impl LogExporter + 'static) -> LogStep {
@@ -21,7 +22,7 @@ pub(crate) fn simple_step(exporter: impl LogExporter + 'static) -> LogStep {
 
 pub(crate) fn provider(
     builder: &mut Builder,
-    env: &Env,
+    settings: &Settings,
     resource: Resource,
     trace_logs: Option<crate::export::console_logs::TraceLogs>,
 ) -> SdkLoggerProvider {
@@ -32,14 +33,14 @@ pub(crate) fn provider(
     }
     let code_configured = !builder.log_steps.is_empty();
     for step in builder.log_steps.drain(..) {
-        b = step(b, env);
+        b = step(b, settings);
     }
-    let exporters = match (builder.logs_exporters.take(), env.logs_exporters.clone()) {
-        (Some(code), _) => code,
-        (None, Some(from_env)) => from_env,
-        (None, None) if code_configured => Vec::new(),
-        (None, None) if env.otlp_logs_endpoint_set => vec![LogsExporter::Otlp],
-        (None, None) => vec![LogsExporter::Console],
+    // Named in code or `OTEL_LOGS_EXPORTER`, else the defaults.
+    let exporters = match settings.logs.exporters.clone() {
+        Some(named) => named,
+        None if code_configured => Vec::new(),
+        None if settings.logs.otlp.endpoint_set() => vec![LogsExporter::Otlp],
+        None => vec![LogsExporter::Console],
     };
     for exporter in exporters {
         b = match exporter {
@@ -51,15 +52,15 @@ pub(crate) fn provider(
                 }
                 b.with_simple_exporter(console)
             }
-            LogsExporter::Otlp => match crate::export::otlp_logs(env) {
-                Ok(exporter) => b.with_log_processor(batch(exporter, env)),
+            LogsExporter::Otlp => match crate::export::otlp_logs(settings) {
+                Ok(exporter) => b.with_log_processor(batch(exporter, settings)),
                 Err(reason) => {
                     eprintln!("traced: OTLP log export is off: {reason}");
                     b
                 }
             },
-            LogsExporter::OtlpFile => match crate::export::otlp_file_logs(env) {
-                Ok(exporter) => b.with_log_processor(batch(exporter, env)),
+            LogsExporter::OtlpFile => match crate::export::otlp_file_logs(settings) {
+                Ok(exporter) => b.with_log_processor(batch(exporter, settings)),
                 Err(reason) => {
                     eprintln!("traced: OTLP file log export is off: {reason}");
                     b
@@ -70,13 +71,14 @@ pub(crate) fn provider(
     b.build()
 }
 
-fn batch(exporter: impl LogExporter + 'static, env: &Env) -> BatchLogProcessor {
+fn batch(exporter: impl LogExporter + 'static, settings: &Settings) -> BatchLogProcessor {
+    let batch = &settings.logs.batch;
     BatchLogProcessor::builder(exporter)
         .with_batch_config(
             BatchConfigBuilder::default()
-                .with_scheduled_delay(env.blrp_schedule_delay)
-                .with_max_queue_size(env.blrp_max_queue_size)
-                .with_max_export_batch_size(env.blrp_max_export_batch_size)
+                .with_scheduled_delay(batch.schedule_delay)
+                .with_max_queue_size(batch.max_queue_size)
+                .with_max_export_batch_size(batch.max_export_batch_size)
                 .build(),
         )
         .build()

@@ -2,22 +2,23 @@
 //! the configured exporters (console, OTLP, the Prometheus endpoint).
 
 use crate::builder::{Builder, MetricsExporter};
-use crate::config::Env;
 use crate::export::PrometheusEndpoint;
+use crate::settings::Settings;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{MeterProviderBuilder, PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::Resource;
 
 /// A metric exporter added in code, built at install time.
-pub(crate) type MeterStep = Box<dyn FnOnce(MeterProviderBuilder, &Env) -> MeterProviderBuilder>;
+pub(crate) type MeterStep =
+    Box<dyn FnOnce(MeterProviderBuilder, &Settings) -> MeterProviderBuilder>;
 
 pub(crate) fn exporter_step(exporter: impl PushMetricExporter) -> MeterStep {
-    Box::new(move |b, env| b.with_reader(periodic(exporter, env)))
+    Box::new(move |b, settings| b.with_reader(periodic(exporter, settings)))
 }
 
 pub(crate) fn provider(
     builder: &mut Builder,
-    env: &Env,
+    settings: &Settings,
     resource: Resource,
 ) -> (SdkMeterProvider, Option<PrometheusEndpoint>) {
     #[cfg_attr(not(feature = "prometheus"), allow(unused_mut))]
@@ -42,33 +43,30 @@ pub(crate) fn provider(
     }
     let code_configured = !builder.meter_steps.is_empty();
     for step in builder.meter_steps.drain(..) {
-        b = step(b, env);
+        b = step(b, settings);
     }
-    let exporters = match (
-        builder.metrics_exporters.take(),
-        env.metrics_exporters.clone(),
-    ) {
-        (Some(code), _) => code,
-        (None, Some(from_env)) => from_env,
-        (None, None) if code_configured => Vec::new(),
-        (None, None) if env.otlp_metrics_endpoint_set => vec![MetricsExporter::Otlp],
-        (None, None) => vec![MetricsExporter::Console],
+    // Named in code or `OTEL_METRICS_EXPORTER`, else the defaults.
+    let exporters = match settings.metrics.exporters.clone() {
+        Some(named) => named,
+        None if code_configured => Vec::new(),
+        None if settings.metrics.otlp.endpoint_set() => vec![MetricsExporter::Otlp],
+        None => vec![MetricsExporter::Console],
     };
     for exporter in exporters {
         b = match exporter {
             MetricsExporter::Console => b.with_reader(periodic(
                 crate::export::console_metrics::ConsoleMetricsExporter::new(),
-                env,
+                settings,
             )),
-            MetricsExporter::Otlp => match crate::export::otlp_metrics(env) {
-                Ok(exporter) => b.with_reader(periodic(exporter, env)),
+            MetricsExporter::Otlp => match crate::export::otlp_metrics(settings) {
+                Ok(exporter) => b.with_reader(periodic(exporter, settings)),
                 Err(reason) => {
                     eprintln!("traced: OTLP metric export is off: {reason}");
                     b
                 }
             },
-            MetricsExporter::OtlpFile => match crate::export::otlp_file_metrics(env) {
-                Ok(exporter) => b.with_reader(periodic(exporter, env)),
+            MetricsExporter::OtlpFile => match crate::export::otlp_file_metrics(settings) {
+                Ok(exporter) => b.with_reader(periodic(exporter, settings)),
                 Err(reason) => {
                     eprintln!("traced: OTLP file metric export is off: {reason}");
                     b
@@ -77,7 +75,8 @@ pub(crate) fn provider(
             MetricsExporter::Prometheus if prometheus.is_some() => b,
             #[cfg(feature = "prometheus")]
             MetricsExporter::Prometheus => {
-                match crate::export::prometheus(&env.prometheus_host, env.prometheus_port) {
+                let endpoint = &settings.metrics.prometheus;
+                match crate::export::prometheus(&endpoint.host, endpoint.port) {
                     Ok((reader, endpoint)) => {
                         prometheus = Some(endpoint);
                         b.with_reader(reader)
@@ -100,8 +99,8 @@ pub(crate) fn provider(
     (b.build(), prometheus)
 }
 
-fn periodic<E: PushMetricExporter>(exporter: E, env: &Env) -> PeriodicReader<E> {
+fn periodic<E: PushMetricExporter>(exporter: E, settings: &Settings) -> PeriodicReader<E> {
     PeriodicReader::builder(exporter)
-        .with_interval(env.metric_export_interval)
+        .with_interval(settings.metrics.export_interval)
         .build()
 }

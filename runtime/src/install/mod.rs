@@ -11,10 +11,10 @@ pub(crate) use logs::LogStep;
 pub(crate) use metrics::MeterStep;
 pub(crate) use traces::SpanStep;
 
-use crate::builder::{Builder, MetricsExporter};
-use crate::config::Env;
+use crate::builder::Builder;
 use crate::export::PrometheusEndpoint;
 use crate::guard::{Error, Guard};
+use crate::settings::Settings;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
@@ -40,7 +40,7 @@ pub(crate) struct Installed {
 /// Installs what `builder` describes: the settings it carries over the
 /// environment (unless it ignores it), then the providers, then the globals.
 pub(crate) fn install(mut builder: Builder) -> Guard {
-    let mut env = Env::new(std::mem::take(&mut builder.settings), builder.read_env);
+    let mut settings = Settings::from_code_and_env(&builder.settings, builder.read_env);
     // The built-in secret-key rules, after the program's own.
     if builder.secret_keys {
         builder.redaction = Some(match builder.redaction.take() {
@@ -48,39 +48,19 @@ pub(crate) fn install(mut builder: Builder) -> Guard {
             None => crate::process::Redaction::secret_keys(),
         });
     }
-    if let Some(interval) = builder.metric_interval {
-        env.metric_export_interval = interval;
-    }
-    if let Some(filter) = builder.exemplar_filter {
-        env.exemplar_filter = filter;
-    }
-    if let Some(filter) = builder.log_filter.take() {
-        env.log_filter = filter;
-    }
-    if let Some((host, port)) = builder.prometheus.clone() {
-        env.prometheus_host = host;
-        env.prometheus_port = port;
-        let list = builder
-            .metrics_exporters
-            .get_or_insert_with(|| env.metrics_exporters.clone().unwrap_or_default());
-        if !list.contains(&MetricsExporter::Prometheus) {
-            list.push(MetricsExporter::Prometheus);
-        }
-    }
-    for warning in &env.warnings {
+    settings.apply_code(&mut builder);
+    for warning in &settings.warnings {
         eprintln!("traced: {warning}");
     }
-    if env.sdk_disabled {
+    if settings.sdk_disabled {
         return Guard::noop();
     }
     crate::panic::install_hook();
-    opentelemetry::global::set_text_map_propagator(crate::propagation::from_choices(
-        &env.propagators,
-    ));
+    opentelemetry::global::set_text_map_propagator(propagators(&settings.propagators));
 
-    let resource = resource::build(&builder, &env);
-    crate::metrics::exemplars::set_filter(env.exemplar_filter);
-    let (meter_provider, prometheus) = metrics::provider(&mut builder, &env, resource.clone());
+    let resource = resource::build(&builder, &settings);
+    crate::metrics::exemplars::set_filter(settings.metrics.exemplar_filter);
+    let (meter_provider, prometheus) = metrics::provider(&mut builder, &settings, resource.clone());
     // Installed before the span and log processors are built: the SDK's batch
     // processors take their self-diagnostics meter (`otel.sdk.processor.*.processed`,
     // spans and records exported or dropped because the queue was full) from
@@ -93,23 +73,28 @@ pub(crate) fn install(mut builder: Builder) -> Guard {
                 .map(|v| v.as_str().into_owned())
         };
         crate::metrics::BuildInfo::resolve(
-            |var| env.lookup(var),
+            |var| settings.build_info.get(var),
             &builder.crate_build,
             &attribute("service.name").unwrap_or_default(),
             attribute("service.version").as_deref(),
         )
         .install(&meter_provider)
     };
-    let trace_exporters = traces::exporters(&mut builder, &env);
+    let trace_exporters = traces::exporters(&builder, &settings);
     // With the console waterfall, console log lines of sampled spans are drawn
     // under their spans instead of on their own.
     let trace_logs = trace_exporters
         .contains(&crate::builder::TracesExporter::Console)
         .then(crate::export::console_logs::TraceLogs::default);
-    let logger_provider = logs::provider(&mut builder, &env, resource.clone(), trace_logs.clone());
+    let logger_provider = logs::provider(
+        &mut builder,
+        &settings,
+        resource.clone(),
+        trace_logs.clone(),
+    );
     let (tracer_provider, silent) = traces::provider(
         &mut builder,
-        &env,
+        &settings,
         resource,
         trace_exporters,
         &meter_provider,
@@ -123,7 +108,7 @@ pub(crate) fn install(mut builder: Builder) -> Guard {
     }));
     opentelemetry::global::set_tracer_provider(tracer_provider.clone());
     crate::metrics::provider_changed();
-    crate::logs::install_bridges(&logger_provider, &env.log_filter);
+    crate::logs::install_bridges(&logger_provider, &settings.logs.filter);
     Guard {
         installed: Some(Installed {
             tracer_provider,
@@ -135,6 +120,26 @@ pub(crate) fn install(mut builder: Builder) -> Guard {
             timeout: builder.shutdown_timeout,
         }),
     }
+}
+
+/// The propagators `OTEL_PROPAGATORS` names, in its order.
+fn propagators(
+    choices: &[crate::settings::PropagatorChoice],
+) -> opentelemetry::propagation::TextMapCompositePropagator {
+    use crate::settings::PropagatorChoice;
+    use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
+    let mut list: Vec<Box<dyn TextMapPropagator + Send + Sync>> = Vec::new();
+    for choice in choices {
+        match choice {
+            PropagatorChoice::TraceContext => {
+                list.push(Box::new(crate::propagation::StrictTraceContext::default()))
+            }
+            PropagatorChoice::Baggage => list.push(Box::new(
+                opentelemetry_sdk::propagation::BaggagePropagator::new(),
+            )),
+        }
+    }
+    TextMapCompositePropagator::new(list)
 }
 
 /// The file named by `OTEL_CONFIG_FILE` if there is one (on top of `base`'s

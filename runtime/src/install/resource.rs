@@ -1,20 +1,25 @@
 //! The resource every signal carries.
 
 use crate::builder::Builder;
-use crate::config::Env;
+use crate::settings::Settings;
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::Resource;
 
-/// Built from the settings `Env` reads (code over environment), not by the
-/// SDK's environment detectors, so that `setting(..)` and `ignore_env()` apply.
-pub(crate) fn build(builder: &Builder, env: &Env) -> Resource {
+/// Built from [`Settings`] (code over environment), not by the SDK's
+/// environment detectors, so that `setting(..)` and `ignore_env()` apply.
+pub(crate) fn build(builder: &Builder, settings: &Settings) -> Resource {
     use opentelemetry_sdk::resource::TelemetryResourceDetector;
     let mut resource = Resource::builder_empty()
         .with_detector(Box::new(TelemetryResourceDetector))
-        .with_attributes(attributes(
-            env.lookup("OTEL_RESOURCE_ATTRIBUTES").as_deref(),
-        ));
-    let name = env
+        .with_attributes(
+            settings
+                .resource
+                .attributes
+                .iter()
+                .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
+        );
+    let name = settings
+        .resource
         .service_name
         .clone()
         .or_else(|| builder.service_name.clone())
@@ -32,15 +37,6 @@ pub(crate) fn build(builder: &Builder, env: &Env) -> Resource {
         ));
     }
     resource.with_attributes(builder.resource.clone()).build()
-}
-
-/// `OTEL_RESOURCE_ATTRIBUTES`: `key=value,...`, values percent-decoded.
-fn attributes(text: Option<&str>) -> Vec<KeyValue> {
-    text.map_or_else(Vec::new, |text| {
-        crate::config::key_value_list(text)
-            .map(|(k, v)| KeyValue::new(k, v))
-            .collect()
-    })
 }
 
 /// The crate being run by cargo, else the executable's file name.

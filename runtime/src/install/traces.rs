@@ -2,10 +2,10 @@
 //! added in code, then the exporters, each behind [`Exporting`].
 
 use crate::builder::{Builder, TracesExporter};
-use crate::config::{Env, SamplerChoice};
 use crate::process::exporting::{Exporting, Inner, Redacting};
 use crate::process::filter::{FilterMarker, FilterRelease};
 use crate::process::{Redaction, SpanFilter};
+use crate::settings::{SamplerChoice, Settings};
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::{
@@ -16,7 +16,7 @@ use opentelemetry_sdk::Resource;
 
 /// A span processor or exporter added in code, built at install time.
 pub(crate) type SpanStep =
-    Box<dyn FnOnce(TracerProviderBuilder, &Env, &Shaping) -> TracerProviderBuilder>;
+    Box<dyn FnOnce(TracerProviderBuilder, &Settings, &Shaping) -> TracerProviderBuilder>;
 
 /// What happens to spans between the SDK and each exporting processor.
 pub(crate) struct Shaping {
@@ -41,7 +41,7 @@ impl Shaping {
     fn batch<E: SpanExporter + 'static>(
         &self,
         exporter: E,
-        env: &Env,
+        settings: &Settings,
     ) -> Exporting<BatchSpanProcessor> {
         Exporting {
             sampled_only: true,
@@ -52,7 +52,7 @@ impl Shaping {
                     rules: self.redaction.clone(),
                     inner: exporter,
                 },
-                env,
+                settings,
             ),
         }
     }
@@ -80,28 +80,28 @@ pub(crate) fn processor_step(processor: impl SpanProcessor + 'static) -> SpanSte
 }
 
 pub(crate) fn batch_step(exporter: impl SpanExporter + 'static) -> SpanStep {
-    Box::new(move |b, env, shaping| b.with_span_processor(shaping.batch(exporter, env)))
+    Box::new(move |b, settings, shaping| b.with_span_processor(shaping.batch(exporter, settings)))
 }
 
 pub(crate) fn simple_step(exporter: impl SpanExporter + 'static) -> SpanStep {
     Box::new(move |b, _, shaping| b.with_span_processor(shaping.simple(exporter)))
 }
 
-/// The exporters `init` installs: from code, else `OTEL_TRACES_EXPORTER`, else
-/// none when code added its own, else OTLP when an endpoint is set, else the console.
-pub(crate) fn exporters(builder: &mut Builder, env: &Env) -> Vec<TracesExporter> {
-    match (builder.exporters.take(), env.traces_exporters.clone()) {
-        (Some(code), _) => code,
-        (None, Some(from_env)) => from_env,
-        (None, None) if !builder.steps.is_empty() => Vec::new(),
-        (None, None) if env.otlp_endpoint_set => vec![TracesExporter::Otlp],
-        (None, None) => vec![TracesExporter::Console],
+/// The exporters `init` installs: those the settings name (in code, else
+/// `OTEL_TRACES_EXPORTER`), else none when code added its own processors, else
+/// OTLP when an endpoint is set, else the console.
+pub(crate) fn exporters(builder: &Builder, settings: &Settings) -> Vec<TracesExporter> {
+    match settings.traces.exporters.clone() {
+        Some(named) => named,
+        None if !builder.steps.is_empty() => Vec::new(),
+        None if settings.traces.otlp.endpoint_set() => vec![TracesExporter::Otlp],
+        None => vec![TracesExporter::Console],
     }
 }
 
 pub(crate) fn provider(
     builder: &mut Builder,
-    env: &Env,
+    settings: &Settings,
     resource: Resource,
     exporters: Vec<TracesExporter>,
     meter_provider: &SdkMeterProvider,
@@ -115,10 +115,7 @@ pub(crate) fn provider(
         b = b.with_span_processor(FilterMarker(filter.clone()));
     }
     crate::process::filter::set_current(builder.filter.clone());
-    let chosen = match builder.sampler.take() {
-        Some(sampler) => sampler.0.into_sdk(),
-        None => sampler(env.sampler),
-    };
+    let chosen = sampler(settings.traces.sampler.clone());
     // No exporter, no processor added in code, no span metrics or span logs:
     // no span would ever be read, so `#[traced]` records none (the sampler
     // still decides the context they carry on).
@@ -156,7 +153,7 @@ pub(crate) fn provider(
         redaction: builder.redaction.take(),
     };
     for step in builder.steps.drain(..) {
-        b = step(b, env, &shaping);
+        b = step(b, settings, &shaping);
     }
     for exporter in exporters {
         b = match exporter {
@@ -171,16 +168,16 @@ pub(crate) fn provider(
                     true,
                 ))
             }
-            TracesExporter::Otlp => match crate::export::otlp(env) {
-                Ok(exporter) => b.with_span_processor(shaping.batch(exporter, env)),
+            TracesExporter::Otlp => match crate::export::otlp(settings) {
+                Ok(exporter) => b.with_span_processor(shaping.batch(exporter, settings)),
                 Err(reason) => {
                     eprintln!("traced: OTLP span export is off: {reason}");
                     b
                 }
             },
             // Written on the batch worker, never on the application's threads.
-            TracesExporter::OtlpFile => match crate::export::otlp_file_spans(env) {
-                Ok(exporter) => b.with_span_processor(shaping.batch(exporter, env)),
+            TracesExporter::OtlpFile => match crate::export::otlp_file_spans(settings) {
+                Ok(exporter) => b.with_span_processor(shaping.batch(exporter, settings)),
                 Err(reason) => {
                     eprintln!("traced: OTLP file span export is off: {reason}");
                     b
@@ -205,16 +202,18 @@ fn sampler(choice: SamplerChoice) -> Sampler {
         SamplerChoice::ParentBasedRatio(r) => {
             Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(r)))
         }
+        SamplerChoice::Code(sampler) => sampler.0.into_sdk(),
     }
 }
 
-fn batch(exporter: impl SpanExporter + 'static, env: &Env) -> BatchSpanProcessor {
+fn batch(exporter: impl SpanExporter + 'static, settings: &Settings) -> BatchSpanProcessor {
+    let batch = &settings.traces.batch;
     BatchSpanProcessor::builder(exporter)
         .with_batch_config(
             BatchConfigBuilder::default()
-                .with_scheduled_delay(env.bsp_schedule_delay)
-                .with_max_queue_size(env.bsp_max_queue_size)
-                .with_max_export_batch_size(env.bsp_max_export_batch_size)
+                .with_scheduled_delay(batch.schedule_delay)
+                .with_max_queue_size(batch.max_queue_size)
+                .with_max_export_batch_size(batch.max_export_batch_size)
                 .build(),
         )
         .build()

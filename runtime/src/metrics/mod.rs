@@ -13,6 +13,7 @@
 //! The synchronous instruments here are the OpenTelemetry ones plus exemplars:
 //! a measurement made inside a sampled span is linked to it (see [`exemplars`]).
 
+pub(crate) mod build;
 pub mod exemplars;
 mod instruments;
 mod objective;
@@ -237,16 +238,29 @@ impl CallLabels {
     }
 }
 
+/// What the call metrics of `#[traced(metrics)]` take from a call site (the
+/// instrumentation's `CallSite` implements it, so that this module does not
+/// depend on the instrumentation).
 #[cfg(feature = "enabled")]
-fn call_labels(
-    site: &'static crate::private::CallSite,
-    caller: Option<&'static crate::private::CallSite>,
+pub(crate) trait MetricSite: 'static {
+    /// The function's own name (the `function` label).
+    fn fn_name(&self) -> &'static str;
+    /// `module_path!()` (the `module` label).
+    fn module(&self) -> &'static str;
+    /// The objective, whose labels the call metrics carry.
+    fn objective(&self) -> Option<&'static Objective>;
+}
+
+#[cfg(feature = "enabled")]
+fn call_labels<S: MetricSite>(
+    site: &'static S,
+    caller: Option<&'static S>,
     failed: bool,
 ) -> CallLabels {
     use opentelemetry::KeyValue;
     let empty = || KeyValue::new("", "");
-    let function = KeyValue::new("function", site.fn_name);
-    let module = KeyValue::new("module", site.module);
+    let function = KeyValue::new("function", site.fn_name());
+    let module = KeyValue::new("module", site.module());
     let service = KeyValue::new("service.name", service_name());
     let mut labels = CallLabels {
         calls: [
@@ -254,8 +268,8 @@ fn call_labels(
             module.clone(),
             service.clone(),
             KeyValue::new("result", if failed { "error" } else { "ok" }),
-            KeyValue::new("caller.function", caller.map_or("", |c| c.fn_name)),
-            KeyValue::new("caller.module", caller.map_or("", |c| c.module)),
+            KeyValue::new("caller.function", caller.map_or("", |c| c.fn_name())),
+            KeyValue::new("caller.module", caller.map_or("", |c| c.module())),
             empty(),
             empty(),
         ],
@@ -263,7 +277,7 @@ fn call_labels(
         duration: [function, module, service, empty(), empty(), empty()],
         duration_len: 3,
     };
-    if let Some(objective) = site.objective {
+    if let Some(objective) = site.objective() {
         if let Some(percentile) = objective.success_rate_percentile() {
             labels.calls[6] = KeyValue::new("objective.name", objective.name());
             labels.calls[7] = KeyValue::new("objective.percentile", percentile.as_str());
@@ -285,9 +299,9 @@ fn call_labels(
 /// error): each is bound once per thread, so a call records without hashing its
 /// labels.
 #[cfg(feature = "enabled")]
-pub(crate) fn record_call(
-    site: &'static crate::private::CallSite,
-    caller: Option<&'static crate::private::CallSite>,
+pub(crate) fn record_call<S: MetricSite>(
+    site: &'static S,
+    caller: Option<&'static S>,
     failed: bool,
     start: std::time::Instant,
     span: (
@@ -299,8 +313,8 @@ pub(crate) fn record_call(
     let instruments = call_instruments();
     let seconds = start.elapsed().as_secs_f64();
     let key = (
-        site as *const crate::private::CallSite as usize,
-        caller.map_or(0, |c| c as *const crate::private::CallSite as usize),
+        site as *const S as usize,
+        caller.map_or(0, |c| c as *const S as usize),
         failed,
     );
     let recorded = BOUND
@@ -363,7 +377,7 @@ impl BuildInfo {
     /// application's build knew, over the resource's `service.version`.
     pub(crate) fn resolve(
         lookup: impl Fn(&str) -> Option<String>,
-        build: &crate::builder::CrateBuild,
+        build: &build::CrateBuild,
         service_name: &str,
         service_version: Option<&str>,
     ) -> Self {
@@ -492,7 +506,7 @@ mod tests {
     #[cfg(feature = "enabled")]
     #[test]
     fn build_info_prefers_the_run_time_variables() {
-        let build = crate::builder::CrateBuild {
+        let build = build::CrateBuild {
             commit: Some("abc123"),
             branch: Some("main"),
             repository_url: Some("https://github.com/shop/api"),

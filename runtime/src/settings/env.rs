@@ -3,269 +3,22 @@
 //! An invalid value never fails the program: it is reported once on stderr with the
 //! variable's name, what was expected, and the default used instead.
 
+use super::*;
 use std::collections::HashMap;
-use std::time::Duration;
 
-pub(crate) use crate::builder::{LogsExporter, MetricsExporter, Protocol, TracesExporter};
-
-/// A context propagator named in `OTEL_PROPAGATORS`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum PropagatorChoice {
-    TraceContext,
-    Baggage,
-}
-
-/// The sampler named by `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) enum SamplerChoice {
-    AlwaysOn,
-    AlwaysOff,
-    Ratio(f64),
-    ParentBasedAlwaysOn,
-    ParentBasedAlwaysOff,
-    ParentBasedRatio(f64),
-}
-
-/// Where one signal's OTLP exporter sends, resolved from the settings as the
-/// specification says, so that the exporter is built from these values alone
-/// (it never reads the process environment: see `export/otlp.rs`).
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct OtlpTarget {
-    /// The full URL: for HTTP with the signal's path (`/v1/traces`), for gRPC the
-    /// base (`http://host:4317`).
-    pub(crate) endpoint: String,
-    /// The setting the endpoint comes from (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`,
-    /// `OTEL_EXPORTER_OTLP_ENDPOINT`), or `default`.
-    pub(crate) endpoint_from: String,
-    /// The endpoint as that setting writes it, for messages.
-    pub(crate) endpoint_written: String,
-    /// `OTEL_EXPORTER_OTLP_<SIGNAL>_HEADERS`, else `OTEL_EXPORTER_OTLP_HEADERS`.
-    pub(crate) headers: Vec<(String, String)>,
-    pub(crate) timeout: Duration,
-    /// The TLS files, read when the exporter is built (for an `https` endpoint
-    /// only): the trusted CA certificates
-    /// (`OTEL_EXPORTER_OTLP_(<SIGNAL>_)CERTIFICATE`) in place of the default
-    /// roots, and the client's key and certificate chain
-    /// (`..._CLIENT_KEY`, `..._CLIENT_CERTIFICATE`) for mutual TLS.
-    pub(crate) certificate: Option<Setting>,
-    pub(crate) client_key: Option<Setting>,
-    pub(crate) client_certificate: Option<Setting>,
-    /// `OTEL_EXPORTER_OTLP_(<SIGNAL>_)COMPRESSION`.
-    pub(crate) compression: Compression,
-}
-
-/// Where an OTLP file exporter writes: `TRACED_OTLP_FILE_<SIGNAL>` as `stdout`
-/// (the default), a `file://` URI or a path.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
-pub(crate) enum OutputStream {
-    Stdout,
-    File(std::path::PathBuf),
-}
-
-impl OutputStream {
-    /// `stdout`, a `file://` URI with an absolute path (`file:///var/log/app.jsonl`,
-    /// `file://localhost/...`, percent-escapes decoded), or, when `paths`, a
-    /// path as it is. The error says what was expected.
-    pub(crate) fn parse(value: &str, paths: bool) -> Result<OutputStream, &'static str> {
-        const URI: &str =
-            "stdout or a file URI with an absolute path, such as file:///var/log/app.jsonl";
-        const URI_OR_PATH: &str = "stdout, a file URI with an absolute path, such as file:///var/log/app.jsonl, or a path";
-        let expected = if paths { URI_OR_PATH } else { URI };
-        if value.eq_ignore_ascii_case("stdout") {
-            return Ok(OutputStream::Stdout);
-        }
-        match value.split_once("://").filter(|_| has_scheme(value)) {
-            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("file") => {
-                let rest = rest.strip_prefix("localhost").unwrap_or(rest);
-                let path = percent_decode(rest).unwrap_or_else(|| rest.to_owned());
-                if path.starts_with('/') && path.len() > 1 && !path.ends_with('/') {
-                    Ok(OutputStream::File(path.into()))
-                } else {
-                    Err(expected)
-                }
-            }
-            None if paths && !value.is_empty() => Ok(OutputStream::File(value.into())),
-            _ => Err(expected),
-        }
-    }
-}
-
-impl std::fmt::Display for OutputStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            OutputStream::Stdout => f.write_str("stdout"),
-            OutputStream::File(path) => write!(f, "{}", path.display()),
-        }
-    }
-}
-
-/// The OTLP file exporters' settings (`TRACED_OTLP_FILE_*`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
-pub(crate) struct OtlpFileSettings {
-    pub(crate) traces: OutputStream,
-    pub(crate) metrics: OutputStream,
-    pub(crate) logs: OutputStream,
-    /// A file is rotated before a line would take it past this size.
-    pub(crate) max_bytes: u64,
-    /// How many rotated files are kept (`path.1` the newest).
-    pub(crate) keep_files: usize,
-}
-
-/// The default of `TRACED_OTLP_FILE_MAX_BYTES`: 64 MiB.
-pub(crate) const OTLP_FILE_MAX_BYTES: u64 = 64 << 20;
-/// The default of `TRACED_OTLP_FILE_KEEP_FILES`.
-pub(crate) const OTLP_FILE_KEEP_FILES: usize = 3;
-
-/// A setting as it was given: its name (for messages) and its value.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Setting {
-    pub(crate) name: String,
-    pub(crate) value: String,
-}
-
-/// How an OTLP exporter compresses what it sends.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) enum Compression {
-    #[default]
-    None,
-    Gzip,
-}
-
-impl OtlpTarget {
-    /// The endpoint as an exporter can use it: a URL with an `http` or `https`
-    /// scheme and a host. The error names the setting and, for a value that only
-    /// lacks its scheme (`localhost:4318`), what was probably meant.
-    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
-    pub(crate) fn check(&self) -> Result<(), String> {
-        let e = self.endpoint.as_str();
-        let (from, written) = (&self.endpoint_from, &self.endpoint_written);
-        let bad = |why: &str| {
-            Err(format!(
-                "{from}={written:?} is not a usable endpoint: {why}"
-            ))
-        };
-        let Some((scheme, rest)) = e.split_once("://").filter(|_| has_scheme(e)) else {
-            if e.starts_with('/') || e.is_empty() {
-                return bad("it has no scheme and no host (expected a URL such as http://localhost:4318; is a variable it is built from unset?)");
-            }
-            return bad(&format!(
-                "it has no scheme (expected a URL such as http://{written})"
-            ));
-        };
-        if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
-            return bad("the scheme must be http or https");
-        }
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-        let host = if host.starts_with('[') {
-            host.split_inclusive(']').next().unwrap_or("")
-        } else {
-            host.split(':').next().unwrap_or("")
-        };
-        if host.is_empty() {
-            return bad("it has no host");
-        }
-        if scheme.eq_ignore_ascii_case("https") && !cfg!(feature = "tls") {
-            return bad(
-                "it is https, but this build of traced has no TLS: enable the `tls` feature of \
-                 `traced` (on by default), or use an http:// endpoint",
-            );
-        }
-        Ok(())
-    }
-
-    /// Whether the endpoint is `https` (TLS).
-    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
-    pub(crate) fn is_https(&self) -> bool {
-        self.endpoint
-            .get(..8)
-            .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
-    }
-}
-
-/// Everything `init` takes from the environment.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Env {
-    pub(crate) sdk_disabled: bool,
-    pub(crate) propagators: Vec<PropagatorChoice>,
-    /// `None`: the variable is unset (the default applies).
-    pub(crate) traces_exporters: Option<Vec<TracesExporter>>,
-    pub(crate) otlp_endpoint_set: bool,
-    pub(crate) protocol: Protocol,
-    /// `None`: the variable is unset (the default applies).
-    pub(crate) metrics_exporters: Option<Vec<MetricsExporter>>,
-    pub(crate) otlp_metrics_endpoint_set: bool,
-    pub(crate) metrics_protocol: Protocol,
-    pub(crate) metrics_otlp_timeout: Duration,
-    pub(crate) metric_export_interval: Duration,
-    pub(crate) metric_export_timeout: Duration,
-    /// `None`: the variable is unset (the default applies).
-    pub(crate) logs_exporters: Option<Vec<LogsExporter>>,
-    pub(crate) otlp_logs_endpoint_set: bool,
-    pub(crate) logs_protocol: Protocol,
-    pub(crate) logs_otlp_timeout: Duration,
-    pub(crate) blrp_schedule_delay: Duration,
-    pub(crate) blrp_export_timeout: Duration,
-    pub(crate) blrp_max_queue_size: usize,
-    pub(crate) blrp_max_export_batch_size: usize,
-    /// `RUST_LOG`, or the default level filter.
-    pub(crate) log_filter: String,
-    pub(crate) prometheus_host: String,
-    pub(crate) prometheus_port: u16,
-    pub(crate) exemplar_filter: crate::metrics::exemplars::ExemplarFilter,
-    pub(crate) otlp_timeout: Duration,
-    pub(crate) traces_otlp: OtlpTarget,
-    /// Where the OTLP file exporters write, and when files rotate.
-    pub(crate) otlp_file: OtlpFileSettings,
-    /// The bounds of the OTLP/HTTP retry queues (`TRACED_EXPORT_RETRY_*`).
-    #[cfg(feature = "otlp")]
-    pub(crate) export_retry: RetrySettings,
-    pub(crate) metrics_otlp: OtlpTarget,
-    pub(crate) logs_otlp: OtlpTarget,
-    pub(crate) sampler: SamplerChoice,
-    pub(crate) bsp_schedule_delay: Duration,
-    pub(crate) bsp_export_timeout: Duration,
-    pub(crate) bsp_max_queue_size: usize,
-    pub(crate) bsp_max_export_batch_size: usize,
-    /// `service.name` as the environment gives it, if it does.
-    pub(crate) service_name: Option<String>,
-    /// One line per invalid value.
-    pub(crate) warnings: Vec<String>,
-    /// Settings made in code, over the environment.
-    pub(crate) settings: HashMap<String, String>,
-    /// Whether the process environment is read.
-    pub(crate) read_env: bool,
-}
-
-impl Env {
-    /// Reads the process environment.
-    /// Reads `settings` (set in code) over the process environment (when
-    /// `read_env`), and remembers both for [`Env::lookup`].
-    pub(crate) fn new(settings: HashMap<String, String>, read_env: bool) -> Self {
-        let lookup = |name: &str| {
-            settings
-                .get(name)
+impl Settings {
+    /// The settings made in code with [`Builder::setting`](crate::Builder::setting)
+    /// (`code`), over the process environment when `read_env`.
+    pub(crate) fn from_code_and_env(code: &HashMap<String, String>, read_env: bool) -> Self {
+        Self::from_env(|name: &str| {
+            code.get(name)
                 .cloned()
                 .or_else(|| read_env.then(|| std::env::var(name).ok()).flatten())
-        };
-        let mut env = Self::from_lookup(lookup);
-        env.settings = settings;
-        env.read_env = read_env;
-        env
-    }
-
-    /// A setting as the `Env` sees it: set in code, else in the environment.
-    pub(crate) fn lookup(&self, name: &str) -> Option<String> {
-        self.settings
-            .get(name)
-            .cloned()
-            .or_else(|| self.read_env.then(|| std::env::var(name).ok()).flatten())
+        })
     }
 
     /// Reads through `lookup`, which returns a variable's value if it is set.
-    pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+    pub(crate) fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Self {
         let mut r = Reader {
             lookup: &lookup,
             warnings: Vec::new(),
@@ -280,10 +33,8 @@ impl Env {
                 ("console", TracesExporter::Console),
             ],
         );
-        let otlp_endpoint_set = r.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").is_some()
-            || r.get("OTEL_EXPORTER_OTLP_ENDPOINT").is_some();
-        let protocol = r.protocol("TRACES");
-        let otlp_timeout = r.otlp_timeout("TRACES");
+        let traces_protocol = r.protocol("TRACES");
+        let traces_timeout = r.otlp_timeout("TRACES");
         let metrics_exporters = r.exporter_list(
             "OTEL_METRICS_EXPORTER",
             &[
@@ -293,12 +44,10 @@ impl Env {
                 ("console", MetricsExporter::Console),
             ],
         );
-        let otlp_metrics_endpoint_set = r.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT").is_some()
-            || r.get("OTEL_EXPORTER_OTLP_ENDPOINT").is_some();
         let metrics_protocol = r.protocol("METRICS");
-        let metrics_otlp_timeout = r.otlp_timeout("METRICS");
-        let metric_export_interval = r.millis("OTEL_METRIC_EXPORT_INTERVAL", 60_000);
-        let metric_export_timeout = r.millis("OTEL_METRIC_EXPORT_TIMEOUT", 30_000);
+        let metrics_timeout = r.otlp_timeout("METRICS");
+        let export_interval = r.millis("OTEL_METRIC_EXPORT_INTERVAL", 60_000);
+        let export_timeout = r.millis("OTEL_METRIC_EXPORT_TIMEOUT", 30_000);
         let logs_exporters = r.exporter_list(
             "OTEL_LOGS_EXPORTER",
             &[
@@ -307,41 +56,21 @@ impl Env {
                 ("console", LogsExporter::Console),
             ],
         );
-        let otlp_logs_endpoint_set = r.get("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT").is_some()
-            || r.get("OTEL_EXPORTER_OTLP_ENDPOINT").is_some();
         let logs_protocol = r.protocol("LOGS");
-        let logs_otlp_timeout = r.otlp_timeout("LOGS");
-        let blrp_schedule_delay = r.millis("OTEL_BLRP_SCHEDULE_DELAY", 1_000);
-        let blrp_export_timeout = r.millis("OTEL_BLRP_EXPORT_TIMEOUT", 30_000);
-        let blrp_max_queue_size = r.positive("OTEL_BLRP_MAX_QUEUE_SIZE", 2048);
-        let mut blrp_max_export_batch_size = r.positive("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", 512);
-        if blrp_max_export_batch_size > blrp_max_queue_size {
-            r.warnings.push(format!(
-                "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE={blrp_max_export_batch_size} is larger than \
-                 OTEL_BLRP_MAX_QUEUE_SIZE={blrp_max_queue_size}; using {blrp_max_queue_size}"
-            ));
-            blrp_max_export_batch_size = blrp_max_queue_size;
-        }
+        let logs_timeout = r.otlp_timeout("LOGS");
+        let logs_batch = r.batch("OTEL_BLRP", 1_000);
         let log_filter = r
             .get("RUST_LOG")
             .unwrap_or_else(|| crate::logs::DEFAULT_FILTER.to_owned());
-        let prometheus_host = r
-            .get("OTEL_EXPORTER_PROMETHEUS_HOST")
-            .unwrap_or_else(|| "localhost".to_owned());
-        let prometheus_port = r.port("OTEL_EXPORTER_PROMETHEUS_PORT", 9464);
+        let prometheus = PrometheusSettings {
+            host: r
+                .get("OTEL_EXPORTER_PROMETHEUS_HOST")
+                .unwrap_or_else(|| "localhost".to_owned()),
+            port: r.port("OTEL_EXPORTER_PROMETHEUS_PORT", 9464),
+        };
         let exemplar_filter = r.exemplar_filter();
         let sampler = r.sampler();
-        let bsp_schedule_delay = r.millis("OTEL_BSP_SCHEDULE_DELAY", 5_000);
-        let bsp_export_timeout = r.millis("OTEL_BSP_EXPORT_TIMEOUT", 30_000);
-        let bsp_max_queue_size = r.positive("OTEL_BSP_MAX_QUEUE_SIZE", 2048);
-        let mut bsp_max_export_batch_size = r.positive("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512);
-        if bsp_max_export_batch_size > bsp_max_queue_size {
-            r.warnings.push(format!(
-                "OTEL_BSP_MAX_EXPORT_BATCH_SIZE={bsp_max_export_batch_size} is larger than \
-                 OTEL_BSP_MAX_QUEUE_SIZE={bsp_max_queue_size}; using {bsp_max_queue_size}"
-            ));
-            bsp_max_export_batch_size = bsp_max_queue_size;
-        }
+        let traces_batch = r.batch("OTEL_BSP", 5_000);
         let service_name = r.get("OTEL_SERVICE_NAME").or_else(|| {
             r.get("OTEL_RESOURCE_ATTRIBUTES").and_then(|attrs| {
                 key_value_list(&attrs)
@@ -349,13 +78,19 @@ impl Env {
                     .map(|(_, v)| v)
             })
         });
-        let traces_otlp = r.otlp_target("TRACES", protocol, otlp_timeout);
-        let metrics_otlp = r.otlp_target("METRICS", metrics_protocol, metrics_otlp_timeout);
-        let logs_otlp = r.otlp_target("LOGS", logs_protocol, logs_otlp_timeout);
-        let otlp_file = OtlpFileSettings {
-            traces: r.output_stream("TRACED_OTLP_FILE_TRACES"),
-            metrics: r.output_stream("TRACED_OTLP_FILE_METRICS"),
-            logs: r.output_stream("TRACED_OTLP_FILE_LOGS"),
+        let resource = ResourceSettings {
+            service_name,
+            attributes: (r.lookup)("OTEL_RESOURCE_ATTRIBUTES")
+                .map(|text| key_value_list(&text).collect())
+                .unwrap_or_default(),
+        };
+        let traces_otlp = r.otlp_target("TRACES", traces_protocol, traces_timeout);
+        let metrics_otlp = r.otlp_target("METRICS", metrics_protocol, metrics_timeout);
+        let logs_otlp = r.otlp_target("LOGS", logs_protocol, logs_timeout);
+        let traces_file = r.output_stream("TRACED_OTLP_FILE_TRACES");
+        let metrics_file = r.output_stream("TRACED_OTLP_FILE_METRICS");
+        let logs_file = r.output_stream("TRACED_OTLP_FILE_LOGS");
+        let otlp_file = FileRotation {
             max_bytes: r.positive("TRACED_OTLP_FILE_MAX_BYTES", OTLP_FILE_MAX_BYTES as usize)
                 as u64,
             keep_files: r.positive("TRACED_OTLP_FILE_KEEP_FILES", OTLP_FILE_KEEP_FILES),
@@ -366,47 +101,74 @@ impl Env {
             max_requests: r.positive("TRACED_EXPORT_RETRY_QUEUE_SIZE", 512),
             max_bytes: r.positive("TRACED_EXPORT_RETRY_QUEUE_BYTES", 64 << 20),
         };
-        Env {
+        let (temporality, temporality_warning) = temporality(&lookup);
+        let var = |name: &str| lookup(name);
+        let build_info = BuildInfoSettings {
+            version: var("AUTOMETRICS_VERSION"),
+            commit: var("AUTOMETRICS_COMMIT"),
+            branch: var("AUTOMETRICS_BRANCH"),
+            service_name: var("AUTOMETRICS_SERVICE_NAME"),
+            repository_url: var("AUTOMETRICS_REPOSITORY_URL"),
+            repository_provider: var("AUTOMETRICS_REPOSITORY_PROVIDER"),
+        };
+        Settings {
+            sdk_disabled,
+            propagators,
+            resource,
+            traces: TraceSettings {
+                exporters: traces_exporters,
+                otlp: traces_otlp,
+                otlp_file: traces_file,
+                batch: traces_batch,
+                sampler,
+            },
+            metrics: MetricSettings {
+                exporters: metrics_exporters,
+                otlp: metrics_otlp,
+                otlp_file: metrics_file,
+                temporality,
+                temporality_warning,
+                export_interval,
+                export_timeout,
+                exemplar_filter,
+                prometheus,
+            },
+            logs: LogSettings {
+                exporters: logs_exporters,
+                otlp: logs_otlp,
+                otlp_file: logs_file,
+                batch: logs_batch,
+                filter: log_filter,
+            },
             otlp_file,
             #[cfg(feature = "otlp")]
             export_retry,
-            traces_otlp,
-            metrics_otlp,
-            logs_otlp,
-            sdk_disabled,
-            propagators,
-            traces_exporters,
-            otlp_endpoint_set,
-            protocol,
-            otlp_timeout,
-            metrics_exporters,
-            otlp_metrics_endpoint_set,
-            metrics_protocol,
-            metrics_otlp_timeout,
-            metric_export_interval,
-            metric_export_timeout,
-            logs_exporters,
-            otlp_logs_endpoint_set,
-            logs_protocol,
-            logs_otlp_timeout,
-            blrp_schedule_delay,
-            blrp_export_timeout,
-            blrp_max_queue_size,
-            blrp_max_export_batch_size,
-            log_filter,
-            prometheus_host,
-            prometheus_port,
-            exemplar_filter,
-            sampler,
-            bsp_schedule_delay,
-            bsp_export_timeout,
-            bsp_max_queue_size,
-            bsp_max_export_batch_size,
-            service_name,
+            build_info,
             warnings: r.warnings,
-            settings: HashMap::new(),
-            read_env: true,
         }
+    }
+}
+
+const TEMPORALITY_VAR: &str = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE";
+
+/// The temporality `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE` asks for, as
+/// `opentelemetry-otlp` 0.33.1 resolves it (`cumulative` by default, `delta`,
+/// `lowmemory`, any case), and the warning for an invalid value.
+pub(crate) fn temporality(
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> (Temporality, Option<String>) {
+    let Some(value) = lookup(TEMPORALITY_VAR).filter(|v| !v.trim().is_empty()) else {
+        return (Temporality::Cumulative, None);
+    };
+    match value.trim().parse::<Temporality>() {
+        Ok(t) => (t, None),
+        Err(()) => (
+            Temporality::Cumulative,
+            Some(format!(
+                "{TEMPORALITY_VAR}={value:?} is not valid (expected cumulative, delta or \
+                 lowmemory); using cumulative"
+            )),
+        ),
     }
 }
 
@@ -423,7 +185,7 @@ pub(crate) fn key_value_list(text: &str) -> impl Iterator<Item = (String, String
 }
 
 /// `%XX` escapes decoded; `None` when an escape or the result is not valid.
-fn percent_decode(value: &str) -> Option<String> {
+pub(super) fn percent_decode(value: &str) -> Option<String> {
     let bytes = value.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -441,7 +203,7 @@ fn percent_decode(value: &str) -> Option<String> {
 }
 
 /// Whether `endpoint` starts with a scheme (`http://`, `https://`).
-fn has_scheme(endpoint: &str) -> bool {
+pub(super) fn has_scheme(endpoint: &str) -> bool {
     endpoint
         .split_once("://")
         .is_some_and(|(scheme, _)| !scheme.is_empty() && !scheme.contains(['/', '?', '#']))
@@ -516,6 +278,29 @@ impl Reader<'_> {
                 self.invalid(name, &v, "a whole number above 0", default);
                 default
             }
+        }
+    }
+
+    /// A batch processor's `<prefix>_*` settings; the batch size is clamped
+    /// to the queue size, saying so.
+    fn batch(&mut self, prefix: &str, schedule_delay: u64) -> BatchSettings {
+        let schedule_delay = self.millis(&format!("{prefix}_SCHEDULE_DELAY"), schedule_delay);
+        let export_timeout = self.millis(&format!("{prefix}_EXPORT_TIMEOUT"), 30_000);
+        let max_queue_size = self.positive(&format!("{prefix}_MAX_QUEUE_SIZE"), 2048);
+        let mut max_export_batch_size =
+            self.positive(&format!("{prefix}_MAX_EXPORT_BATCH_SIZE"), 512);
+        if max_export_batch_size > max_queue_size {
+            self.warnings.push(format!(
+                "{prefix}_MAX_EXPORT_BATCH_SIZE={max_export_batch_size} is larger than \
+                 {prefix}_MAX_QUEUE_SIZE={max_queue_size}; using {max_queue_size}"
+            ));
+            max_export_batch_size = max_queue_size;
+        }
+        BatchSettings {
+            schedule_delay,
+            export_timeout,
+            max_queue_size,
+            max_export_batch_size,
         }
     }
 
@@ -686,6 +471,7 @@ impl Reader<'_> {
             },
         };
         OtlpTarget {
+            protocol,
             endpoint,
             endpoint_from,
             endpoint_written: written,
@@ -770,53 +556,66 @@ impl Reader<'_> {
     }
 }
 
-/// The bounds of one exporter's retry queue.
-#[cfg(feature = "otlp")]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct RetrySettings {
-    /// How long a request is retried before it is dropped.
-    pub(crate) max_elapsed: Duration,
-    /// Requests (batches) held at most.
-    pub(crate) max_requests: usize,
-    /// Request bytes held at most.
-    pub(crate) max_bytes: usize,
-}
-
-#[cfg(feature = "otlp")]
-impl Default for RetrySettings {
-    fn default() -> Self {
-        RetrySettings {
-            max_elapsed: Duration::from_secs(30),
-            max_requests: 512,
-            max_bytes: 64 << 20,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn env(pairs: &[(&str, &str)]) -> Env {
+    fn env(pairs: &[(&str, &str)]) -> Settings {
         let map: HashMap<String, String> = pairs
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        Env::from_lookup(|k| map.get(k).cloned())
+        Settings::from_env(|k| map.get(k).cloned())
+    }
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn temporality_follows_opentelemetry_otlp() {
+        assert_eq!(temporality(&lookup(&[])), (Temporality::Cumulative, None));
+        for (value, expected) in [
+            ("cumulative", Temporality::Cumulative),
+            ("Delta", Temporality::Delta),
+            ("LOWMEMORY", Temporality::LowMemory),
+        ] {
+            assert_eq!(
+                temporality(&lookup(&[(TEMPORALITY_VAR, value)])),
+                (expected, None)
+            );
+        }
+        let (t, warning) = temporality(&lookup(&[(TEMPORALITY_VAR, "sometimes")]));
+        assert_eq!(t, Temporality::Cumulative);
+        let warning = warning.unwrap();
+        assert!(
+            warning.contains("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=\"sometimes\"")
+                && warning.contains("using cumulative"),
+            "{warning}"
+        );
+        let e = env(&[(TEMPORALITY_VAR, "delta")]);
+        assert_eq!(e.metrics.temporality, Temporality::Delta);
+        let e = env(&[(TEMPORALITY_VAR, "sometimes")]);
+        assert_eq!(e.metrics.temporality_warning, Some(warning));
+        assert!(e.warnings.is_empty(), "printed when an exporter uses it");
     }
 
     #[test]
     fn defaults_when_nothing_is_set() {
         let e = env(&[]);
         assert!(!e.sdk_disabled);
-        assert_eq!(e.traces_exporters, None);
-        assert_eq!(e.protocol, Protocol::HttpProtobuf);
-        assert_eq!(e.otlp_timeout, Duration::from_secs(10));
-        assert_eq!(e.sampler, SamplerChoice::ParentBasedAlwaysOn);
-        assert_eq!(e.bsp_schedule_delay, Duration::from_secs(5));
-        assert_eq!(e.bsp_max_queue_size, 2048);
-        assert_eq!(e.bsp_max_export_batch_size, 512);
+        assert_eq!(e.traces.exporters, None);
+        assert_eq!(e.traces.otlp.protocol, Protocol::HttpProtobuf);
+        assert_eq!(e.traces.otlp.timeout, Duration::from_secs(10));
+        assert_eq!(e.traces.sampler, SamplerChoice::ParentBasedAlwaysOn);
+        assert_eq!(e.traces.batch.schedule_delay, Duration::from_secs(5));
+        assert_eq!(e.traces.batch.max_queue_size, 2048);
+        assert_eq!(e.traces.batch.max_export_batch_size, 512);
         assert!(e.warnings.is_empty());
     }
 
@@ -834,14 +633,14 @@ mod tests {
         ]);
         assert!(e.sdk_disabled);
         assert_eq!(
-            e.traces_exporters,
+            e.traces.exporters,
             Some(vec![TracesExporter::Otlp, TracesExporter::Console])
         );
-        assert_eq!(e.protocol, Protocol::Grpc);
-        assert_eq!(e.otlp_timeout, Duration::from_millis(250));
-        assert_eq!(e.sampler, SamplerChoice::ParentBasedRatio(0.25));
-        assert_eq!(e.bsp_max_queue_size, 100);
-        assert_eq!(e.bsp_max_export_batch_size, 10);
+        assert_eq!(e.traces.otlp.protocol, Protocol::Grpc);
+        assert_eq!(e.traces.otlp.timeout, Duration::from_millis(250));
+        assert_eq!(e.traces.sampler, SamplerChoice::ParentBasedRatio(0.25));
+        assert_eq!(e.traces.batch.max_queue_size, 100);
+        assert_eq!(e.traces.batch.max_export_batch_size, 10);
         assert!(e.warnings.is_empty(), "{:?}", e.warnings);
     }
 
@@ -853,8 +652,8 @@ mod tests {
             ("OTEL_EXPORTER_OTLP_TIMEOUT", "1"),
             ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "2"),
         ]);
-        assert_eq!(e.protocol, Protocol::HttpProtobuf);
-        assert_eq!(e.otlp_timeout, Duration::from_millis(2));
+        assert_eq!(e.traces.otlp.protocol, Protocol::HttpProtobuf);
+        assert_eq!(e.traces.otlp.timeout, Duration::from_millis(2));
     }
 
     #[test]
@@ -868,10 +667,10 @@ mod tests {
             ("OTEL_TRACES_EXPORTER", "zipkin"),
         ]);
         assert!(!e.sdk_disabled);
-        assert_eq!(e.sampler, SamplerChoice::Ratio(1.0));
-        assert_eq!(e.bsp_schedule_delay, Duration::from_secs(5));
-        assert_eq!(e.protocol, Protocol::HttpProtobuf);
-        assert_eq!(e.traces_exporters, None, "an unknown exporter: the default");
+        assert_eq!(e.traces.sampler, SamplerChoice::Ratio(1.0));
+        assert_eq!(e.traces.batch.schedule_delay, Duration::from_secs(5));
+        assert_eq!(e.traces.otlp.protocol, Protocol::HttpProtobuf);
+        assert_eq!(e.traces.exporters, None, "an unknown exporter: the default");
         let all = e.warnings.join("\n");
         for needle in [
             "OTEL_SDK_DISABLED=\"yes\"",
@@ -907,7 +706,7 @@ mod tests {
     fn otlp_file_destinations_and_rotation() {
         let e = env(&[]);
         assert_eq!(
-            e.otlp_file.traces,
+            e.traces.otlp_file,
             OutputStream::Stdout,
             "the spec's default"
         );
@@ -927,29 +726,29 @@ mod tests {
             ("TRACED_OTLP_FILE_KEEP_FILES", "1"),
         ]);
         assert!(e.warnings.is_empty(), "{:?}", e.warnings);
-        assert_eq!(e.traces_exporters, Some(vec![TracesExporter::OtlpFile]));
+        assert_eq!(e.traces.exporters, Some(vec![TracesExporter::OtlpFile]));
         assert_eq!(
-            e.metrics_exporters,
+            e.metrics.exporters,
             Some(vec![MetricsExporter::OtlpFile, MetricsExporter::Otlp])
         );
-        assert_eq!(e.logs_exporters, Some(vec![LogsExporter::OtlpFile]));
+        assert_eq!(e.logs.exporters, Some(vec![LogsExporter::OtlpFile]));
         assert_eq!(
-            e.otlp_file.traces,
+            e.traces.otlp_file,
             OutputStream::File("/var/log/my app/traces.jsonl".into())
         );
         assert_eq!(
-            e.otlp_file.metrics,
+            e.metrics.otlp_file,
             OutputStream::File("relative/metrics.jsonl".into())
         );
-        assert_eq!(e.otlp_file.logs, OutputStream::Stdout);
+        assert_eq!(e.logs.otlp_file, OutputStream::Stdout);
         assert_eq!((e.otlp_file.max_bytes, e.otlp_file.keep_files), (1024, 1));
         let e = env(&[
             ("TRACED_OTLP_FILE_TRACES", "http://collector/traces"),
             ("TRACED_OTLP_FILE_LOGS", "file://relative"),
             ("TRACED_OTLP_FILE_MAX_BYTES", "0"),
         ]);
-        assert_eq!(e.otlp_file.traces, OutputStream::Stdout);
-        assert_eq!(e.otlp_file.logs, OutputStream::Stdout);
+        assert_eq!(e.traces.otlp_file, OutputStream::Stdout);
+        assert_eq!(e.logs.otlp_file, OutputStream::Stdout);
         assert_eq!(e.otlp_file.max_bytes, 64 << 20);
         let all = e.warnings.join("\n");
         assert!(
@@ -966,7 +765,7 @@ mod tests {
             ("OTEL_BSP_MAX_QUEUE_SIZE", "8"),
             ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "64"),
         ]);
-        assert_eq!(e.bsp_max_export_batch_size, 8);
+        assert_eq!(e.traces.batch.max_export_batch_size, 8);
         assert_eq!(e.warnings.len(), 1);
     }
 
@@ -974,37 +773,39 @@ mod tests {
     fn service_name_from_either_variable() {
         assert_eq!(
             env(&[("OTEL_SERVICE_NAME", "cart")])
+                .resource
                 .service_name
                 .as_deref(),
             Some("cart")
         );
         assert_eq!(
             env(&[("OTEL_RESOURCE_ATTRIBUTES", "a=b,service.name=shop")])
+                .resource
                 .service_name
                 .as_deref(),
             Some("shop")
         );
-        assert_eq!(env(&[]).service_name, None);
+        assert_eq!(env(&[]).resource.service_name, None);
     }
 
     #[test]
     fn otlp_targets_follow_the_specification() {
         let t = env(&[]);
-        assert_eq!(t.traces_otlp.endpoint, "http://localhost:4318/v1/traces");
-        assert_eq!(t.logs_otlp.endpoint, "http://localhost:4318/v1/logs");
-        assert_eq!(t.traces_otlp.endpoint_from, "default");
+        assert_eq!(t.traces.otlp.endpoint, "http://localhost:4318/v1/traces");
+        assert_eq!(t.logs.otlp.endpoint, "http://localhost:4318/v1/logs");
+        assert_eq!(t.traces.otlp.endpoint_from, "default");
         let grpc = env(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]);
-        assert_eq!(grpc.metrics_otlp.endpoint, "http://localhost:4317");
+        assert_eq!(grpc.metrics.otlp.endpoint, "http://localhost:4317");
         // The general endpoint gets the signal's path over HTTP, not over gRPC.
         let general = env(&[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/"),
             ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "grpc"),
         ]);
         assert_eq!(
-            general.metrics_otlp.endpoint,
+            general.metrics.otlp.endpoint,
             "http://collector:4318/v1/metrics"
         );
-        assert_eq!(general.logs_otlp.endpoint, "http://collector:4318/");
+        assert_eq!(general.logs.otlp.endpoint, "http://collector:4318/");
         // A signal's endpoint is used as it is and wins; a blank one does not count.
         let e = env(&[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://general:4318"),
@@ -1014,20 +815,20 @@ mod tests {
             ),
             ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", ""),
         ]);
-        assert_eq!(e.traces_otlp.endpoint, "http://traces:4318/custom");
+        assert_eq!(e.traces.otlp.endpoint, "http://traces:4318/custom");
         assert_eq!(
-            e.traces_otlp.endpoint_from,
+            e.traces.otlp.endpoint_from,
             "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
         );
-        assert_eq!(e.metrics_otlp.endpoint, "http://general:4318/v1/metrics");
+        assert_eq!(e.metrics.otlp.endpoint, "http://general:4318/v1/metrics");
         // gRPC without a scheme: https, or http when insecure.
         let bare = env(&[
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317"),
             ("OTEL_EXPORTER_OTLP_LOGS_INSECURE", "TRUE"),
         ]);
-        assert_eq!(bare.traces_otlp.endpoint, "https://collector:4317");
-        assert_eq!(bare.logs_otlp.endpoint, "http://collector:4317");
+        assert_eq!(bare.traces.otlp.endpoint, "https://collector:4317");
+        assert_eq!(bare.logs.otlp.endpoint, "http://collector:4317");
     }
 
     #[test]
@@ -1045,21 +846,21 @@ mod tests {
             s.as_ref().map(|s| (s.name.as_str(), s.value.as_str()))
         }
         assert_eq!(
-            named(&e.traces_otlp.certificate),
+            named(&e.traces.otlp.certificate),
             Some(("OTEL_EXPORTER_OTLP_CERTIFICATE", "/ca.pem"))
         );
         assert_eq!(
-            named(&e.logs_otlp.certificate),
+            named(&e.logs.otlp.certificate),
             Some(("OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE", "/logs-ca.pem"))
         );
         assert_eq!(
-            named(&e.traces_otlp.client_key),
+            named(&e.traces.otlp.client_key),
             Some(("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "/k.pem"))
         );
-        assert_eq!(named(&e.metrics_otlp.client_certificate), None);
-        assert_eq!(e.traces_otlp.compression, Compression::Gzip);
-        assert_eq!(e.metrics_otlp.compression, Compression::None);
-        assert_eq!(e.logs_otlp.compression, Compression::None);
+        assert_eq!(named(&e.metrics.otlp.client_certificate), None);
+        assert_eq!(e.traces.otlp.compression, Compression::Gzip);
+        assert_eq!(e.metrics.otlp.compression, Compression::None);
+        assert_eq!(e.logs.otlp.compression, Compression::None);
         assert_eq!(
             e.warnings,
             ["OTEL_EXPORTER_OTLP_LOGS_COMPRESSION=\"brotli\" is not valid (expected gzip or none); using none"]
@@ -1080,21 +881,21 @@ mod tests {
             v.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect()
         };
         assert_eq!(
-            e.traces_otlp.headers,
+            e.traces.otlp.headers,
             pairs(&[("a", "1"), ("b", "x y,z"), ("bad", "%zz"), ("c", "d=e")])
         );
         assert_eq!(
-            e.metrics_otlp.headers,
+            e.metrics.otlp.headers,
             pairs(&[("X-Token", "abc")]),
             "the signal's variable wins"
         );
-        assert_eq!(e.logs_otlp.timeout, Duration::from_millis(250));
+        assert_eq!(e.logs.otlp.timeout, Duration::from_millis(250));
     }
 
     #[test]
     fn unknown_exporter_names_leave_the_default_or_the_others() {
         let e = env(&[("OTEL_METRICS_EXPORTER", "promethus")]);
-        assert_eq!(e.metrics_exporters, None);
+        assert_eq!(e.metrics.exporters, None);
         assert!(
             e.warnings[0].contains("OTEL_METRICS_EXPORTER=\"promethus\"")
                 && e.warnings[0].contains("using the default exporter"),
@@ -1102,23 +903,24 @@ mod tests {
             e.warnings
         );
         let e = env(&[("OTEL_TRACES_EXPORTER", "otlp,zipkin,otlp")]);
-        assert_eq!(e.traces_exporters, Some(vec![TracesExporter::Otlp]));
+        assert_eq!(e.traces.exporters, Some(vec![TracesExporter::Otlp]));
         assert!(
             e.warnings[0].contains("using the others named"),
             "{:?}",
             e.warnings
         );
         let e = env(&[("OTEL_LOGS_EXPORTER", "none")]);
-        assert_eq!(e.logs_exporters, Some(vec![]));
+        assert_eq!(e.logs.exporters, Some(vec![]));
         let e = env(&[("OTEL_LOGS_EXPORTER", "none,bogus")]);
-        assert_eq!(e.logs_exporters, Some(vec![]), "none was said");
+        assert_eq!(e.logs.exporters, Some(vec![]), "none was said");
     }
 
     #[test]
     fn otlp_endpoints_are_checked_with_a_hint() {
         let check = |endpoint: &str| {
             env(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", endpoint)])
-                .traces_otlp
+                .traces
+                .otlp
                 .check()
         };
         assert!(check("http://collector:4318/v1/traces").is_ok());
@@ -1143,7 +945,8 @@ mod tests {
         assert!(check("http:///v1/traces").unwrap_err().contains("no host"));
         // A general endpoint is named as the setting it came from.
         let e = env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318")])
-            .logs_otlp
+            .logs
+            .otlp
             .check()
             .unwrap_err();
         assert!(e.starts_with("OTEL_EXPORTER_OTLP_ENDPOINT="), "{e}");
