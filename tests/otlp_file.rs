@@ -20,7 +20,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use traced::metrics::{Counter, Histogram};
+use traced::metrics::{Counter, Gauge, Histogram};
 use traced::{traced, Metrics};
 
 // ---------------------------------------------------------------------------
@@ -63,6 +63,28 @@ fn charge_card(cart_id: i64, amount_cents: i64) {
     remember("charge_card");
     log::warn!(cart_id; "charging {amount_cents} cents");
     ShopMetrics::global().charge_duration.record(0.5, &[]);
+}
+
+#[derive(Metrics)]
+#[metrics(prefix = "filetest")]
+struct Odd {
+    /// A ratio that may not be a number.
+    ratio: Gauge<f64>,
+}
+
+/// Doubles that are not numbers in the attributes of a span, a log record and
+/// a metric point. (The SDK drops a measurement that is not a finite number,
+/// so no metric value is one.)
+#[traced(attrs(odd.nan = f64::NAN, odd.inf = f64::INFINITY, odd.neg_inf = f64::NEG_INFINITY))]
+fn odd_values() {
+    log::info!(odd_nan = f64::NAN, odd_inf = f64::INFINITY; "odd values");
+    Odd::global().ratio.record(
+        0.5,
+        &[
+            opentelemetry::KeyValue::new("odd.nan", f64::NAN),
+            opentelemetry::KeyValue::new("odd.neg_inf", f64::NEG_INFINITY),
+        ],
+    );
 }
 
 /// Many spans, one per call, for rotation.
@@ -293,6 +315,40 @@ fn all_three_signals_are_written_as_otlp_json_lines() {
     let text = std::fs::read_to_string(dir.join("traces.jsonl")).unwrap();
     assert!(text.ends_with('\n'));
     assert_eq!(text.lines().count(), 1, "one batch: {text}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A NaN or infinite double is written as the protobuf JSON mapping's string
+/// (`"NaN"`, `"Infinity"`, `"-Infinity"`), which the official mapping reads
+/// back as that double: in span, log record and metric point attributes.
+#[test]
+fn non_finite_doubles_are_written_as_the_json_mapping_strings() {
+    let _turn = serial();
+    let dir = temp_dir("non-finite");
+    let telemetry = builder(&file_settings(&dir)).init();
+    odd_values();
+    drop(telemetry);
+
+    let text = std::fs::read_to_string(dir.join("traces.jsonl")).unwrap();
+    assert!(text.contains(r#"{"doubleValue":"NaN"}"#), "{text}");
+    let traces = decode("traces", &[dir.join("traces.jsonl")], None);
+    let span = find(&traces["spans"], "name", "odd_values");
+    assert_eq!(span["attributes"]["odd.nan"], "NaN", "{span:#}");
+    assert_eq!(span["attributes"]["odd.inf"], "Infinity", "{span:#}");
+    assert_eq!(span["attributes"]["odd.neg_inf"], "-Infinity", "{span:#}");
+
+    let logs = decode("logs", &[dir.join("logs.jsonl")], None);
+    let record = find(&logs["logs"], "body", "odd values");
+    assert_eq!(record["attributes"]["odd_nan"], "NaN", "{record:#}");
+    assert_eq!(record["attributes"]["odd_inf"], "Infinity", "{record:#}");
+
+    let metrics = decode("metrics", &[dir.join("metrics.jsonl")], None);
+    let ratio = find(&metrics["metrics"], "name", "filetest.ratio");
+    assert_eq!(ratio["kind"], "gauge");
+    let point = &ratio["points"][0];
+    assert_eq!(point["value"], 0.5, "{ratio:#}");
+    assert_eq!(point["attributes"]["odd.nan"], "NaN", "{ratio:#}");
+    assert_eq!(point["attributes"]["odd.neg_inf"], "-Infinity", "{ratio:#}");
     std::fs::remove_dir_all(dir).unwrap();
 }
 

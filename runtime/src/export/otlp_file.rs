@@ -10,7 +10,8 @@
 //! exemplars), and encoded by its `with-serde` mapping. That mapping writes an
 //! absent optional field as `null` (a histogram's `sum`, `min` and `max`, a
 //! key without a value); such entries are left out, as the OTLP/JSON encoding
-//! leaves out absent fields (see [`line`]).
+//! leaves out absent fields (see [`line`]). A NaN or infinite double is
+//! written as the mapping's string (`"NaN"`, `"Infinity"`, `"-Infinity"`).
 //!
 //! Each export writes its line with one `write` on the thread of the batch
 //! processor (spans, log records) or of the periodic reader (metrics), never
@@ -258,10 +259,11 @@ fn rotate(path: &Path, keep: usize) -> io::Result<()> {
 /// `opentelemetry-proto`'s serde mapping is the OTLP/JSON encoding, except that
 /// it writes absent optional fields as `null` (a histogram's `sum`, `min`,
 /// `max`; a key-value without a value; a log record without a body): those
-/// entries are removed. (`serde_json` also writes a non-finite double as
-/// `null`, so a NaN or infinite value is left out the same way.)
+/// entries are removed. A NaN or infinite double is written as the protobuf
+/// JSON mapping writes it, the string `"NaN"`, `"Infinity"` or `"-Infinity"`
+/// (see [`super::otlp_json`]), not as the `null` of `serde_json`.
 pub(crate) fn line<T: serde::Serialize>(message: &T) -> Result<Vec<u8>, String> {
-    let mut value = serde_json::to_value(message).map_err(|e| e.to_string())?;
+    let mut value = super::otlp_json::to_value(message).map_err(|e| e.to_string())?;
     drop_nulls(&mut value);
     let mut out = serde_json::to_vec(&value).map_err(|e| e.to_string())?;
     out.push(b'\n');
