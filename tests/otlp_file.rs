@@ -536,6 +536,56 @@ fn child_writes_to_a_missing_directory() {
     println!("the program went on");
 }
 
+/// Spans and log records set to one file (once as a `file://` URI, once as a
+/// path): one warning at init names both settings; the metrics, in a file of
+/// their own, are not named.
+#[test]
+fn two_signals_set_to_one_file_are_said_once_at_init() {
+    let dir = temp_dir("shared-file");
+    let shared = dir.join("all.jsonl");
+    let out = run_child(
+        "child_writes_two_signals_to_one_file",
+        &[
+            ("OTEL_TRACES_EXPORTER", "otlp_file"),
+            ("OTEL_LOGS_EXPORTER", "otlp_file"),
+            ("OTEL_METRICS_EXPORTER", "otlp_file"),
+            ("TRACED_OTLP_FILE_TRACES", &file_uri(&shared)),
+            ("TRACED_OTLP_FILE_LOGS", &shared.display().to_string()),
+            (
+                "TRACED_OTLP_FILE_METRICS",
+                &dir.join("metrics.jsonl").display().to_string(),
+            ),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "1"),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the child failed:\n{stderr}");
+    let message = format!(
+        "traced: TRACED_OTLP_FILE_TRACES and TRACED_OTLP_FILE_LOGS name the same file, {}: ",
+        shared.display()
+    );
+    assert_eq!(
+        stderr.matches(&message).count(),
+        1,
+        "one warning, however many exports:\n{stderr}"
+    );
+    assert!(!stderr.contains("TRACED_OTLP_FILE_METRICS"), "{stderr}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The child of [`two_signals_set_to_one_file_are_said_once_at_init`].
+#[test]
+fn child_writes_two_signals_to_one_file() {
+    if !is_child("child_writes_two_signals_to_one_file") {
+        return;
+    }
+    let telemetry = traced::init();
+    for _ in 0..3 {
+        checkout(7);
+    }
+    drop(telemetry);
+}
+
 /// The pipeline file's `otlp_file/development` exporters with their
 /// `output_stream` (and the metric one's `temporality_preference`).
 #[test]
