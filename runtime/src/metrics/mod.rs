@@ -13,9 +13,15 @@
 //! The synchronous instruments here are the OpenTelemetry ones plus exemplars:
 //! a measurement made inside a sampled span is linked to it (see [`exemplars`]).
 
+#[cfg(feature = "enabled")]
+mod concurrent;
 pub mod exemplars;
 mod instruments;
 mod objective;
+
+#[cfg(feature = "enabled")]
+#[doc(hidden)]
+pub use concurrent::{in_flight, ConcurrentCalls, InFlight, InFlightFuture};
 
 pub use objective::{Objective, ObjectiveLatency, ObjectivePercentile};
 
