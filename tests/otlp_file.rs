@@ -9,7 +9,8 @@
 //! settings, with trace correlation and exemplars; rotation (nothing lost or
 //! split across files, the number of old files bounded); standard output (a
 //! child process); a destination that cannot be written (one clear message,
-//! the program goes on); the pipeline-file form.
+//! the program goes on); two signals set to one file (one warning at init);
+//! NaN and infinite doubles (the JSON mapping's strings); the pipeline-file form.
 //!
 //! Needs `python3` with `pip install -r tests/otlp/requirements.txt`. Without it
 //! these tests fail, saying so: they are never skipped silently.
