@@ -56,6 +56,7 @@
 //! | `root` | starts a new trace whatever the current context |
 //! | `metrics` | call metrics: the counter `function.calls` and the histogram `function.calls.duration` (seconds), labelled `function`, `module`, `service.name`, `result` (`ok`, or `error` on an `Err` or a panic), `caller.function` and `caller.module`; plus the gauge `build_info` |
 //! | `metrics(objective = NAME)` | the same, with the labels of a service-level objective ([`Objective`], a `const` several functions may share): `objective.name` and `objective.percentile` on both, `objective.latency_threshold` on the histogram |
+//! | `metrics(track_concurrency)` | also the up-down counter `function.calls.concurrent` (a gauge in Prometheus): the calls in flight, labelled `function`, `module` and `service.name`, +1 on entry and -1 on exit (a return, `?`, a panic, a future completing or dropped); `metrics(objective = NAME, track_concurrency)` gives both |
 //!
 //! An attribute key is given once: the same key twice in `args(..)` and `attrs(..)`
 //! (`"a.b"` and `a.b` are the same key), a `code.*` key or, with `ret`, `return`
@@ -285,6 +286,8 @@ pub use traced_runtime::sdk as opentelemetry_sdk;
 /// What generated code calls; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(feature = "enabled")]
+    pub use traced_runtime::metrics::{in_flight, ConcurrentCalls, InFlight, InFlightFuture};
     pub use traced_runtime::metrics::{
         meter, FromInstrument, GlobalInstance, DEFAULT_HISTOGRAM_BOUNDS,
     };

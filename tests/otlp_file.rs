@@ -9,7 +9,8 @@
 //! settings, with trace correlation and exemplars; rotation (nothing lost or
 //! split across files, the number of old files bounded); standard output (a
 //! child process); a destination that cannot be written (one clear message,
-//! the program goes on); the pipeline-file form.
+//! the program goes on); two signals set to one file (one warning at init);
+//! NaN and infinite doubles (the JSON mapping's strings); the pipeline-file form.
 //!
 //! Needs `python3` with `pip install -r tests/otlp/requirements.txt`. Without it
 //! these tests fail, saying so: they are never skipped silently.
@@ -20,7 +21,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use traced::metrics::{Counter, Histogram};
+use traced::metrics::{Counter, Gauge, Histogram};
 use traced::{traced, Metrics};
 
 // ---------------------------------------------------------------------------
@@ -63,6 +64,28 @@ fn charge_card(cart_id: i64, amount_cents: i64) {
     remember("charge_card");
     log::warn!(cart_id; "charging {amount_cents} cents");
     ShopMetrics::global().charge_duration.record(0.5, &[]);
+}
+
+#[derive(Metrics)]
+#[metrics(prefix = "filetest")]
+struct Odd {
+    /// A ratio that may not be a number.
+    ratio: Gauge<f64>,
+}
+
+/// Doubles that are not numbers in the attributes of a span, a log record and
+/// a metric point. (The SDK drops a measurement that is not a finite number,
+/// so no metric value is one.)
+#[traced(attrs(odd.nan = f64::NAN, odd.inf = f64::INFINITY, odd.neg_inf = f64::NEG_INFINITY))]
+fn odd_values() {
+    log::info!(odd_nan = f64::NAN, odd_inf = f64::INFINITY; "odd values");
+    Odd::global().ratio.record(
+        0.5,
+        &[
+            opentelemetry::KeyValue::new("odd.nan", f64::NAN),
+            opentelemetry::KeyValue::new("odd.neg_inf", f64::NEG_INFINITY),
+        ],
+    );
 }
 
 /// Many spans, one per call, for rotation.
@@ -296,6 +319,40 @@ fn all_three_signals_are_written_as_otlp_json_lines() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// A NaN or infinite double is written as the protobuf JSON mapping's string
+/// (`"NaN"`, `"Infinity"`, `"-Infinity"`), which the official mapping reads
+/// back as that double: in span, log record and metric point attributes.
+#[test]
+fn non_finite_doubles_are_written_as_the_json_mapping_strings() {
+    let _turn = serial();
+    let dir = temp_dir("non-finite");
+    let telemetry = builder(&file_settings(&dir)).init();
+    odd_values();
+    drop(telemetry);
+
+    let text = std::fs::read_to_string(dir.join("traces.jsonl")).unwrap();
+    assert!(text.contains(r#"{"doubleValue":"NaN"}"#), "{text}");
+    let traces = decode("traces", &[dir.join("traces.jsonl")], None);
+    let span = find(&traces["spans"], "name", "odd_values");
+    assert_eq!(span["attributes"]["odd.nan"], "NaN", "{span:#}");
+    assert_eq!(span["attributes"]["odd.inf"], "Infinity", "{span:#}");
+    assert_eq!(span["attributes"]["odd.neg_inf"], "-Infinity", "{span:#}");
+
+    let logs = decode("logs", &[dir.join("logs.jsonl")], None);
+    let record = find(&logs["logs"], "body", "odd values");
+    assert_eq!(record["attributes"]["odd_nan"], "NaN", "{record:#}");
+    assert_eq!(record["attributes"]["odd_inf"], "Infinity", "{record:#}");
+
+    let metrics = decode("metrics", &[dir.join("metrics.jsonl")], None);
+    let ratio = find(&metrics["metrics"], "name", "filetest.ratio");
+    assert_eq!(ratio["kind"], "gauge");
+    let point = &ratio["points"][0];
+    assert_eq!(point["value"], 0.5, "{ratio:#}");
+    assert_eq!(point["attributes"]["odd.nan"], "NaN", "{ratio:#}");
+    assert_eq!(point["attributes"]["odd.neg_inf"], "-Infinity", "{ratio:#}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 /// Past `TRACED_OTLP_FILE_MAX_BYTES` the file rotates to `path.1`, `path.2`,
 /// ...: across all files every span is there once, no line is split, and no
 /// file but one holding a single longer line exceeds the size. With
@@ -478,6 +535,56 @@ fn child_writes_to_a_missing_directory() {
     }
     drop(telemetry);
     println!("the program went on");
+}
+
+/// Spans and log records set to one file (once as a `file://` URI, once as a
+/// path): one warning at init names both settings; the metrics, in a file of
+/// their own, are not named.
+#[test]
+fn two_signals_set_to_one_file_are_said_once_at_init() {
+    let dir = temp_dir("shared-file");
+    let shared = dir.join("all.jsonl");
+    let out = run_child(
+        "child_writes_two_signals_to_one_file",
+        &[
+            ("OTEL_TRACES_EXPORTER", "otlp_file"),
+            ("OTEL_LOGS_EXPORTER", "otlp_file"),
+            ("OTEL_METRICS_EXPORTER", "otlp_file"),
+            ("TRACED_OTLP_FILE_TRACES", &file_uri(&shared)),
+            ("TRACED_OTLP_FILE_LOGS", &shared.display().to_string()),
+            (
+                "TRACED_OTLP_FILE_METRICS",
+                &dir.join("metrics.jsonl").display().to_string(),
+            ),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "1"),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the child failed:\n{stderr}");
+    let message = format!(
+        "traced: TRACED_OTLP_FILE_TRACES and TRACED_OTLP_FILE_LOGS name the same file, {}: ",
+        shared.display()
+    );
+    assert_eq!(
+        stderr.matches(&message).count(),
+        1,
+        "one warning, however many exports:\n{stderr}"
+    );
+    assert!(!stderr.contains("TRACED_OTLP_FILE_METRICS"), "{stderr}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// The child of [`two_signals_set_to_one_file_are_said_once_at_init`].
+#[test]
+fn child_writes_two_signals_to_one_file() {
+    if !is_child("child_writes_two_signals_to_one_file") {
+        return;
+    }
+    let telemetry = traced::init();
+    for _ in 0..3 {
+        checkout(7);
+    }
+    drop(telemetry);
 }
 
 /// The pipeline file's `otlp_file/development` exporters with their

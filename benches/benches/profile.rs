@@ -72,6 +72,7 @@ mod cases {
             ("event", "fastrace") => Box::new(move || fastrace_event(x())),
             ("metrics" | "metrics_sampled", "traced") => Box::new(move || traced_metrics(x())),
             ("metrics", "traced_objective") => Box::new(move || traced_metrics_objective(x())),
+            ("metrics", "traced_concurrent") => Box::new(move || traced_metrics_concurrent(x())),
             ("metrics", "derived") => Box::new(move || derived_metrics(x())),
             ("metrics", "autometrics") => Box::new(move || autometrics_fn(x())),
             ("metrics", "sdk") => {

@@ -244,6 +244,13 @@ mod enabled {
         body(x)
     }
 
+    /// Call metrics and the `function.calls.concurrent` gauge.
+    #[traced(metrics(track_concurrency))]
+    #[inline(never)]
+    pub fn traced_metrics_concurrent(x: u64) -> u64 {
+        body(x)
+    }
+
     // -----------------------------------------------------------------------
     // The same spans, written by hand with the OpenTelemetry SDK API
     // -----------------------------------------------------------------------

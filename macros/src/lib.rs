@@ -32,6 +32,7 @@ const ENABLED: bool = cfg!(feature = "enabled");
 /// | `root` | starts a new trace whatever the current context |
 /// | `metrics` | call metrics: `function.calls` and `function.calls.duration`, labelled `function`, `module`, `result`, `caller.function` and `caller.module` |
 /// | `metrics(objective = NAME)` | the same, with the labels of the service-level objective `NAME`, a `const traced::Objective` that several functions may share (`objective.name`, `objective.percentile`, `objective.latency_threshold`) |
+/// | `metrics(track_concurrency)` | also the `function.calls.concurrent` up-down counter of the calls in flight, labelled `function`, `module`, `service.name` (combines with `objective = NAME`) |
 ///
 /// Use it as `traced::traced`; the `traced` crate's documentation has the details.
 #[proc_macro_attribute]

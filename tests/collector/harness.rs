@@ -4,6 +4,11 @@
 //! 127.0.0.1 ports, the HTTP sink its metrics and logs pipelines post OTLP/JSON to,
 //! and small readers for what comes back: the Jaeger query API (OTLP/JSON traces),
 //! Prometheus text pages, and the Collector's own metrics.
+//!
+//! The OTLP file tests (`tests/otlp_file_collector.rs`) start the other Collector
+//! that script builds, `target/collector/jsonfile` (the otlpjsonfile receiver,
+//! configured by `tests/collector/jsonfile/config.yaml`), with
+//! [`Collector::start_jsonfile`]: it posts what it reads to the same sink.
 #![allow(dead_code)]
 
 use serde_json::Value;
@@ -35,7 +40,13 @@ fn root() -> &'static Path {
 /// The Collector binary; fails (never skips) when it has not been built.
 #[track_caller]
 pub fn collector_binary() -> PathBuf {
-    let binary = root().join("target/collector/jaeger");
+    built_binary("jaeger")
+}
+
+/// `target/collector/NAME`; fails (never skips) when it has not been built.
+#[track_caller]
+fn built_binary(name: &str) -> PathBuf {
+    let binary = root().join("target/collector").join(name);
     if !binary.is_file() {
         panic!(
             "the OpenTelemetry Collector of the collector tests is missing ({}): {BUILD_HINT}",
@@ -90,6 +101,8 @@ pub struct Collector {
     pub ports: Ports,
     sink: String,
     log: Arc<Mutex<String>>,
+    /// The directory the otlpjsonfile Collector reads (none for Jaeger).
+    file_dir: Option<PathBuf>,
 }
 
 impl Collector {
@@ -101,6 +114,7 @@ impl Collector {
             ports: Ports::free(),
             sink: sink.url(),
             log: Arc::new(Mutex::new(String::new())),
+            file_dir: None,
         };
         // A free port can be taken by another process before the Collector binds
         // it: then try again on other ports.
@@ -116,14 +130,48 @@ impl Collector {
         collector.fail("the Collector found no free ports in 3 tries")
     }
 
+    /// Starts the otlpjsonfile Collector: it reads `traces.jsonl*`,
+    /// `metrics.jsonl*` and `logs.jsonl*` in `dir` from their beginning and
+    /// posts what it reads to `sink` as OTLP/JSON. It listens on no port.
+    #[track_caller]
+    pub fn start_jsonfile(sink: &Sink, dir: &Path) -> Collector {
+        let mut collector = Collector {
+            child: None,
+            ports: Ports::free(),
+            sink: sink.url(),
+            log: Arc::new(Mutex::new(String::new())),
+            file_dir: Some(dir.to_owned()),
+        };
+        if let Err(message) = collector.launch() {
+            collector.fail(&message);
+        }
+        collector
+    }
+
     #[track_caller]
     fn launch(&mut self) -> Result<(), String> {
-        let binary = collector_binary();
         let p = self.ports;
         let runs = self.log().matches(READY).count();
-        let mut child = Command::new(&binary)
-            .arg("--config")
-            .arg(root().join("tests/collector/config.yaml"))
+        let (binary, mut command) = match &self.file_dir {
+            None => {
+                let binary = collector_binary();
+                let mut command = Command::new(&binary);
+                command
+                    .arg("--config")
+                    .arg(root().join("tests/collector/config.yaml"));
+                (binary, command)
+            }
+            Some(dir) => {
+                let binary = built_binary("jsonfile");
+                let mut command = Command::new(&binary);
+                command
+                    .arg("--config")
+                    .arg(root().join("tests/collector/jsonfile/config.yaml"))
+                    .env("TRACED_OTLP_FILE_DIR", dir);
+                (binary, command)
+            }
+        };
+        let mut child = command
             .env("TRACED_COLLECTOR_OTLP_GRPC_PORT", p.otlp_grpc.to_string())
             .env("TRACED_COLLECTOR_OTLP_HTTP_PORT", p.otlp_http.to_string())
             .env("TRACED_COLLECTOR_QUERY_HTTP_PORT", p.query_http.to_string())

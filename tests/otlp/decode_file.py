@@ -15,6 +15,9 @@ ExportLogsServiceRequest, as the OTLP specification's JSON encoding writes it:
 - 64-bit integers (timestamps, intValue, asInt, count, bucketCounts) are
   decimal strings.
 
+A double that is not a number is one of the strings "NaN", "Infinity" and
+"-Infinity", as the protobuf JSON mapping writes it (a null is a departure).
+
 Then the line is parsed by the official protobuf JSON mapping,
 google.protobuf.json_format.Parse, with the message classes of the
 opentelemetry-proto package (unknown fields are errors), and what the parsed
@@ -22,11 +25,15 @@ messages hold is printed as one JSON object on stdout:
 
   {"lines": N, "spans"|"metrics"|"logs": [...]}
 
+where a NaN or infinite double read back is printed as the mapping's string
+("NaN", "Infinity", "-Infinity"), JSON having no literal for it.
+
 Any departure is printed on stderr, naming the file and line, with exit code 1.
 """
 
 import base64
 import json
+import math
 import re
 import sys
 
@@ -200,6 +207,17 @@ def logs(message):
 SUMMARIES = {"traces": ("spans", spans), "metrics": ("metrics", metrics), "logs": ("logs", logs)}
 
 
+def finite(value):
+    """`value` with every NaN or infinite float as the JSON mapping's string."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, list):
+        return [finite(v) for v in value]
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    return value
+
+
 def main():
     if len(sys.argv) < 3 or sys.argv[1] not in MESSAGES:
         sys.exit(__doc__)
@@ -224,7 +242,7 @@ def main():
                 sys.exit(f"{where}: not an OTLP/JSON {MESSAGES[signal].__name__}: {e}\n{line[:2000]}")
             lines += 1
             items.extend(summarize(message))
-    json.dump({"lines": lines, name: items}, sys.stdout)
+    json.dump(finite({"lines": lines, name: items}), sys.stdout, allow_nan=False)
     print()
 
 

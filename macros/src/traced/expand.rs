@@ -28,6 +28,27 @@ pub(crate) fn function(opts: &Options, func: ItemFn) -> TokenStream {
 
     let site = call_site(opts, &func);
     let start = start(opts, &func, &span);
+    // `metrics(track_concurrency)`: the call is in flight from here until the
+    // body (or, for a function returning a future, the future) is done.
+    let in_flight = local("__traced_in_flight");
+    let fn_name = func.sig.ident.to_string();
+    let concurrent = opts.track_concurrency.map(|at| {
+        quote_spanned! {at=>
+            static __TRACED_CONCURRENT: ::traced::__private::ConcurrentCalls =
+                ::traced::__private::ConcurrentCalls::new(#fn_name, ::core::module_path!());
+        }
+    });
+    let site = match &concurrent {
+        // Declared before the span, so dropped after it: the span ends and
+        // the call is counted before the call leaves the gauge.
+        Some(concurrent) if !matches!(shape, Shape::FutureImpl | Shape::FutureBoxed) => quote! {
+            #site
+            #concurrent
+            let #in_flight = __TRACED_CONCURRENT.enter();
+        },
+        Some(concurrent) => quote!(#site #concurrent),
+        None => site,
+    };
     // The result's type, written out when it can be: it guides inference of `?`
     // in the body and lets `Probe` resolve on the concrete type.
     let annot = match &func.sig.output {
@@ -97,6 +118,11 @@ pub(crate) fn function(opts: &Options, func: ItemFn) -> TokenStream {
         Shape::FutureImpl | Shape::FutureBoxed => {
             let finish = finish(opts, item::future_output(&func).as_ref());
             let wrapped = quote!(::traced::__private::instrument(#fut, #span, #finish));
+            let wrapped = if concurrent.is_some() {
+                quote!(::traced::__private::in_flight(#wrapped, __TRACED_CONCURRENT.enter()))
+            } else {
+                wrapped
+            };
             let wrapped = if shape == Shape::FutureBoxed {
                 quote!(::std::boxed::Box::pin(#wrapped))
             } else {

@@ -12,6 +12,9 @@ pub(crate) const OPTIONS: &[&str] = &[
     "name", "kind", "attrs", "args", "err", "ret", "parent", "links", "root", "metrics",
 ];
 
+/// What `metrics(..)` takes.
+const METRICS_OPTIONS: &[&str] = &["objective", "track_concurrency"];
+
 /// The attributes every span gets (see `traced::__private::start`).
 const RESERVED: &[&str] = &["code.function.name", "code.file.path", "code.line.number"];
 
@@ -44,6 +47,8 @@ pub(crate) struct Options {
     pub(crate) metrics: Option<Span>,
     /// `metrics(objective = PATH)`: a `const traced::Objective`.
     pub(crate) objective: Option<Expr>,
+    /// `metrics(track_concurrency)`: also `function.calls.concurrent`.
+    pub(crate) track_concurrency: Option<Span>,
 }
 
 /// One option as written: `word`, `word = expr` or `word(tokens)`.
@@ -95,6 +100,7 @@ impl Options {
             root: None,
             metrics: None,
             objective: None,
+            track_concurrency: None,
         };
         let raws = match Punctuated::<Raw, Token![,]>::parse_terminated.parse2(tokens) {
             Ok(r) => r,
@@ -125,6 +131,48 @@ impl Options {
             let _ = root;
         }
         opts
+    }
+
+    /// The options of `metrics(..)`: `objective = NAME`, `track_concurrency`,
+    /// each at most once.
+    fn take_metrics(&mut self, metrics: &Ident, tokens: TokenStream, ctx: &mut Ctx) {
+        const USAGE: &str = "`metrics` takes `metrics` or `metrics(objective = NAME, track_concurrency)`, NAME a `const traced::Objective`";
+        let raws = match Punctuated::<Raw, Token![,]>::parse_terminated.parse2(tokens) {
+            Ok(raws) if !raws.is_empty() => raws,
+            Ok(_) => return ctx.error(metrics, USAGE),
+            Err(e) => return ctx.error_at(e.span(), USAGE),
+        };
+        let mut seen: Vec<String> = Vec::new();
+        for Raw { word, value } in raws {
+            let name = fields::unraw(&word);
+            if seen.contains(&name) {
+                ctx.error(
+                    &word,
+                    format!("duplicate `metrics` option `{name}`; give it once"),
+                );
+                continue;
+            }
+            seen.push(name.clone());
+            match (name.as_str(), value) {
+                ("objective", RawValue::Assign(e)) => self.objective = Some(e),
+                ("track_concurrency", RawValue::Flag) => self.track_concurrency = Some(word.span()),
+                ("objective", _) => ctx.error(
+                    &word,
+                    "`objective` takes a value: `metrics(objective = NAME)`, NAME a `const traced::Objective`",
+                ),
+                ("track_concurrency", _) => ctx.error(
+                    &word,
+                    "`track_concurrency` takes no value: `metrics(track_concurrency)` (it records `function.calls.concurrent`)",
+                ),
+                (other, _) => {
+                    let hint = match closest(other, METRICS_OPTIONS) {
+                        Some(c) => format!("did you mean `{c}`?"),
+                        None => format!("expected one of: {}", METRICS_OPTIONS.join(", ")),
+                    };
+                    ctx.error(&word, format!("unknown `metrics` option `{other}`; {hint}"));
+                }
+            }
+        }
     }
 
     /// `args(..)` as attributes: each argument under its own name.
@@ -281,22 +329,13 @@ impl Options {
             },
             "metrics" => match value {
                 RawValue::Flag => self.metrics = Some(ident.span()),
-                RawValue::List(_, tokens) => match syn::parse2::<Raw>(tokens) {
-                    Ok(Raw {
-                        word,
-                        value: RawValue::Assign(e),
-                    }) if word == "objective" => {
-                        self.metrics = Some(ident.span());
-                        self.objective = Some(e);
-                    }
-                    _ => ctx.error(
-                        &ident,
-                        "`metrics` takes `metrics` or `metrics(objective = NAME)`, NAME a `const traced::Objective`",
-                    ),
-                },
+                RawValue::List(_, tokens) => {
+                    self.metrics = Some(ident.span());
+                    self.take_metrics(&ident, tokens, ctx);
+                }
                 RawValue::Assign(_) => ctx.error(
                     &ident,
-                    "`metrics` takes `metrics` or `metrics(objective = NAME)` (it records `function.calls` and `function.calls.duration`)",
+                    "`metrics` takes `metrics` or `metrics(objective = NAME, track_concurrency)` (it records `function.calls` and `function.calls.duration`)",
                 ),
             },
             _ => {

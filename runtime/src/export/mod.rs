@@ -52,6 +52,8 @@ mod otlp_file;
 #[cfg(feature = "otlp")]
 mod otlp_grpc;
 #[cfg(feature = "otlp")]
+mod otlp_json;
+#[cfg(feature = "otlp")]
 mod otlp_metrics;
 #[cfg(feature = "tls")]
 mod tls;

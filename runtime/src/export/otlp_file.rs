@@ -10,7 +10,8 @@
 //! exemplars), and encoded by its `with-serde` mapping. That mapping writes an
 //! absent optional field as `null` (a histogram's `sum`, `min` and `max`, a
 //! key without a value); such entries are left out, as the OTLP/JSON encoding
-//! leaves out absent fields (see [`line`]).
+//! leaves out absent fields (see [`line`]). A NaN or infinite double is
+//! written as the mapping's string (`"NaN"`, `"Infinity"`, `"-Infinity"`).
 //!
 //! Each export writes its line with one `write` on the thread of the batch
 //! processor (spans, log records) or of the periodic reader (metrics), never
@@ -27,6 +28,11 @@
 //! or written (its directory is missing, the disk is full) is reported once on
 //! stderr with its path, its lines are dropped and counted, and every later
 //! export tries again; when one works, a line says so with the count lost.
+//!
+//! Each signal should have a file of its own (the specification's format holds
+//! one kind of data per file, and each writer rotates its file on its own
+//! count). Two signals whose settings name one file are said once, when the
+//! second exporter is built at `init`, naming both settings (see [`Shared`]).
 
 use crate::settings::OutputStream;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -73,6 +79,8 @@ struct State {
     /// Lines lost since the failure was reported.
     lost: u64,
     shut_down: bool,
+    /// Its entry among the files open (none for stdout, or once shut down).
+    shared: Option<Shared>,
 }
 
 impl fmt::Debug for Writer {
@@ -86,11 +94,24 @@ impl Writer {
     /// destination that cannot be written is reported at `init`; it is tried
     /// again at every export.
     pub(crate) fn new(what: &'static str, stream: OutputStream, rotation: Rotation) -> Self {
+        let shared = match &stream {
+            OutputStream::File(path) => {
+                let (shared, warning) = Shared::open(what, path);
+                if let Some(warning) = warning {
+                    eprintln!("traced: {warning}");
+                }
+                Some(shared)
+            }
+            OutputStream::Stdout => None,
+        };
         let writer = Writer {
             what,
             stream,
             rotation,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                shared,
+                ..State::default()
+            }),
         };
         if let OutputStream::File(path) = &writer.stream {
             let mut state = writer.lock();
@@ -210,6 +231,7 @@ impl Writer {
         if std::mem::replace(&mut state.shut_down, true) {
             return Err(OTelSdkError::AlreadyShutdown);
         }
+        state.shared = None;
         if let Some(file) = state.file.take() {
             let _ = file.sync_data();
         }
@@ -223,6 +245,101 @@ impl Writer {
             );
         }
         Ok(())
+    }
+}
+
+/// The files the OTLP file writers of this process have open, so that two
+/// signals set to write one file are said when the second is built.
+///
+/// A writer's entry lives until it shuts down (or is dropped): a program that
+/// calls `init` again after dropping the guard starts afresh. Writers of one
+/// signal are not reported against each other.
+#[derive(Debug)]
+struct Shared {
+    id: u64,
+}
+
+/// (entry id, signal, the file as an absolute path).
+static OPEN_FILES: Mutex<Vec<(u64, &'static str, PathBuf)>> = Mutex::new(Vec::new());
+
+impl Shared {
+    /// Registers the file `path` of the `what` writer; with the warning that
+    /// names both settings when a writer of another signal has it open.
+    fn open(what: &'static str, path: &Path) -> (Shared, Option<String>) {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let file = same_file_key(path);
+        let mut open = OPEN_FILES.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut names: Vec<&'static str> = open
+            .iter()
+            .filter(|(_, other, f)| *other != what && *f == file)
+            .map(|(_, other, _)| setting(other))
+            .collect();
+        let warning = (!names.is_empty()).then(|| {
+            names.push(setting(what));
+            // In the order traces, metrics, logs.
+            names.sort_unstable_by_key(|name| {
+                ["TRACES", "METRICS", "LOGS"]
+                    .iter()
+                    .position(|s| name.ends_with(s))
+            });
+            names.dedup();
+            format!(
+                "{} name the same file, {}: the OTLP file exporter writes one signal per \
+                 file (the Collector's otlpjsonfile receiver reads one kind of export request \
+                 per file, and each exporter rotates the file on its own count); give each \
+                 signal a file of its own",
+                and_list(&names),
+                path.display()
+            )
+        });
+        open.push((id, what, file));
+        (Shared { id }, warning)
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        OPEN_FILES
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|(id, _, _)| *id != self.id);
+    }
+}
+
+/// The setting that names the file of the `what` writer (the pipeline file's
+/// `output_stream` of that provider's `otlp_file/development` exporter sets it).
+fn setting(what: &str) -> &'static str {
+    match what {
+        "spans" => "TRACED_OTLP_FILE_TRACES",
+        "metrics" => "TRACED_OTLP_FILE_METRICS",
+        _ => "TRACED_OTLP_FILE_LOGS",
+    }
+}
+
+/// `a and b`, `a, b and c`.
+fn and_list(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// What tells two paths of one file apart from two files: the canonical path
+/// when it exists (links resolved), else the absolute path with `.` and `..`
+/// resolved by name.
+fn same_file_key(path: &Path) -> PathBuf {
+    if let Ok(real) = std::fs::canonicalize(path) {
+        return real;
+    }
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    // The directory may exist while the file does not yet.
+    match (absolute.parent(), absolute.file_name()) {
+        (Some(dir), Some(name)) => std::fs::canonicalize(dir)
+            .map(|dir| dir.join(name))
+            .unwrap_or(absolute),
+        _ => absolute,
     }
 }
 
@@ -258,10 +375,11 @@ fn rotate(path: &Path, keep: usize) -> io::Result<()> {
 /// `opentelemetry-proto`'s serde mapping is the OTLP/JSON encoding, except that
 /// it writes absent optional fields as `null` (a histogram's `sum`, `min`,
 /// `max`; a key-value without a value; a log record without a body): those
-/// entries are removed. (`serde_json` also writes a non-finite double as
-/// `null`, so a NaN or infinite value is left out the same way.)
+/// entries are removed. A NaN or infinite double is written as the protobuf
+/// JSON mapping writes it, the string `"NaN"`, `"Infinity"` or `"-Infinity"`
+/// (see [`super::otlp_json`]), not as the `null` of `serde_json`.
 pub(crate) fn line<T: serde::Serialize>(message: &T) -> Result<Vec<u8>, String> {
-    let mut value = serde_json::to_value(message).map_err(|e| e.to_string())?;
+    let mut value = super::otlp_json::to_value(message).map_err(|e| e.to_string())?;
     drop_nulls(&mut value);
     let mut out = serde_json::to_vec(&value).map_err(|e| e.to_string())?;
     out.push(b'\n');
@@ -752,6 +870,65 @@ mod tests {
         writer.write(b"kept\n").unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "kept\n");
         assert!(!writer.lock().failing);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn two_signals_naming_one_file_are_said_with_both_settings() {
+        let dir = temp_dir("shared");
+        let path = dir.join("all.jsonl");
+        let (spans, warning) = Shared::open("spans", &path);
+        assert_eq!(warning, None, "the first writer of a file");
+        // The same file spelt another way, before and after it exists.
+        let (metrics, warning) = Shared::open("metrics", &dir.join(".").join("all.jsonl"));
+        let warning = warning.expect("a second signal to the same file");
+        assert!(
+            warning.starts_with(&format!(
+                "TRACED_OTLP_FILE_TRACES and TRACED_OTLP_FILE_METRICS name the same file, {}:",
+                dir.join(".").join("all.jsonl").display()
+            )),
+            "{warning}"
+        );
+        std::fs::write(&path, "").unwrap();
+        let (logs, warning) = Shared::open("log records", &path);
+        let warning = warning.expect("a third signal to the same file");
+        assert!(
+            warning.starts_with(
+                "TRACED_OTLP_FILE_TRACES, TRACED_OTLP_FILE_METRICS and TRACED_OTLP_FILE_LOGS name the same file"
+            ),
+            "{warning}"
+        );
+        drop((spans, metrics, logs));
+        // Gone with its writers: a new init starts afresh.
+        let (_spans, warning) = Shared::open("spans", &path);
+        assert_eq!(warning, None);
+        let (_logs, warning) = Shared::open("log records", &path);
+        assert!(warning.is_some());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn files_of_their_own_and_one_signal_twice_are_not_said() {
+        let dir = temp_dir("own");
+        let (_spans, first) = Shared::open("spans", &dir.join("traces.jsonl"));
+        let (_logs, second) = Shared::open("log records", &dir.join("logs.jsonl"));
+        let (_again, third) = Shared::open("spans", &dir.join("traces.jsonl"));
+        assert_eq!((first, second, third), (None, None, None));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_writer_leaves_the_open_files_when_it_shuts_down() {
+        let dir = temp_dir("shutdown");
+        let path = dir.join("one.jsonl");
+        let rotation = Rotation {
+            max_bytes: 1 << 20,
+            keep_files: 1,
+        };
+        let writer = Writer::new("spans", OutputStream::File(path.clone()), rotation);
+        assert!(Shared::open("metrics", &path).1.is_some());
+        writer.shutdown().unwrap();
+        assert_eq!(Shared::open("metrics", &path).1, None);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -14,9 +14,15 @@
 //! a measurement made inside a sampled span is linked to it (see [`exemplars`]).
 
 pub(crate) mod build;
+#[cfg(feature = "enabled")]
+mod concurrent;
 pub mod exemplars;
 mod instruments;
 mod objective;
+
+#[cfg(feature = "enabled")]
+#[doc(hidden)]
+pub use concurrent::{in_flight, ConcurrentCalls, InFlight, InFlightFuture};
 
 pub use objective::{Objective, ObjectiveLatency, ObjectivePercentile};
 
