@@ -21,6 +21,11 @@
 //! wait for it within their bound,
 //! until an attempt fails: what is still queued then is said (and, at shutdown,
 //! lost when the process exits).
+//!
+//! Every request counts the items it carries (spans, log records or metric
+//! data points: the export that submits it runs under [`carrying`]), so that
+//! the health lines say how many are queued and dropped, and the shutdown says
+//! what was exported, retried and dropped ([`shutdown_lines`]).
 
 use super::health::{chain, Health};
 use opentelemetry_http::{Bytes, HttpClient, Request, Response};
@@ -39,11 +44,28 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 pub(crate) type Attempt =
     Box<dyn Fn() -> Pin<Box<dyn Future<Output = Outcome> + Send>> + Send + Sync>;
 
-/// One queued request: how to send it again, its size.
+/// One queued request: how to send it again, its size, the items it carries.
 struct Pending {
     attempt: Attempt,
     bytes: usize,
+    items: u64,
     since: Instant,
+}
+
+tokio::task_local! {
+    /// How many items the export in flight carries.
+    static ITEMS: u64;
+}
+
+/// Runs `export`, an export of `items` spans, log records or metric data
+/// points, so that the requests it submits count them.
+pub(crate) async fn carrying<F: Future>(items: usize, export: F) -> F::Output {
+    ITEMS.scope(items as u64, export).await
+}
+
+/// The items of the export in flight (none outside [`carrying`]).
+fn items_in_flight() -> u64 {
+    ITEMS.try_with(|n| *n).unwrap_or(0)
 }
 
 #[derive(Default)]
@@ -83,6 +105,9 @@ impl std::fmt::Debug for Delivery {
 /// Every live delivery, so that a flush of the guard can wait for them.
 static LIVE: Mutex<Vec<Weak<Delivery>>> = Mutex::new(Vec::new());
 
+/// The health of every delivery started since the last shutdown, for its line.
+static STARTED: Mutex<Vec<Arc<Health>>> = Mutex::new(Vec::new());
+
 impl Delivery {
     /// A delivery sending with `client` (HTTP; `None` for the attempts of
     /// gRPC exporters), each attempt bounded by `timeout`; its sender runs on
@@ -103,6 +128,10 @@ impl Delivery {
             wake: tokio::sync::Notify::new(),
         });
         handle.spawn(sender(Arc::clone(&delivery)));
+        STARTED
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Arc::clone(&delivery.health));
         let mut live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
         live.retain(|d| d.strong_count() > 0);
         live.push(Arc::downgrade(&delivery));
@@ -146,6 +175,7 @@ impl Delivery {
     /// Queues a request of `bytes` that `attempt` sends, and answers at once;
     /// drops it when the queue is full (counted and said).
     pub(crate) fn submit_attempt(&self, bytes: usize, attempt: Attempt) -> Result<(), String> {
+        let items = items_in_flight();
         let mut q = self.lock();
         let full = q.items.len() >= self.settings.max_requests
             || q.bytes + bytes > self.settings.max_bytes;
@@ -153,6 +183,7 @@ impl Delivery {
             q.dropped += 1;
             let (n, queued) = (q.items.len(), q.bytes);
             drop(q);
+            self.health.count(|t| t.dropped += items);
             let why = format!(
                 "the retry queue is full ({n} requests, {queued} bytes): a batch of {bytes} bytes is dropped"
             );
@@ -165,9 +196,11 @@ impl Delivery {
         q.items.push_back(Pending {
             attempt,
             bytes,
+            items,
             since: Instant::now(),
         });
         drop(q);
+        self.health.count(|t| t.queued += items);
         // Only an idle sender is woken: one waiting out a backoff keeps it (a
         // new batch does not make the collector any readier).
         if idle {
@@ -228,22 +261,42 @@ impl Delivery {
         self.lock().dropped
     }
 
-    fn pop(&self) {
+    /// Takes the front request off the queue; the items it carried.
+    fn pop(&self) -> u64 {
         let mut q = self.lock();
-        if let Some(front) = q.items.pop_front() {
-            q.bytes -= front.bytes;
-        }
+        let Some(front) = q.items.pop_front() else {
+            return 0;
+        };
+        q.bytes -= front.bytes;
+        drop(q);
+        self.health.count(|t| t.queued -= front.items);
+        front.items
+    }
+
+    fn delivered_front(&self) {
+        let items = self.pop();
+        self.health.count(|t| t.exported += items);
     }
 
     fn drop_front(&self) {
-        self.pop();
+        let items = self.pop();
         self.lock().dropped += 1;
+        self.health.count(|t| t.dropped += items);
     }
 }
 
 fn requests(n: usize, bytes: usize) -> String {
     let s = if n == 1 { "" } else { "s" };
     format!("{n} request{s} ({bytes} bytes)")
+}
+
+/// At shutdown, for each delivery started since the last shutdown where
+/// anything went wrong: what it exported, retried and dropped, and what is
+/// still queued (see [`Health::shutdown_line`]). Those deliveries are not said
+/// again.
+pub(crate) fn shutdown_lines() -> Vec<String> {
+    let started = std::mem::take(&mut *STARTED.lock().unwrap_or_else(PoisonError::into_inner));
+    started.iter().filter_map(|h| h.shutdown_line()).collect()
 }
 
 /// Waits for every live delivery to send its queue, within `timeout` in all.
@@ -367,7 +420,7 @@ async fn sender(d: Arc<Delivery>) {
         };
         let (delay, asked) = match attempt.await {
             Outcome::Delivered => {
-                d.pop();
+                d.delivered_front();
                 backoff = FIRST_BACKOFF;
                 d.health.record(None);
                 continue;
@@ -407,6 +460,7 @@ async fn sender(d: Arc<Delivery>) {
                     d.health.record(Some(&why));
                     continue;
                 }
+                d.health.count(|t| t.retried += 1);
                 d.health.record(Some(&"kept for retry"));
                 let delay = backoff.mul_f64(jitter(&mut seed)).max(asked);
                 backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -578,6 +632,37 @@ mod tests {
     }
 
     #[test]
+    fn the_queue_is_bounded_in_bytes_as_well_as_in_requests() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let settings = RetrySettings {
+            max_elapsed: Duration::from_secs(30),
+            max_requests: 100,
+            max_bytes: 10,
+        };
+        let health = Arc::new(Health::new("traces", "http://127.0.0.1:9/v1/traces"));
+        // The runtime is not driven: nothing is sent, the queue only fills.
+        let d = Delivery::start(None, Duration::from_secs(1), settings, health, rt.handle());
+        let never: fn() -> Attempt = || Box::new(|| Box::pin(async { Outcome::Delivered }));
+        assert!(d.submit_attempt(6, never()).is_ok());
+        // 6 + 5 bytes are more than 10: dropped, though 2 requests are far below 100.
+        let e = d.submit_attempt(5, never()).unwrap_err();
+        assert!(
+            e.contains(
+                "the retry queue is full (1 requests, 6 bytes): a batch of 5 bytes is dropped"
+            ),
+            "{e}"
+        );
+        assert_eq!(d.dropped(), 1);
+        // What still fits is kept: 6 + 4 bytes are the bound itself.
+        assert!(d.submit_attempt(4, never()).is_ok());
+        assert!(d.submit_attempt(1, never()).is_err());
+        assert_eq!(d.dropped(), 2);
+    }
+
+    #[test]
     fn a_retry_delay_past_the_window_drops_the_batch_and_the_queue_goes_on() {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -613,6 +698,78 @@ mod tests {
         }
         assert_eq!(d.dropped(), 1);
         assert_eq!(sent.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn items_are_counted_exported_retried_and_dropped() {
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let settings = RetrySettings {
+            max_elapsed: Duration::from_secs(30),
+            max_requests: 1,
+            max_bytes: 1 << 20,
+        };
+        let endpoint = "http://127.0.0.1:9/v1/tally";
+        let health = Arc::new(Health::new("traces", endpoint));
+        let d = Delivery::start(
+            None,
+            Duration::from_secs(1),
+            settings,
+            Arc::clone(&health),
+            rt.handle(),
+        );
+        // Fails once, then is taken.
+        let tries = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&tries);
+        let flaky: Attempt = Box::new(move || {
+            let first = counter.fetch_add(1, SeqCst) == 0;
+            Box::pin(async move {
+                if first {
+                    Outcome::Retry("down".into(), None)
+                } else {
+                    Outcome::Delivered
+                }
+            })
+        });
+        let refused: Attempt =
+            Box::new(|| Box::pin(async { Outcome::Final("HTTP 400 (not retried)".into()) }));
+        let submit = |items: usize, attempt: Attempt| {
+            rt.block_on(carrying(items, async { d.submit_attempt(1, attempt) }))
+        };
+        submit(5, flaky).unwrap();
+        // The queue holds one request: a second one now is dropped, its 2 spans counted.
+        let never: Attempt = Box::new(|| Box::pin(async { Outcome::Delivered }));
+        assert!(submit(2, never).is_err());
+        assert_eq!(health.tally().queued, 5);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while health.tally().exported < 5 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        submit(3, refused).unwrap();
+        while health.tally().dropped < 5 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(
+            health.tally(),
+            crate::export::health::Tally {
+                exported: 5,
+                retried: 1,
+                queued: 0,
+                dropped: 5,
+            }
+        );
+        assert_eq!(
+            health.shutdown_line().unwrap(),
+            format!(
+                "traces: 5 spans exported to {endpoint}, 1 failed export retried, 5 spans dropped"
+            )
+        );
+        // Outside an export, a request carries no items.
+        assert_eq!(items_in_flight(), 0);
     }
 
     #[test]
