@@ -26,6 +26,18 @@
 //! data points: the export that submits it runs under [`carrying`]), so that
 //! the health lines say how many are queued and dropped, and the shutdown says
 //! what was exported, retried and dropped ([`shutdown_lines`]).
+//!
+//! The same counts go to the SDK self-diagnostics of the OpenTelemetry
+//! semantic conventions, on the meter `otel.sdk` of the global provider:
+//! `otel.sdk.exporter.{span,log,metric_data_point}.exported` counts each item
+//! once, when its export is finished (not at a failed attempt that is retried),
+//! with an `error.type` for the dropped ones: `queue_full` (the retry queue is
+//! full), `timeout` (the retry window passed, or the server asks for a wait past
+//! it) or `rejected` (an answer that is not retried); and
+//! `otel.sdk.exporter.{span,log,metric_data_point}.inflight` the items queued.
+//! Both carry `otel.component.type` (`otlp_http_span_exporter`,
+//! `otlp_grpc_log_exporter`, ...), `otel.component.name` and the endpoint's
+//! `server.address` and `server.port`.
 
 use super::health::{chain, Health};
 use opentelemetry_http::{Bytes, HttpClient, Request, Response};
@@ -89,6 +101,93 @@ pub(crate) struct Delivery {
     health: Arc<Health>,
     queue: Mutex<Queue>,
     wake: tokio::sync::Notify,
+    /// Its self-diagnostics, made at first use (by then `init` has set the
+    /// global meter provider, also for the metric exporter's own delivery).
+    diagnostics: std::sync::OnceLock<Diagnostics>,
+}
+
+/// The SDK self-diagnostics of one exporter (see the module documentation).
+struct Diagnostics {
+    exported: opentelemetry::metrics::Counter<u64>,
+    inflight: opentelemetry::metrics::UpDownCounter<i64>,
+    attributes: Vec<opentelemetry::KeyValue>,
+}
+
+impl Diagnostics {
+    /// The instruments of an exporter of `signal` over HTTP (`http`) or gRPC
+    /// to `endpoint`, made with `meter`.
+    fn new(
+        meter: &opentelemetry::metrics::Meter,
+        signal: &str,
+        http: bool,
+        endpoint: &str,
+    ) -> Self {
+        use opentelemetry::KeyValue;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static INSTANCES: AtomicUsize = AtomicUsize::new(0);
+        let (item, unit) = match signal {
+            "traces" => ("span", "{span}"),
+            "logs" => ("log", "{log_record}"),
+            _ => ("metric_data_point", "{data_point}"),
+        };
+        let kind = match signal {
+            "traces" => "span",
+            "logs" => "log",
+            _ => "metric",
+        };
+        let component = format!(
+            "otlp_{}_{kind}_exporter",
+            if http { "http" } else { "grpc" }
+        );
+        let name = format!("{component}/{}", INSTANCES.fetch_add(1, Ordering::Relaxed));
+        let mut attributes = vec![
+            KeyValue::new("otel.component.type", component),
+            KeyValue::new("otel.component.name", name),
+        ];
+        if let Ok(uri) = endpoint.parse::<http::Uri>() {
+            if let Some(host) = uri.host() {
+                let host = host.trim_start_matches('[').trim_end_matches(']');
+                attributes.push(KeyValue::new("server.address", host.to_owned()));
+            }
+            let port = uri.port_u16().or(match uri.scheme_str() {
+                Some("https") => Some(443),
+                Some("http") => Some(80),
+                _ => None,
+            });
+            if let Some(port) = port {
+                attributes.push(KeyValue::new("server.port", i64::from(port)));
+            }
+        }
+        Diagnostics {
+            exported: meter
+                .u64_counter(format!("otel.sdk.exporter.{item}.exported"))
+                .with_unit(unit)
+                .with_description(format!(
+                    "The number of {unit} items for which the export has finished, either successful or failed"
+                ))
+                .build(),
+            inflight: meter
+                .i64_up_down_counter(format!("otel.sdk.exporter.{item}.inflight"))
+                .with_unit(unit)
+                .with_description(format!(
+                    "The number of {unit} items passed to the exporter that are not exported yet"
+                ))
+                .build(),
+            attributes,
+        }
+    }
+
+    /// `items` finished: exported, or dropped for `error_type`.
+    fn finished(&self, items: u64, error_type: Option<&'static str>) {
+        match error_type {
+            None => self.exported.add(items, &self.attributes),
+            Some(error) => {
+                let mut attributes = self.attributes.clone();
+                attributes.push(opentelemetry::KeyValue::new("error.type", error));
+                self.exported.add(items, &attributes);
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Delivery {
@@ -126,6 +225,7 @@ impl Delivery {
             health,
             queue: Mutex::new(Queue::default()),
             wake: tokio::sync::Notify::new(),
+            diagnostics: std::sync::OnceLock::new(),
         });
         handle.spawn(sender(Arc::clone(&delivery)));
         STARTED
@@ -136,6 +236,39 @@ impl Delivery {
         live.retain(|d| d.strong_count() > 0);
         live.push(Arc::downgrade(&delivery));
         delivery
+    }
+
+    fn diagnostics(&self) -> &Diagnostics {
+        self.diagnostics.get_or_init(|| {
+            Diagnostics::new(
+                &opentelemetry::global::meter("otel.sdk"),
+                self.health.signal(),
+                self.client.is_some(),
+                self.health.endpoint(),
+            )
+        })
+    }
+
+    /// `items` queued.
+    fn queued(&self, items: u64) {
+        self.health.count(|t| t.queued += items);
+        let d = self.diagnostics();
+        d.inflight.add(items as i64, &d.attributes);
+    }
+
+    /// `items` that were queued are no longer: exported, or dropped for
+    /// `error_type`.
+    fn unqueued(&self, items: u64, error_type: Option<&'static str>) {
+        self.health.count(|t| {
+            t.queued -= items;
+            match error_type {
+                None => t.exported += items,
+                Some(_) => t.dropped += items,
+            }
+        });
+        let d = self.diagnostics();
+        d.inflight.add(-(items as i64), &d.attributes);
+        d.finished(items, error_type);
     }
 
     fn lock(&self) -> MutexGuard<'_, Queue> {
@@ -184,6 +317,7 @@ impl Delivery {
             let (n, queued) = (q.items.len(), q.bytes);
             drop(q);
             self.health.count(|t| t.dropped += items);
+            self.diagnostics().finished(items, Some("queue_full"));
             let why = format!(
                 "the retry queue is full ({n} requests, {queued} bytes): a batch of {bytes} bytes is dropped"
             );
@@ -200,7 +334,7 @@ impl Delivery {
             since: Instant::now(),
         });
         drop(q);
-        self.health.count(|t| t.queued += items);
+        self.queued(items);
         // Only an idle sender is woken: one waiting out a backoff keeps it (a
         // new batch does not make the collector any readier).
         if idle {
@@ -261,27 +395,19 @@ impl Delivery {
         self.lock().dropped
     }
 
-    /// Takes the front request off the queue; the items it carried.
-    fn pop(&self) -> u64 {
+    /// Takes the front request off the queue: exported, or dropped for
+    /// `error_type`.
+    fn pop(&self, error_type: Option<&'static str>) {
         let mut q = self.lock();
         let Some(front) = q.items.pop_front() else {
-            return 0;
+            return;
         };
         q.bytes -= front.bytes;
+        if error_type.is_some() {
+            q.dropped += 1;
+        }
         drop(q);
-        self.health.count(|t| t.queued -= front.items);
-        front.items
-    }
-
-    fn delivered_front(&self) {
-        let items = self.pop();
-        self.health.count(|t| t.exported += items);
-    }
-
-    fn drop_front(&self) {
-        let items = self.pop();
-        self.lock().dropped += 1;
-        self.health.count(|t| t.dropped += items);
+        self.unqueued(front.items, error_type);
     }
 }
 
@@ -420,13 +546,13 @@ async fn sender(d: Arc<Delivery>) {
         };
         let (delay, asked) = match attempt.await {
             Outcome::Delivered => {
-                d.delivered_front();
+                d.pop(None);
                 backoff = FIRST_BACKOFF;
                 d.health.record(None);
                 continue;
             }
             Outcome::Final(detail) => {
-                d.drop_front();
+                d.pop(Some("rejected"));
                 d.health.note(detail);
                 d.health.record(Some(&"the batch is dropped"));
                 continue;
@@ -440,7 +566,7 @@ async fn sender(d: Arc<Delivery>) {
                     }
                 }
                 if since.elapsed() >= d.settings.max_elapsed {
-                    d.drop_front();
+                    d.pop(Some("timeout"));
                     let why = format!(
                         "still failing after {:?} of retries, the batch is dropped",
                         d.settings.max_elapsed
@@ -452,7 +578,7 @@ async fn sender(d: Arc<Delivery>) {
                 // A server asking for a wait past the retry window would only
                 // hold every batch behind this one: the batch is dropped now.
                 if since.elapsed() + asked > d.settings.max_elapsed {
-                    d.drop_front();
+                    d.pop(Some("timeout"));
                     let why = format!(
                         "the server asks to retry in {asked:?}, past the {:?} retry window: the batch is dropped",
                         d.settings.max_elapsed
@@ -722,6 +848,18 @@ mod tests {
             Arc::clone(&health),
             rt.handle(),
         );
+        // Its self-diagnostics on a meter provider of the test's own.
+        let exporter = opentelemetry_sdk::metrics::InMemoryMetricExporter::default();
+        let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+            .with_reader(
+                opentelemetry_sdk::metrics::PeriodicReader::builder(exporter.clone()).build(),
+            )
+            .build();
+        let meter = opentelemetry::metrics::MeterProvider::meter(&provider, "otel.sdk");
+        assert!(d
+            .diagnostics
+            .set(Diagnostics::new(&meter, "traces", false, endpoint))
+            .is_ok());
         // Fails once, then is taken.
         let tries = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&tries);
@@ -770,6 +908,87 @@ mod tests {
         );
         // Outside an export, a request carries no items.
         assert_eq!(items_in_flight(), 0);
+        // The semantic conventions' counters: each span once, when finished.
+        provider.force_flush().unwrap();
+        let mut seen = std::collections::BTreeMap::new();
+        for rm in exporter.get_finished_metrics().unwrap() {
+            for metric in rm.scope_metrics().flat_map(|s| s.metrics()) {
+                // The exported counter (the inflight one is an i64 sum).
+                let opentelemetry_sdk::metrics::data::AggregatedMetrics::U64(
+                    opentelemetry_sdk::metrics::data::MetricData::Sum(sum),
+                ) = metric.data()
+                else {
+                    continue;
+                };
+                for point in sum.data_points() {
+                    let attribute = |key: &str| {
+                        point
+                            .attributes()
+                            .find(|kv| kv.key.as_str() == key)
+                            .map(|kv| kv.value.to_string())
+                    };
+                    assert_eq!(
+                        attribute("otel.component.type").as_deref(),
+                        Some("otlp_grpc_span_exporter")
+                    );
+                    assert_eq!(attribute("server.address").as_deref(), Some("127.0.0.1"));
+                    assert_eq!(attribute("server.port").as_deref(), Some("9"));
+                    seen.insert(
+                        (metric.name().to_owned(), attribute("error.type")),
+                        point.value(),
+                    );
+                }
+            }
+        }
+        let exported = |error: Option<&str>| {
+            seen.get(&(
+                "otel.sdk.exporter.span.exported".to_owned(),
+                error.map(str::to_owned),
+            ))
+            .copied()
+        };
+        assert_eq!(exported(None), Some(5));
+        assert_eq!(exported(Some("queue_full")), Some(2));
+        assert_eq!(exported(Some("rejected")), Some(3));
+        assert_eq!(seen.len(), 3, "{seen:?}");
+    }
+
+    #[test]
+    fn inflight_items_are_counted() {
+        let exporter = opentelemetry_sdk::metrics::InMemoryMetricExporter::default();
+        let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+            .with_reader(
+                opentelemetry_sdk::metrics::PeriodicReader::builder(exporter.clone()).build(),
+            )
+            .build();
+        let meter = opentelemetry::metrics::MeterProvider::meter(&provider, "otel.sdk");
+        let d = Diagnostics::new(&meter, "logs", true, "https://collector.example/v1/logs");
+        d.inflight.add(7, &d.attributes);
+        d.inflight.add(-3, &d.attributes);
+        provider.force_flush().unwrap();
+        let metrics = exporter.get_finished_metrics().unwrap();
+        let metric = metrics
+            .iter()
+            .flat_map(|rm| rm.scope_metrics())
+            .flat_map(|s| s.metrics())
+            .find(|m| m.name() == "otel.sdk.exporter.log.inflight")
+            .expect("the inflight counter");
+        assert_eq!(metric.unit(), "{log_record}");
+        let opentelemetry_sdk::metrics::data::AggregatedMetrics::I64(
+            opentelemetry_sdk::metrics::data::MetricData::Sum(sum),
+        ) = metric.data()
+        else {
+            panic!("an up-down counter");
+        };
+        let point = sum.data_points().next().unwrap();
+        assert_eq!(point.value(), 4);
+        let attributes: Vec<String> = point
+            .attributes()
+            .map(|kv| format!("{}={}", kv.key, kv.value))
+            .collect();
+        assert!(attributes.contains(&"otel.component.type=otlp_http_log_exporter".to_owned()));
+        assert!(attributes.contains(&"server.address=collector.example".to_owned()));
+        assert!(attributes.contains(&"server.port=443".to_owned()));
     }
 
     #[test]
