@@ -10,7 +10,7 @@
 //! `CANCELLED`, `DEADLINE_EXCEEDED`, `ABORTED`, `OUT_OF_RANGE`, `DATA_LOSS`, or
 //! a transport failure whatever its code) is
 //! retried with exponential backoff and jitter, no sooner than a `Retry-After`
-//! (in seconds) or a gRPC `google.rpc.RetryInfo` asks; `RESOURCE_EXHAUSTED` is
+//! (seconds or an HTTP date) or a gRPC `google.rpc.RetryInfo` asks; `RESOURCE_EXHAUSTED` is
 //! retried only with a `RetryInfo` (the server says it can recover); any other
 //! answer is final. A request still failing
 //! `max_elapsed` after it was queued, one whose server asks for a wait that
@@ -483,12 +483,23 @@ fn outcome(target: &str, result: Result<Response<Bytes>, String>) -> Outcome {
                 .headers()
                 .get(http::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
+                .and_then(|v| retry_after(v, std::time::SystemTime::now()));
             Outcome::Retry(detail, after)
         }
         _ => Outcome::Final(format!("{detail} (not retried)")),
     }
+}
+
+/// The wait a `Retry-After` value asks for at `now` (RFC 9110: `delay-seconds`
+/// or an `HTTP-date`; a date already past asks for none); `None` when it is
+/// neither.
+fn retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// What became of a gRPC attempt (`target` names the call in messages): the
@@ -648,6 +659,45 @@ mod tests {
             outcome("t", Err("refused".into())),
             Outcome::Retry(_, None)
         ));
+    }
+
+    #[test]
+    fn retry_after_is_seconds_or_an_http_date() {
+        let date = std::time::UNIX_EPOCH + Duration::from_secs(784_111_777);
+        let before = date - Duration::from_secs(90);
+        for value in [
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+        ] {
+            assert_eq!(
+                retry_after(value, before),
+                Some(Duration::from_secs(90)),
+                "{value}"
+            );
+        }
+        assert_eq!(
+            retry_after(
+                "Sun, 06 Nov 1994 08:49:37 GMT",
+                date + Duration::from_secs(5)
+            ),
+            Some(Duration::ZERO),
+            "a date past asks for no wait"
+        );
+        assert_eq!(retry_after(" 120 ", before), Some(Duration::from_secs(120)));
+        for bad in ["soon", "-1", "1.5", ""] {
+            assert_eq!(retry_after(bad, before), None, "{bad:?}");
+        }
+        // Through an answer: a 503 with a date a day ahead waits about a day.
+        let tomorrow =
+            httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(86_400));
+        match outcome("t", response(503, Some(&tomorrow))) {
+            Outcome::Retry(_, Some(after)) => assert!(
+                after > Duration::from_secs(86_000) && after <= Duration::from_secs(86_400),
+                "{after:?}"
+            ),
+            _ => panic!("503 with a Retry-After date is retried after it"),
+        }
     }
 
     #[test]
