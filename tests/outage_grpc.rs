@@ -85,6 +85,8 @@ fn child_process() {
         let start = Instant::now();
         let mut phase = 0;
         let mut rss_before = 0;
+        // The cost of each call on the calling thread, before, during and after.
+        let mut costs: [Vec<Duration>; 3] = Default::default();
         while start.elapsed() < Duration::from_secs(7) {
             let t = start.elapsed();
             if phase == 0 && t >= Duration::from_secs(1) {
@@ -95,16 +97,33 @@ fn child_process() {
                 say("PHASE up");
                 phase = 2;
             }
+            let before = Instant::now();
             tick(made, &ticks);
+            costs[phase].push(before.elapsed());
             made += 1;
             thread::sleep(Duration::from_millis(1));
         }
+        let [up, down, again] = costs.map(|mut c| {
+            c.sort();
+            (
+                c[c.len() * 99 / 100].as_micros(),
+                c[c.len() - 1].as_micros(),
+            )
+        });
         let dropped_at = Instant::now();
         drop(guard);
         let drop_ms = dropped_at.elapsed().as_millis();
         say(&format!(
-            "RESULT made={made} drop_ms={drop_ms} rss_before_kb={rss_before} hwm_kb={}",
-            status_kb("VmHWM")
+            "RESULT made={made} drop_ms={drop_ms} rss_before_kb={rss_before} hwm_kb={} \
+             p99_before_us={} slowest_before_us={} p99_outage_us={} slowest_outage_us={} \
+             p99_after_us={} slowest_after_us={}",
+            status_kb("VmHWM"),
+            up.0,
+            up.1,
+            down.0,
+            down.1,
+            again.0,
+            again.1
         ));
         return;
     }
@@ -325,6 +344,19 @@ impl Arrived {
     }
 }
 
+/// `n` with a comma between thousands, as `traced` writes counts.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// The stderr lines of the child that speak of `signal`'s exports.
 fn lines_of<'a>(stderr: &'a str, signal: &str) -> Vec<&'a str> {
     let prefix = format!("traced: {signal}: ");
@@ -363,7 +395,26 @@ fn nothing_lost(mode: &str) {
         arrived.summary(),
         result["drop_ms"]
     );
+    println!(
+        "{mode}: per call p99 (slowest) before the outage {} us ({} us), during it {} us \
+         ({} us), after it {} us ({} us)",
+        result["p99_before_us"],
+        result["slowest_before_us"],
+        result["p99_outage_us"],
+        result["slowest_outage_us"],
+        result["p99_after_us"],
+        result["slowest_after_us"]
+    );
     println!("{mode}: the program said:\n{stderr}");
+    // No call waited on the network: none took as long as one export may
+    // (the export timeout, 2 s), which a call blocked on the outage would.
+    for phase in ["before", "outage", "after"] {
+        let slowest = result[format!("slowest_{phase}_us").as_str()];
+        assert!(
+            slowest < 2_000_000,
+            "{mode}: a call {phase} took {slowest} us"
+        );
+    }
     assert_eq!(arrived.spans.len() as i64, made, "{mode}: spans lost");
     assert_eq!(arrived.logs.len() as i64, made, "{mode}: log records lost");
     assert_eq!(arrived.ticks(), made, "{mode}: counter increments lost");
@@ -421,6 +472,38 @@ fn nothing_lost(mode: &str) {
             ),
         }
     }
+    // At shutdown one line says, for each signal, what was exported, retried
+    // and dropped: here every span exported after retries, nothing dropped.
+    let shutdown: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("traced: shutdown"))
+        .collect();
+    assert_eq!(shutdown.len(), 1, "{mode}: {shutdown:?}");
+    let said: HashMap<&str, &str> = shutdown[0]
+        .trim_start_matches("traced: shutdown: ")
+        .split("; ")
+        .filter_map(|part| part.split_once(": "))
+        .collect();
+    let spans = format!("{} spans exported to {endpoint}, ", thousands(made as u64));
+    for (signal, noun) in [
+        ("traces", "spans"),
+        ("logs", "log records"),
+        ("metrics", "metric data points"),
+    ] {
+        let line = said.get(signal).copied().unwrap_or_default();
+        assert!(
+            line.contains("failed export")
+                && line.ends_with(&format!(" retried, 0 {noun} dropped"))
+                && !line.starts_with("0 "),
+            "{mode}: {signal}: {}",
+            shutdown[0]
+        );
+    }
+    assert!(
+        said["traces"].starts_with(&spans),
+        "{mode}: {}",
+        shutdown[0]
+    );
     if mode != "refuse" {
         for service in ["traces", "metrics", "logs"] {
             let tries = arrived.faults(service).len();

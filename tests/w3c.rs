@@ -566,6 +566,42 @@ fn tracestate_has_at_most_32_members() {
     assert_eq!(tracestate_through(&refs), None);
 }
 
+/// "If adding an entry would cause the `tracestate` list to contain more than 32
+/// `list-members` the right-most `list-member` should be removed from the list."
+/// The incoming list has 32 members, the last with a key the SDK's `TraceState`
+/// cannot hold (a system of 14 characters, which the W3C grammar allows), so
+/// `traced` keeps it beside the trace state; the process then adds its entry.
+#[test]
+fn an_entry_added_to_32_members_removes_the_right_most() {
+    use opentelemetry::propagation::TextMapPropagator;
+    use opentelemetry::trace::{SpanContext, TraceContextExt};
+    let mut members: Vec<String> = (1..=31).map(|i| format!("bar{i:02}={i:02}")).collect();
+    members.push("t@abcdefghijklmn=x".to_owned());
+    let list = members.join(",");
+    let propagator = traced::propagation::StrictTraceContext::default();
+    let incoming = Lines::new(&[("traceparent", &traceparent("01")), ("tracestate", &list)]);
+    let cx = propagator.extract_with_context(&Context::new(), &incoming);
+    let mut unchanged = HashMap::new();
+    propagator.inject_context(&cx, &mut unchanged);
+    assert_eq!(unchanged["tracestate"], list, "sent on as it came");
+    // The process adds its own entry, at the left as the specification says.
+    let parent = cx.span().span_context().clone();
+    let added = parent.trace_state().insert("mine", "1").unwrap();
+    let cx = cx.with_remote_span_context(SpanContext::new(
+        parent.trace_id(),
+        parent.span_id(),
+        parent.trace_flags(),
+        true,
+        added,
+    ));
+    let mut outgoing = HashMap::new();
+    propagator.inject_context(&cx, &mut outgoing);
+    let expected: Vec<&str> = std::iter::once("mine=1")
+        .chain(members[..31].iter().map(String::as_str))
+        .collect();
+    assert_eq!(outgoing["tracestate"], expected.join(","));
+}
+
 #[test]
 fn tracestate_value_characters() {
     // Printable ASCII (0x20-0x7E) but "," and "=".

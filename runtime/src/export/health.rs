@@ -1,6 +1,8 @@
 //! What a person reading stderr learns about one exporter: the first failure
 //! with its endpoint and cause, then at most one summary a minute while it keeps
-//! failing, and one line when it works again.
+//! failing (with how many items are queued for retry and how many were
+//! dropped), one line when it works again, and at shutdown, when anything went
+//! wrong, one line with what was exported, retried and dropped.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -31,6 +33,22 @@ struct State {
     unreported: u64,
     last_line: Option<Instant>,
     last_cause: String,
+    tally: Tally,
+}
+
+/// What became of the items (spans, log records or metric data points) handed
+/// to one exporter's retry queue.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Tally {
+    /// Items the collector took.
+    pub(crate) exported: u64,
+    /// Attempts that failed and were kept for another.
+    pub(crate) retried: u64,
+    /// Items in the retry queue now.
+    pub(crate) queued: u64,
+    /// Items dropped: the queue was full, the retry window passed, or the
+    /// collector refused them for good.
+    pub(crate) dropped: u64,
 }
 
 impl Health {
@@ -59,6 +77,49 @@ impl Health {
         &self.endpoint
     }
 
+    /// Updates what became of the exporter's items.
+    pub(crate) fn count(&self, change: impl FnOnce(&mut Tally)) {
+        change(&mut self.lock().tally);
+    }
+
+    /// What became of the exporter's items so far.
+    pub(crate) fn tally(&self) -> Tally {
+        self.lock().tally
+    }
+
+    /// `n` items of this signal: `3,072 spans`, `1 log record`.
+    fn items(&self, n: u64) -> String {
+        let (one, many) = match self.signal {
+            "traces" => ("span", "spans"),
+            "logs" => ("log record", "log records"),
+            "metrics" => ("metric data point", "metric data points"),
+            _ => ("item", "items"),
+        };
+        format!("{} {}", thousands(n), if n == 1 { one } else { many })
+    }
+
+    /// The line said at shutdown: what was exported, retried and dropped, and
+    /// what is still queued; none when every export succeeded at once.
+    pub(crate) fn shutdown_line(&self) -> Option<String> {
+        let t = self.tally();
+        if t.retried == 0 && t.dropped == 0 && t.queued == 0 {
+            return None;
+        }
+        let mut line = format!(
+            "{}: {} exported to {}, {} failed export{} retried, {} dropped",
+            self.signal,
+            self.items(t.exported),
+            self.endpoint,
+            thousands(t.retried),
+            plural(t.retried),
+            self.items(t.dropped)
+        );
+        if t.queued > 0 {
+            line.push_str(&format!(", {} not delivered", self.items(t.queued)));
+        }
+        Some(line)
+    }
+
     /// The transport's account of a failure (connection refused, an HTTP status
     /// with the start of the body), used by the report that follows.
     pub(crate) fn note(&self, detail: String) {
@@ -84,9 +145,14 @@ impl Health {
             let failed = std::mem::take(&mut s.failing);
             s.unreported = 0;
             s.last_line = None;
+            let t = s.tally;
+            drop(s);
             return Some(format!(
-                "{signal}: export to {endpoint} works again (after {failed} failed export{})",
-                plural(failed)
+                "{signal}: export to {endpoint} works again (after {failed} failed export{}; \
+                 {} queued, {} dropped so far)",
+                plural(failed),
+                self.items(t.queued),
+                thousands(t.dropped)
             ));
         };
         let mut cause = match s.detail.take() {
@@ -118,12 +184,15 @@ impl Health {
         }
         let n = std::mem::take(&mut s.unreported);
         s.last_line = Some(now);
+        let (t, failing, cause) = (s.tally, s.failing, s.last_cause.clone());
+        drop(s);
         Some(format!(
-            "{signal}: {n} more export{} to {endpoint} failed in the last {}s ({} in a row), the last with: {}",
+            "{signal}: {n} more export{} to {endpoint} failed in the last {}s ({failing} in a row); \
+             {} queued for retry, {} dropped; the last with: {cause}",
             plural(n),
             SUMMARY_EVERY.as_secs(),
-            s.failing,
-            s.last_cause
+            self.items(t.queued),
+            thousands(t.dropped)
         ))
     }
 
@@ -140,6 +209,19 @@ fn plural(n: u64) -> &'static str {
     } else {
         "s"
     }
+}
+
+/// `n` with a comma between thousands: `3,072`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// A transport error with its causes: `error sending request: client error
@@ -181,17 +263,22 @@ mod tests {
                 None
             );
         }
+        h.count(|t| {
+            t.queued = 3072;
+            t.dropped = 0;
+        });
         let summary = h
             .line(Some(&"timed out"), t0 + Duration::from_secs(61))
             .unwrap();
         assert_eq!(
             summary,
-            "traces: 6 more exports to http://127.0.0.1:4318/v1/traces failed in the last 60s (7 in a row), the last with: timed out"
+            "traces: 6 more exports to http://127.0.0.1:4318/v1/traces failed in the last 60s (7 in a row); 3,072 spans queued for retry, 0 dropped; the last with: timed out"
         );
+        h.count(|t| t.dropped = 1);
         let back = h.line(None, t0 + Duration::from_secs(62)).unwrap();
         assert_eq!(
             back,
-            "traces: export to http://127.0.0.1:4318/v1/traces works again (after 7 failed exports)"
+            "traces: export to http://127.0.0.1:4318/v1/traces works again (after 7 failed exports; 3,072 spans queued, 1 dropped so far)"
         );
         assert!(
             h.line(Some(&"refused"), t0 + Duration::from_secs(63))
@@ -199,5 +286,38 @@ mod tests {
                 .contains("failed: refused"),
             "a new outage is reported at once"
         );
+    }
+
+    #[test]
+    fn shutdown_line_says_what_was_exported_retried_and_dropped() {
+        let h = Health::new("logs", "http://127.0.0.1:4318/v1/logs");
+        h.count(|t| t.exported = 7000);
+        assert_eq!(h.shutdown_line(), None, "nothing to say when all went well");
+        h.count(|t| t.retried = 26);
+        assert_eq!(
+            h.shutdown_line().unwrap(),
+            "logs: 7,000 log records exported to http://127.0.0.1:4318/v1/logs, 26 failed exports retried, 0 log records dropped"
+        );
+        h.count(|t| {
+            t.dropped = 1;
+            t.queued = 1_234_567;
+        });
+        assert_eq!(
+            h.shutdown_line().unwrap(),
+            "logs: 7,000 log records exported to http://127.0.0.1:4318/v1/logs, 26 failed exports retried, 1 log record dropped, 1,234,567 log records not delivered"
+        );
+    }
+
+    #[test]
+    fn thousands_are_separated() {
+        for (n, text) in [
+            (0, "0"),
+            (999, "999"),
+            (1000, "1,000"),
+            (3072, "3,072"),
+            (1_000_000, "1,000,000"),
+        ] {
+            assert_eq!(thousands(n), text);
+        }
     }
 }

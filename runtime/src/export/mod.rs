@@ -78,6 +78,19 @@ pub(crate) fn drain_deliveries(_: std::time::Duration) -> Result<(), String> {
     Ok(())
 }
 
+/// At shutdown: for each OTLP exporter that met trouble, what it exported,
+/// retried and dropped.
+#[cfg(feature = "otlp")]
+pub(crate) fn delivery_shutdown_lines() -> Vec<String> {
+    delivery::shutdown_lines()
+}
+
+/// Without the `otlp` feature there is nothing to say.
+#[cfg(not(feature = "otlp"))]
+pub(crate) fn delivery_shutdown_lines() -> Vec<String> {
+    Vec::new()
+}
+
 #[cfg(not(feature = "otlp"))]
 pub(crate) use no_otlp::{
     otlp, otlp as otlp_file_spans, otlp_logs, otlp_logs as otlp_file_logs, otlp_metrics,

@@ -4,10 +4,11 @@
 //! network: the span batch processor's export is a task on the runtime, the
 //! periodic reader's and the log batch processor's threads wait for theirs.
 
+use super::delivery::carrying;
 use super::health::Health;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::logs::{LogBatch, LogExporter};
-use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
@@ -85,14 +86,36 @@ async fn bounded(timeout: Duration, export: impl Future<Output = OTelSdkResult>)
     }
 }
 
+/// The data points of `metrics`: what a metric export carries.
+fn data_points(metrics: &ResourceMetrics) -> usize {
+    fn count<T>(data: &MetricData<T>) -> usize {
+        match data {
+            MetricData::Gauge(g) => g.data_points().count(),
+            MetricData::Sum(s) => s.data_points().count(),
+            MetricData::Histogram(h) => h.data_points().count(),
+            MetricData::ExponentialHistogram(e) => e.data_points().count(),
+        }
+    }
+    metrics
+        .scope_metrics()
+        .flat_map(|scope| scope.metrics())
+        .map(|metric| match metric.data() {
+            AggregatedMetrics::F64(data) => count(data),
+            AggregatedMetrics::U64(data) => count(data),
+            AggregatedMetrics::I64(data) => count(data),
+        })
+        .sum()
+}
+
 impl<E: SpanExporter + 'static> SpanExporter for OnRuntime<E> {
     fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
         let inner = Arc::clone(&self.inner);
         let health = self.health.clone();
         let timeout = self.timeout;
+        let items = batch.len();
         let task = self
             .handle
-            .spawn(async move { bounded(timeout, inner.export(batch)).await });
+            .spawn(async move { carrying(items, bounded(timeout, inner.export(batch))).await });
         async move {
             let result = task
                 .await
@@ -119,7 +142,8 @@ impl<E: SpanExporter + 'static> SpanExporter for OnRuntime<E> {
 
 impl<E: PushMetricExporter> PushMetricExporter for OnRuntime<E> {
     fn export(&self, metrics: &ResourceMetrics) -> impl Future<Output = OTelSdkResult> + Send {
-        std::future::ready(self.block_on("metric", self.inner.export(metrics)))
+        let items = data_points(metrics);
+        std::future::ready(self.block_on("metric", carrying(items, self.inner.export(metrics))))
     }
 
     fn force_flush(&self) -> OTelSdkResult {
@@ -137,7 +161,8 @@ impl<E: PushMetricExporter> PushMetricExporter for OnRuntime<E> {
 
 impl<E: LogExporter> LogExporter for OnRuntime<E> {
     fn export(&self, batch: LogBatch<'_>) -> impl Future<Output = OTelSdkResult> + Send {
-        std::future::ready(self.block_on("log", self.inner.export(batch)))
+        let items = batch.iter().count();
+        std::future::ready(self.block_on("log", carrying(items, self.inner.export(batch))))
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {

@@ -243,6 +243,8 @@ impl Installed {
         let metrics = bounded(left(), move || meter_provider.shutdown());
         // The retry queues get one more try within what is left of the bound.
         let delivered = crate::export::drain_deliveries(left()).map_err(Error::InternalFailure);
+        // What the OTLP exporters that met trouble exported, retried and dropped.
+        let tallies = crate::export::delivery_shutdown_lines();
         // Only after the final export, which reads the exemplars: instruments built
         // from now on start from nothing.
         if current() {
@@ -251,7 +253,7 @@ impl Installed {
         // The endpoint stops after the last collection, freeing its port.
         #[allow(clippy::drop_non_drop)]
         drop(prometheus);
-        let failed: Vec<String> = [
+        let mut failed: Vec<String> = [
             ("logs", logs),
             ("traces", spans),
             ("metrics", metrics),
@@ -260,9 +262,14 @@ impl Installed {
         .into_iter()
         .filter_map(|(signal, r)| r.err().map(|e| format!("{signal}: {}", describe(&e))))
         .collect();
+        // One line: in the error when there is one, else said here.
         if failed.is_empty() {
+            if !tallies.is_empty() {
+                eprintln!("traced: shutdown: {}", tallies.join("; "));
+            }
             Ok(())
         } else {
+            failed.extend(tallies);
             Err(Error::InternalFailure(failed.join("; ")))
         }
     }
