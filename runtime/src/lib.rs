@@ -32,6 +32,8 @@ mod install;
 #[cfg(feature = "enabled")]
 mod panic;
 #[cfg(feature = "enabled")]
+mod spans;
+#[cfg(feature = "enabled")]
 mod tracer;
 
 #[cfg(feature = "enabled")]

@@ -107,7 +107,7 @@ pub(crate) fn install(mut builder: Builder) -> Guard {
         .contains(&crate::builder::TracesExporter::Console)
         .then(crate::export::console_logs::TraceLogs::default);
     let logger_provider = logs::provider(&mut builder, &env, resource.clone(), trace_logs.clone());
-    let (tracer_provider, silent) = traces::provider(
+    let (tracer_provider, silent, fast) = traces::provider(
         &mut builder,
         &env,
         resource,
@@ -120,6 +120,7 @@ pub(crate) fn install(mut builder: Builder) -> Guard {
     crate::tracer::set(Some(crate::tracer::Installed {
         sdk: tracer_provider.tracer_with_scope(crate::tracer::SCOPE.clone()),
         silent: silent.map(crate::tracer::Silent::new),
+        fast,
     }));
     opentelemetry::global::set_tracer_provider(tracer_provider.clone());
     crate::metrics::provider_changed();
