@@ -170,7 +170,10 @@ pub(crate) fn provider(
             );
             b = b.with_sampler(crate::process::span_metrics::RecordAll(chosen.clone()));
             steps.push(Step::new(
-                config.processor(&meter, builder.filter.clone().filter(SpanFilter::metrics_too)),
+                config.processor(
+                    &meter,
+                    builder.filter.clone().filter(SpanFilter::metrics_too),
+                ),
                 Needs::End,
             ));
             Box::new(crate::process::span_metrics::RecordAll(chosen))

@@ -274,7 +274,8 @@ impl Buffers {
         }
         drop(threads);
         // A thread that exited left only the registry's reference.
-        lock(&self.threads).retain(|b| Arc::strong_count(b) > 1 || !lock(&b.state).records.is_empty());
+        lock(&self.threads)
+            .retain(|b| Arc::strong_count(b) > 1 || !lock(&b.state).records.is_empty());
         taken
     }
 }
@@ -336,7 +337,9 @@ impl BellRef {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState};
+    use opentelemetry::trace::{
+        SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
+    };
     use opentelemetry_sdk::trace::InMemorySpanExporter;
     use std::time::SystemTime;
 
@@ -398,12 +401,22 @@ mod tests {
         p.force_flush().unwrap();
         let spans = exporter.get_finished_spans().unwrap();
         assert_eq!(spans.len(), 4000);
-        let mut ids: Vec<_> = spans.iter().map(|s| s.span_context.span_id()).collect();
+        let mut ids: Vec<u64> = spans
+            .iter()
+            .map(|s| u64::from_be_bytes(s.span_context.span_id().to_bytes()))
+            .collect();
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), 4000);
         // The buffers of the exited threads are forgotten.
-        assert!(p.buffers.as_ref().unwrap().threads.lock().unwrap().is_empty());
+        assert!(p
+            .buffers
+            .as_ref()
+            .unwrap()
+            .threads
+            .lock()
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
@@ -418,7 +431,10 @@ mod tests {
         assert!(exporter.get_finished_spans().unwrap().is_empty());
         p.force_flush().unwrap();
         assert_eq!(exporter.get_finished_spans().unwrap().len(), PER_THREAD);
-        assert_eq!(p.buffers.as_ref().unwrap().dropped.load(Ordering::Relaxed), 10);
+        assert_eq!(
+            p.buffers.as_ref().unwrap().dropped.load(Ordering::Relaxed),
+            10
+        );
         // Taken: the thread keeps spans again.
         p.end(record(0));
         p.force_flush().unwrap();

@@ -114,7 +114,6 @@ impl FastSpan {
             limits,
         }
     }
-
 }
 
 impl opentelemetry::trace::Span for FastSpan {

@@ -53,14 +53,9 @@ impl FastPath {
             psc.trace_id()
         };
         let span_id = self.ids.new_span_id();
-        let result = self.sampler.should_sample(
-            Some(parent),
-            trace_id,
-            site.name,
-            &site.kind,
-            &[],
-            &links,
-        );
+        let result =
+            self.sampler
+                .should_sample(Some(parent), trace_id, site.name, &site.kind, &[], &links);
         let sampled = match result.decision {
             SamplingDecision::Drop => {
                 let sc = SpanContext::new(
