@@ -98,9 +98,12 @@ impl Pipeline {
         }
     }
 
-    /// Hands on everything the threads buffered so far.
+    /// Hands on everything the threads buffered so far. One collection at a
+    /// time: a flush waits for the collector's, so that what the collector
+    /// took is handed on before the flush goes on to the processors.
     fn collect(&self) {
         if let Some(buffers) = &self.buffers {
+            let _one = lock(&buffers.collecting);
             for records in buffers.take_all() {
                 for record in records {
                     self.dispatch(record.into_span_data());
@@ -184,6 +187,8 @@ pub(crate) fn deliver(record: Record) {
 #[derive(Default)]
 struct Buffers {
     threads: Mutex<Vec<Arc<ThreadBuffer>>>,
+    /// Held while spans taken from the buffers are handed on.
+    collecting: Mutex<()>,
     /// Spans accounted for by all threads (in [`CHUNK`]s).
     buffered: AtomicUsize,
     dropped: AtomicU64,
