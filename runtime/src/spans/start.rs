@@ -3,7 +3,7 @@
 use super::pipeline::Pipeline;
 use super::record::{code_attributes, limit_links, own_limit, FastSpan, Record};
 use crate::private::{Attrs, CallSite};
-use opentelemetry::trace::{Link, SpanContext, SpanId, Status, TraceContextExt as _};
+use opentelemetry::trace::{Link, SpanContext, SpanId, Status, TraceContextExt as _, TraceFlags};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{
     IdGenerator as _, RandomIdGenerator, SamplingDecision, ShouldSample, SpanLimits,
@@ -56,22 +56,19 @@ impl FastPath {
         let result =
             self.sampler
                 .should_sample(Some(parent), trace_id, site.name, &site.kind, &[], &links);
+        // A new trace's id is random (W3C Level 2): its flags say so, and the
+        // spans under it inherit the flag with the trace.
+        let flags = if new_trace {
+            TraceFlags::new(crate::propagation::RANDOM)
+        } else {
+            psc.trace_flags()
+        };
         let sampled = match result.decision {
             SamplingDecision::Drop => {
-                let sc = SpanContext::new(
-                    trace_id,
-                    span_id,
-                    Default::default(),
-                    false,
-                    result.trace_state,
-                );
-                let cx = base.with_remote_span_context(sc);
-                let cx = if new_trace {
-                    crate::propagation::random_trace(cx)
-                } else {
-                    cx
-                };
-                return (cx, false, None);
+                // Not sampled, still random: headers sent under it say so.
+                let flags = TraceFlags::new(flags.to_u8() & crate::propagation::RANDOM);
+                let sc = SpanContext::new(trace_id, span_id, flags, false, result.trace_state);
+                return (base.with_remote_span_context(sc), false, None);
             }
             SamplingDecision::RecordOnly => false,
             SamplingDecision::RecordAndSample => true,
@@ -79,7 +76,7 @@ impl FastPath {
         let span_context = SpanContext::new(
             trace_id,
             span_id,
-            psc.trace_flags().with_sampled(sampled),
+            flags.with_sampled(sampled),
             false,
             result.trace_state,
         );
@@ -124,13 +121,11 @@ impl FastPath {
                 .chain(user);
             push_limited(&mut record, all, limit);
         }
-        let cx = base.with_span(FastSpan::new(record, self.limits));
-        let cx = if new_trace {
-            crate::propagation::random_trace(cx)
-        } else {
-            cx
-        };
-        (cx, true, secrets)
+        (
+            base.with_span(FastSpan::new(record, self.limits)),
+            true,
+            secrets,
+        )
     }
 }
 
