@@ -113,6 +113,11 @@ mod enabled {
 
     /// The default secret-key masking, unless `TRACED_BENCH_SECRET_KEYS=off`
     /// (to measure what the default costs: `benches/profile.sh` with and without).
+    /// `TRACED_BENCH_SPAN_PATH=sdk` measures `#[traced]` on the SDK's spans.
+    fn span_path() -> String {
+        std::env::var("TRACED_BENCH_SPAN_PATH").unwrap_or_else(|_| "traced".into())
+    }
+
     fn secret_keys() -> bool {
         std::env::var_os("TRACED_BENCH_SECRET_KEYS").is_none_or(|v| v != "off")
     }
@@ -123,6 +128,7 @@ mod enabled {
     pub fn traced_pipeline(sampler: Sampler) -> traced::Guard {
         traced::Builder::new()
             .ignore_env()
+            .setting("TRACED_SPAN_PATH", span_path())
             .redact_secret_keys(secret_keys())
             .sampler(sampler)
             .batch_exporter(NoopExporter)
@@ -149,6 +155,7 @@ mod enabled {
     pub fn traced_metrics_pipeline(sampler: Sampler) -> traced::Guard {
         traced::Builder::new()
             .ignore_env()
+            .setting("TRACED_SPAN_PATH", span_path())
             .redact_secret_keys(secret_keys())
             .sampler(sampler)
             .batch_exporter(NoopExporter)

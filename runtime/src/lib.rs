@@ -32,6 +32,8 @@ mod panic;
 #[cfg(feature = "enabled")]
 mod settings;
 #[cfg(feature = "enabled")]
+mod spans;
+#[cfg(feature = "enabled")]
 mod tracer;
 
 #[cfg(feature = "enabled")]

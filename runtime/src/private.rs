@@ -368,6 +368,13 @@ fn build(
                 false,
             ))
         }
+        Some(crate::tracer::Installed {
+            fast: Some(fast), ..
+        }) => {
+            let links = builder.links.take().unwrap_or_default();
+            let (cx, recording, secrets) = fast.start(site, parent, base, links, fill);
+            Some((with_secrets(cx, secrets), recording))
+        }
         Some(crate::tracer::Installed { sdk: tracer, .. }) => {
             let new_trace = !parent.span().span_context().is_valid();
             let mut span = tracer.build_with_context(builder, parent);
@@ -423,25 +430,29 @@ fn record_site<S: opentelemetry::trace::Span>(
     site: &'static CallSite,
     fill: &mut dyn FnMut(&mut Attrs),
 ) -> Option<crate::process::redact::SpanSecrets> {
-    span.set_attribute(KeyValue::new(
-        Key::from_static_str(semconv::CODE_FUNCTION_NAME),
-        site.function,
-    ));
-    span.set_attribute(KeyValue::new(
-        Key::from_static_str(semconv::CODE_FILE_PATH),
-        site.file,
-    ));
-    span.set_attribute(KeyValue::new(
-        Key::from_static_str(semconv::CODE_LINE_NUMBER),
-        i64::from(site.line),
-    ));
+    for kv in crate::spans::code_attributes(site) {
+        span.set_attribute(kv);
+    }
+    let (list, secrets) = site_attributes(fill);
+    if !list.is_empty() {
+        span.set_attributes(list);
+    }
+    secrets
+}
+
+/// The attributes of `attrs(..)`/`args(..)`, and the secrets among them
+/// (values under secret keys), which log records must not show either.
+#[inline]
+pub(crate) fn site_attributes(
+    fill: &mut dyn FnMut(&mut Attrs),
+) -> (Vec<KeyValue>, Option<crate::process::redact::SpanSecrets>) {
     let mut attrs = Attrs {
         list: Vec::new(),
         secret: false,
     };
     fill(&mut attrs);
     if attrs.list.is_empty() {
-        return None;
+        return (attrs.list, None);
     }
     // Only where a key the built-in rules mask was written, or where the
     // program added key rules of its own: nothing to look at otherwise.
@@ -450,8 +461,7 @@ fn record_site<S: opentelemetry::trace::Span>(
     } else {
         None
     };
-    span.set_attributes(attrs.list);
-    secrets
+    (attrs.list, secrets)
 }
 
 impl Active {

@@ -119,7 +119,8 @@ const TRACESTATE: &str = "tracestate";
 /// The `sampled` trace flag.
 const SAMPLED: u8 = 0x01;
 /// The `random` trace flag (Level 2): the trace id's right-most 7 bytes are random.
-const RANDOM: u8 = 0x02;
+/// The `random` trace flag of W3C Trace Context Level 2.
+pub(crate) const RANDOM: u8 = 0x02;
 /// The most members a `tracestate` list may have.
 const MAX_MEMBERS: usize = 32;
 /// Optional whitespace (RFC 9110): spaces and horizontal tabs.

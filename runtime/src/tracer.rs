@@ -86,6 +86,8 @@ pub(crate) struct Installed {
     /// a span: its sampler, so that spans carry the context it decides without
     /// being recorded.
     pub(crate) silent: Option<Silent>,
+    /// `traced`'s own span path, when no processor must see spans start.
+    pub(crate) fast: Option<crate::spans::FastPath>,
 }
 
 /// Spans nobody listens to: the sampler still decides, so that the trace

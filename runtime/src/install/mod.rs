@@ -92,7 +92,7 @@ pub(crate) fn install(mut builder: Builder) -> Guard {
         resource.clone(),
         trace_logs.clone(),
     );
-    let (tracer_provider, silent) = traces::provider(
+    let (tracer_provider, silent, fast) = traces::provider(
         &mut builder,
         &settings,
         resource,
@@ -105,6 +105,7 @@ pub(crate) fn install(mut builder: Builder) -> Guard {
     crate::tracer::set(Some(crate::tracer::Installed {
         sdk: tracer_provider.tracer_with_scope(crate::tracer::SCOPE.clone()),
         silent: silent.map(crate::tracer::Silent::new),
+        fast,
     }));
     opentelemetry::global::set_tracer_provider(tracer_provider.clone());
     crate::metrics::provider_changed();

@@ -10,13 +10,38 @@ use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SimpleSpanProcessor,
-    SpanExporter, SpanProcessor, TracerProviderBuilder,
+    SpanExporter, SpanProcessor,
 };
 use opentelemetry_sdk::Resource;
 
 /// A span processor or exporter added in code, built at install time.
-pub(crate) type SpanStep =
-    Box<dyn FnOnce(TracerProviderBuilder, &Settings, &Shaping) -> TracerProviderBuilder>;
+pub(crate) type SpanStep = Box<dyn FnOnce(&Settings, &Shaping) -> Step>;
+
+/// One span processor of the pipeline, and what it needs of the span path.
+pub(crate) struct Step {
+    processor: Box<dyn SpanProcessor>,
+    needs: Needs,
+}
+
+/// What a processor needs of the span path.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Needs {
+    /// To see each span start (`on_start` on an SDK span): the SDK's spans.
+    Start,
+    /// Each span as it ends, on the thread that ends it.
+    End,
+    /// Ended spans in batches, later: spans may wait in per-thread buffers.
+    Batches,
+}
+
+impl Step {
+    fn new(processor: impl SpanProcessor + 'static, needs: Needs) -> Self {
+        Step {
+            processor: Box::new(processor),
+            needs,
+        }
+    }
+}
 
 /// What happens to spans between the SDK and each exporting processor.
 pub(crate) struct Shaping {
@@ -76,15 +101,15 @@ impl Shaping {
 }
 
 pub(crate) fn processor_step(processor: impl SpanProcessor + 'static) -> SpanStep {
-    Box::new(move |b, _, _| b.with_span_processor(processor))
+    Box::new(move |_, _| Step::new(processor, Needs::Start))
 }
 
 pub(crate) fn batch_step(exporter: impl SpanExporter + 'static) -> SpanStep {
-    Box::new(move |b, settings, shaping| b.with_span_processor(shaping.batch(exporter, settings)))
+    Box::new(move |settings, shaping| Step::new(shaping.batch(exporter, settings), Needs::Batches))
 }
 
 pub(crate) fn simple_step(exporter: impl SpanExporter + 'static) -> SpanStep {
-    Box::new(move |b, _, shaping| b.with_span_processor(shaping.simple(exporter)))
+    Box::new(move |_, shaping| Step::new(shaping.simple(exporter), Needs::End))
 }
 
 /// The exporters `init` installs: those the settings name (in code, else
@@ -99,6 +124,8 @@ pub(crate) fn exporters(builder: &Builder, settings: &Settings) -> Vec<TracesExp
     }
 }
 
+/// The tracer provider, whether nothing listens (then its sampler), and
+/// `traced`'s own span path when no processor must see spans start.
 pub(crate) fn provider(
     builder: &mut Builder,
     settings: &Settings,
@@ -107,12 +134,16 @@ pub(crate) fn provider(
     meter_provider: &SdkMeterProvider,
     logger_provider: &SdkLoggerProvider,
     trace_logs: Option<crate::export::console_logs::TraceLogs>,
-) -> (SdkTracerProvider, Option<Sampler>) {
-    let mut b = SdkTracerProvider::builder().with_resource(resource);
+) -> (
+    SdkTracerProvider,
+    Option<Sampler>,
+    Option<crate::spans::FastPath>,
+) {
+    let mut steps: Vec<Step> = Vec::new();
     // First: every processor after it, span metrics included, sees which
     // spans the filter drops from their start.
     if let Some(filter) = &builder.filter {
-        b = b.with_span_processor(FilterMarker(filter.clone()));
+        steps.push(Step::new(FilterMarker(filter.clone()), Needs::Start));
     }
     crate::process::filter::set_current(builder.filter.clone());
     let chosen = sampler(settings.traces.sampler.clone());
@@ -124,7 +155,9 @@ pub(crate) fn provider(
         && builder.span_metrics.is_none()
         && !builder.span_logs;
     let silent = nothing_listens.then(|| chosen.clone());
-    b = match &builder.span_metrics {
+    let mut b = SdkTracerProvider::builder().with_resource(resource.clone());
+    let fast_sampler: Box<dyn opentelemetry_sdk::trace::ShouldSample> = match &builder.span_metrics
+    {
         Some(config) => {
             let meter = opentelemetry::metrics::MeterProvider::meter_with_scope(
                 meter_provider,
@@ -132,19 +165,29 @@ pub(crate) fn provider(
                     .with_version(env!("CARGO_PKG_VERSION"))
                     .build(),
             );
-            b.with_sampler(crate::process::span_metrics::RecordAll(chosen))
-                .with_span_processor(config.processor(
+            b = b.with_sampler(crate::process::span_metrics::RecordAll(chosen.clone()));
+            steps.push(Step::new(
+                config.processor(
                     &meter,
                     builder.filter.clone().filter(SpanFilter::metrics_too),
-                ))
+                ),
+                Needs::End,
+            ));
+            Box::new(crate::process::span_metrics::RecordAll(chosen))
         }
-        None => b.with_sampler(chosen),
+        None => {
+            b = b.with_sampler(chosen.clone());
+            Box::new(chosen)
+        }
     };
     if builder.span_logs {
         use opentelemetry::logs::LoggerProvider as _;
-        b = b.with_span_processor(crate::process::span_logs::SpanLogs {
-            logger: logger_provider.logger("traced.spanlogs"),
-        });
+        steps.push(Step::new(
+            crate::process::span_logs::SpanLogs {
+                logger: logger_provider.logger("traced.spanlogs"),
+            },
+            Needs::End,
+        ));
     }
     crate::process::redact::set_current(builder.redaction.clone());
     let release = builder.filter.clone().map(FilterRelease);
@@ -153,43 +196,57 @@ pub(crate) fn provider(
         redaction: builder.redaction.take(),
     };
     for step in builder.steps.drain(..) {
-        b = step(b, settings, &shaping);
+        steps.push(step(settings, &shaping));
     }
     for exporter in exporters {
-        b = match exporter {
+        match exporter {
             TracesExporter::Console => {
                 let mut console = crate::export::console::ConsoleExporter::new();
                 if let Some(logs) = &trace_logs {
                     console = console.with_logs(logs.clone());
                 }
                 // Printed when complete, not at the batch interval.
-                b.with_span_processor(shaping.wrap(
-                    crate::export::console::ConsoleSpanProcessor::new(console),
-                    true,
-                ))
+                steps.push(Step::new(
+                    shaping.wrap(
+                        crate::export::console::ConsoleSpanProcessor::new(console),
+                        true,
+                    ),
+                    Needs::Start,
+                ));
             }
             TracesExporter::Otlp => match crate::export::otlp(settings) {
-                Ok(exporter) => b.with_span_processor(shaping.batch(exporter, settings)),
-                Err(reason) => {
-                    eprintln!("traced: OTLP span export is off: {reason}");
-                    b
+                Ok(exporter) => {
+                    steps.push(Step::new(shaping.batch(exporter, settings), Needs::Batches))
                 }
+                Err(reason) => eprintln!("traced: OTLP span export is off: {reason}"),
             },
             // Written on the batch worker, never on the application's threads.
             TracesExporter::OtlpFile => match crate::export::otlp_file_spans(settings) {
-                Ok(exporter) => b.with_span_processor(shaping.batch(exporter, settings)),
-                Err(reason) => {
-                    eprintln!("traced: OTLP file span export is off: {reason}");
-                    b
+                Ok(exporter) => {
+                    steps.push(Step::new(shaping.batch(exporter, settings), Needs::Batches))
                 }
+                Err(reason) => eprintln!("traced: OTLP file span export is off: {reason}"),
             },
-        };
+        }
     }
     // Last: the marks of spans that end are forgotten once all asked.
     if let Some(release) = release {
-        b = b.with_span_processor(release);
+        steps.push(Step::new(release, Needs::End));
     }
-    (b.build(), silent)
+    // `TRACED_SPAN_PATH=sdk` keeps the SDK's spans whatever the processors.
+    let fast = !settings.traces.sdk_spans && steps.iter().all(|s| s.needs != Needs::Start);
+    let buffered = fast && !steps.is_empty() && steps.iter().all(|s| s.needs == Needs::Batches);
+    let processors = steps
+        .into_iter()
+        .map(|mut s| {
+            s.processor.set_resource(&resource);
+            s.processor
+        })
+        .collect();
+    let pipeline = crate::spans::Pipeline::new(processors, buffered);
+    let fast = fast.then(|| crate::spans::FastPath::new(pipeline.clone(), fast_sampler));
+    b = b.with_span_processor(crate::spans::Shared(pipeline));
+    (b.build(), silent, fast)
 }
 
 fn sampler(choice: SamplerChoice) -> Sampler {

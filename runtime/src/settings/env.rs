@@ -70,6 +70,7 @@ impl Settings {
         };
         let exemplar_filter = r.exemplar_filter();
         let sampler = r.sampler();
+        let sdk_spans = r.span_path();
         let traces_batch = r.batch("OTEL_BSP", 5_000);
         let service_name = r.get("OTEL_SERVICE_NAME").or_else(|| {
             r.get("OTEL_RESOURCE_ATTRIBUTES").and_then(|attrs| {
@@ -121,6 +122,7 @@ impl Settings {
                 otlp_file: traces_file,
                 batch: traces_batch,
                 sampler,
+                sdk_spans,
             },
             metrics: MetricSettings {
                 exporters: metrics_exporters,
@@ -233,6 +235,21 @@ impl Reader<'_> {
             format!("{name}={value:?} is not valid (expected {expected}); using {default}");
         if !self.warnings.contains(&warning) {
             self.warnings.push(warning);
+        }
+    }
+
+    /// `TRACED_SPAN_PATH`: `traced` (the default) or `sdk`; whether
+    /// `#[traced]` spans are the SDK's own.
+    fn span_path(&mut self) -> bool {
+        const NAME: &str = "TRACED_SPAN_PATH";
+        match self.get(NAME).map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("traced") => false,
+            Some("sdk") => true,
+            Some(other) => {
+                let other = other.to_owned();
+                self.invalid(NAME, &other, "traced or sdk", "traced");
+                false
+            }
         }
     }
 

@@ -74,6 +74,10 @@ pub(crate) struct TraceSettings {
     pub(crate) batch: BatchSettings,
     /// `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`.
     pub(crate) sampler: SamplerChoice,
+    /// `TRACED_SPAN_PATH=sdk`: `#[traced]` spans are the SDK's own, whatever
+    /// the processors (by default they take `traced`'s own path when no
+    /// processor must see them start).
+    pub(crate) sdk_spans: bool,
 }
 
 /// How metrics are read and exported.

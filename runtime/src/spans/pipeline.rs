@@ -1,0 +1,448 @@
+//! Where ended spans go: the span processors `init` installed, shared by the
+//! SDK's tracer provider (for spans started through the OpenTelemetry API) and
+//! `traced`'s own span path; and, when every processor batches anyway, the
+//! per-thread buffers that take the building of `SpanData` off the calling
+//! thread.
+
+use super::record::Record;
+use opentelemetry::Context;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+use std::cell::RefCell;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, Weak};
+use std::time::Duration;
+
+/// Spans a thread keeps before the collector takes them: at most this many
+/// per thread (about 1 MiB); more are dropped and counted.
+const PER_THREAD: usize = 4096;
+/// Spans buffered over all threads at most (about 16 MiB), checked every
+/// [`CHUNK`] spans of a thread so that threads share no counter per span.
+const GLOBAL: usize = 65_536;
+/// A thread accounts for its buffer, and wakes the collector, every this many spans.
+const CHUNK: usize = 512;
+/// How often the collector takes what the threads buffered.
+const COLLECT_EVERY: Duration = Duration::from_millis(200);
+
+static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+
+/// The span processors of one installed pipeline, in the order the SDK would
+/// call them.
+pub(crate) struct Pipeline {
+    id: usize,
+    processors: Vec<Box<dyn SpanProcessor>>,
+    /// `Some` when ended spans are buffered per thread and handed to the
+    /// processors by a collector thread.
+    buffers: Option<Buffers>,
+}
+
+impl fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("processors", &self.processors)
+            .field("buffered", &self.buffers.is_some())
+            .finish()
+    }
+}
+
+impl Pipeline {
+    /// A pipeline over `processors`, their resource already set. With
+    /// `buffered`, a collector thread builds the span data of ended spans.
+    pub(crate) fn new(processors: Vec<Box<dyn SpanProcessor>>, buffered: bool) -> Arc<Self> {
+        Self::build(processors, buffered, buffered)
+    }
+
+    fn build(
+        processors: Vec<Box<dyn SpanProcessor>>,
+        buffered: bool,
+        collector: bool,
+    ) -> Arc<Self> {
+        let pipeline = Arc::new(Pipeline {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            processors,
+            buffers: buffered.then(Buffers::default),
+        });
+        if collector {
+            let weak = Arc::downgrade(&pipeline);
+            let spawned = std::thread::Builder::new()
+                .name("traced-spans".into())
+                .spawn(move || collect(&weak));
+            if let Err(e) = spawned {
+                eprintln!("traced: traces: the span collector thread did not start ({e}): spans are handed on when flushed");
+            }
+        }
+        pipeline
+    }
+
+    /// Ends `record`: to the processors now, or into this thread's buffer.
+    pub(crate) fn end(&self, record: Record) {
+        match &self.buffers {
+            None => self.dispatch(record.into_span_data()),
+            Some(buffers) => {
+                if let Err(record) = buffers.push(self.id, record) {
+                    // The thread is going away: no buffer of its own any more.
+                    self.dispatch(record.into_span_data());
+                }
+            }
+        }
+    }
+
+    /// Hands `data` to every processor, as the SDK does when a span ends.
+    fn dispatch(&self, data: SpanData) {
+        if let Some((last, rest)) = self.processors.split_last() {
+            for p in rest {
+                p.on_end(data.clone());
+            }
+            last.on_end(data);
+        }
+    }
+
+    /// Hands on everything the threads buffered so far. One collection at a
+    /// time: a flush waits for the collector's, so that what the collector
+    /// took is handed on before the flush goes on to the processors.
+    fn collect(&self) {
+        if let Some(buffers) = &self.buffers {
+            let _one = lock(&buffers.collecting);
+            for records in buffers.take_all() {
+                for record in records {
+                    self.dispatch(record.into_span_data());
+                }
+            }
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.collect();
+        let mut result = Ok(());
+        for p in &self.processors {
+            let r = p.force_flush();
+            result = result.and(r);
+        }
+        result
+    }
+
+    fn shutdown(&self, timeout: Duration) -> OTelSdkResult {
+        if let Some(buffers) = &self.buffers {
+            buffers.stop.store(true, Ordering::Release);
+            buffers.wake.ring();
+        }
+        self.collect();
+        if let Some(buffers) = &self.buffers {
+            let dropped = buffers.dropped.swap(0, Ordering::Relaxed);
+            if dropped > 0 {
+                eprintln!(
+                    "traced: traces: {dropped} spans were dropped: the threads that made them had \
+                     {PER_THREAD} spans each (or all threads {GLOBAL}) waiting for the span collector"
+                );
+            }
+        }
+        let mut result = Ok(());
+        for p in &self.processors {
+            let r = p.shutdown_with_timeout(timeout);
+            result = result.and(r);
+        }
+        result
+    }
+}
+
+/// The pipeline as the SDK's tracer provider sees it: one processor that
+/// calls all of them in order, so that spans started through the
+/// OpenTelemetry API reach the same processors as `#[traced]` spans.
+#[derive(Debug)]
+pub(crate) struct Shared(pub(crate) Arc<Pipeline>);
+
+impl SpanProcessor for Shared {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        for p in &self.0.processors {
+            p.on_start(span, cx);
+        }
+    }
+
+    fn on_end(&self, span: SpanData) {
+        self.0.dispatch(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.0.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown(timeout)
+    }
+
+    // The processors' resource is set when the pipeline is built.
+}
+
+/// Ends `record` in the pipeline installed now (a span that ends after the
+/// guard dropped is dropped, as the SDK's is after its provider shut down).
+pub(crate) fn deliver(record: Record) {
+    let installed = crate::tracer::sdk();
+    if let Some(fast) = installed.as_deref().and_then(|i| i.fast.as_ref()) {
+        fast.pipeline.end(record);
+    }
+}
+
+/// The per-thread buffers of a pipeline.
+#[derive(Default)]
+struct Buffers {
+    threads: Mutex<Vec<Arc<ThreadBuffer>>>,
+    /// Held while spans taken from the buffers are handed on.
+    collecting: Mutex<()>,
+    /// Spans accounted for by all threads (in [`CHUNK`]s).
+    buffered: AtomicUsize,
+    dropped: AtomicU64,
+    stop: AtomicBool,
+    wake: Bell,
+}
+
+#[derive(Default)]
+struct ThreadBuffer {
+    state: Mutex<ThreadState>,
+}
+
+#[derive(Default)]
+struct ThreadState {
+    records: Vec<Record>,
+    /// How many of `records` this thread added to [`Buffers::buffered`].
+    accounted: usize,
+    /// The global bound was reached: drop until the collector came by.
+    over: bool,
+}
+
+thread_local! {
+    /// This thread's buffer, with the id of the pipeline it belongs to.
+    static LOCAL: RefCell<Option<(usize, Arc<ThreadBuffer>)>> = const { RefCell::new(None) };
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Buffers {
+    /// Keeps `record` in this thread's buffer; gives it back when the thread
+    /// has no buffer any more (it is exiting).
+    fn push(&self, pipeline: usize, record: Record) -> Result<(), Record> {
+        let mut record = Some(record);
+        let pushed = LOCAL.try_with(|local| {
+            let mut local = local.borrow_mut();
+            if !matches!(&*local, Some((id, _)) if *id == pipeline) {
+                let buffer = Arc::new(ThreadBuffer::default());
+                lock(&self.threads).push(buffer.clone());
+                *local = Some((pipeline, buffer));
+            }
+            let Some((_, buffer)) = &*local else {
+                unreachable!("set above")
+            };
+            let mut state = lock(&buffer.state);
+            if state.over || state.records.len() >= PER_THREAD {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                record = None;
+                return;
+            }
+            state.records.extend(record.take());
+            let len = state.records.len();
+            if len - state.accounted >= CHUNK {
+                state.accounted += CHUNK;
+                let all = self.buffered.fetch_add(CHUNK, Ordering::Relaxed) + CHUNK;
+                if all >= GLOBAL {
+                    state.over = true;
+                }
+                drop(state);
+                self.wake.ring();
+            }
+        });
+        match (pushed, record) {
+            (Err(_), Some(record)) => Err(record),
+            _ => Ok(()),
+        }
+    }
+
+    /// Takes every thread's buffered spans; forgets the buffers of threads
+    /// that exited.
+    fn take_all(&self) -> Vec<Vec<Record>> {
+        let threads: Vec<Arc<ThreadBuffer>> = lock(&self.threads).clone();
+        let mut taken = Vec::with_capacity(threads.len());
+        for buffer in &threads {
+            let mut state = lock(&buffer.state);
+            if state.records.is_empty() {
+                continue;
+            }
+            let n = state.records.len();
+            taken.push(std::mem::replace(
+                &mut state.records,
+                Vec::with_capacity(n.min(PER_THREAD)),
+            ));
+            self.buffered.fetch_sub(state.accounted, Ordering::Relaxed);
+            state.accounted = 0;
+            state.over = false;
+        }
+        drop(threads);
+        // A thread that exited left only the registry's reference.
+        lock(&self.threads)
+            .retain(|b| Arc::strong_count(b) > 1 || !lock(&b.state).records.is_empty());
+        taken
+    }
+}
+
+/// Wakes the collector early.
+#[derive(Default)]
+struct Bell {
+    rung: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl Bell {
+    fn ring(&self) {
+        *lock(&self.rung) = true;
+        self.cv.notify_one();
+    }
+
+    /// Waits at most `timeout` for a ring.
+    fn wait(&self, timeout: Duration) {
+        let rung = lock(&self.rung);
+        let (mut rung, _) = self
+            .cv
+            .wait_timeout_while(rung, timeout, |rung| !*rung)
+            .unwrap_or_else(PoisonError::into_inner);
+        *rung = false;
+    }
+}
+
+/// The collector thread: hands on what the threads buffered, every
+/// [`COLLECT_EVERY`] or when a thread filled a chunk, until the pipeline
+/// shuts down or is gone.
+fn collect(pipeline: &Weak<Pipeline>) {
+    loop {
+        let Some(p) = pipeline.upgrade() else { return };
+        let Some(buffers) = &p.buffers else { return };
+        if buffers.stop.load(Ordering::Acquire) {
+            return;
+        }
+        p.collect();
+        // Not holding the pipeline while waiting: dropping it ends this thread.
+        let bell = BellRef(p.clone());
+        drop(p);
+        bell.wait();
+    }
+}
+
+/// Waits on a pipeline's bell without keeping the pipeline alive longer than
+/// one wait.
+struct BellRef(Arc<Pipeline>);
+
+impl BellRef {
+    fn wait(self) {
+        if let Some(buffers) = &self.0.buffers {
+            buffers.wake.wait(COLLECT_EVERY);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::{
+        SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
+    };
+    use opentelemetry_sdk::trace::InMemorySpanExporter;
+    use std::time::SystemTime;
+
+    fn record(n: u64) -> Record {
+        Record {
+            span_context: SpanContext::new(
+                TraceId::from(u128::from(n) + 1),
+                SpanId::from(n + 1),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::default(),
+            ),
+            parent_span_id: SpanId::INVALID,
+            parent_span_is_remote: false,
+            kind: SpanKind::Internal,
+            name: "buffered".into(),
+            code: None,
+            start: SystemTime::now(),
+            end: SystemTime::now(),
+            attributes: Vec::new(),
+            dropped_attributes: 0,
+            events: Vec::new(),
+            dropped_events: 0,
+            links: Vec::new(),
+            dropped_links: 0,
+            status: Status::Unset,
+        }
+    }
+
+    fn pipeline(buffered: bool) -> (Arc<Pipeline>, InMemorySpanExporter) {
+        let exporter = InMemorySpanExporter::default();
+        let processor = opentelemetry_sdk::trace::SimpleSpanProcessor::new(exporter.clone());
+        (Pipeline::new(vec![Box::new(processor)], buffered), exporter)
+    }
+
+    #[test]
+    fn unbuffered_spans_reach_the_processors_when_they_end() {
+        let (p, exporter) = pipeline(false);
+        p.end(record(1));
+        assert_eq!(exporter.get_finished_spans().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn buffered_spans_wait_for_a_flush_and_none_is_lost() {
+        let (p, exporter) = pipeline(true);
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let p = p.clone();
+                std::thread::spawn(move || {
+                    for i in 0..1000 {
+                        p.end(record(t * 1000 + i));
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        p.force_flush().unwrap();
+        let spans = exporter.get_finished_spans().unwrap();
+        assert_eq!(spans.len(), 4000);
+        let mut ids: Vec<u64> = spans
+            .iter()
+            .map(|s| u64::from_be_bytes(s.span_context.span_id().to_bytes()))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 4000);
+        // The buffers of the exited threads are forgotten.
+        assert!(p
+            .buffers
+            .as_ref()
+            .unwrap()
+            .threads
+            .lock()
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn a_full_thread_buffer_drops_and_counts() {
+        let exporter = InMemorySpanExporter::default();
+        let processor = opentelemetry_sdk::trace::SimpleSpanProcessor::new(exporter.clone());
+        // No collector thread: only the flush takes the buffer.
+        let p = Pipeline::build(vec![Box::new(processor)], true, false);
+        for i in 0..(PER_THREAD + 10) as u64 {
+            p.end(record(i));
+        }
+        assert!(exporter.get_finished_spans().unwrap().is_empty());
+        p.force_flush().unwrap();
+        assert_eq!(exporter.get_finished_spans().unwrap().len(), PER_THREAD);
+        assert_eq!(
+            p.buffers.as_ref().unwrap().dropped.load(Ordering::Relaxed),
+            10
+        );
+        // Taken: the thread keeps spans again.
+        p.end(record(0));
+        p.force_flush().unwrap();
+        assert_eq!(exporter.get_finished_spans().unwrap().len(), PER_THREAD + 1);
+    }
+}
