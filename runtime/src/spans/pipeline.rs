@@ -80,7 +80,7 @@ impl Pipeline {
         match &self.buffers {
             None => self.dispatch(record.into_span_data()),
             Some(buffers) => {
-                if let Err(record) = buffers.push(self.id, record) {
+                if let Some(record) = buffers.push(self.id, record) {
                     // The thread is going away: no buffer of its own any more.
                     self.dispatch(record.into_span_data());
                 }
@@ -222,7 +222,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Buffers {
     /// Keeps `record` in this thread's buffer; gives it back when the thread
     /// has no buffer any more (it is exiting).
-    fn push(&self, pipeline: usize, record: Record) -> Result<(), Record> {
+    fn push(&self, pipeline: usize, record: Record) -> Option<Record> {
         let mut record = Some(record);
         let pushed = LOCAL.try_with(|local| {
             let mut local = local.borrow_mut();
@@ -252,9 +252,9 @@ impl Buffers {
                 self.wake.ring();
             }
         });
-        match (pushed, record) {
-            (Err(_), Some(record)) => Err(record),
-            _ => Ok(()),
+        match pushed {
+            Err(_) => record,
+            Ok(()) => None,
         }
     }
 
