@@ -10,15 +10,16 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use std::cell::RefCell;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 /// Spans a thread keeps before the collector takes them: at most this many
-/// per thread (about 1 MiB); more are dropped and counted.
+/// per thread (about 1 MiB); then the thread hands them on itself.
 const PER_THREAD: usize = 4096;
-/// Spans buffered over all threads at most (about 16 MiB), checked every
-/// [`CHUNK`] spans of a thread so that threads share no counter per span.
+/// Spans buffered over all threads at most (about 16 MiB; beyond it a thread
+/// hands its own on), checked every [`CHUNK`] spans of a thread so that
+/// threads share no counter per span.
 const GLOBAL: usize = 65_536;
 /// A thread accounts for its buffer, and wakes the collector, every this many spans.
 const CHUNK: usize = 512;
@@ -76,12 +77,19 @@ impl Pipeline {
     }
 
     /// Ends `record`: to the processors now, or into this thread's buffer.
-    pub(crate) fn end(&self, record: Record) {
-        match &self.buffers {
-            None => self.dispatch(record.into_span_data()),
-            Some(buffers) => {
-                if let Some(record) = buffers.push(self.id, record) {
-                    // The thread is going away: no buffer of its own any more.
+    pub(crate) fn end(&self, record: Box<Record>) {
+        let Some(buffers) = &self.buffers else {
+            return self.dispatch(record.into_span_data());
+        };
+        match buffers.push(self.id, record) {
+            Pushed::Kept => {}
+            // The thread is going away: no buffer of its own any more.
+            Pushed::NoBuffer(record) => self.dispatch(record.into_span_data()),
+            // The collector is behind: this thread hands its own spans on
+            // (to processors that never block) rather than drop them.
+            Pushed::Full(records) => {
+                let _one = lock(&buffers.collecting);
+                for record in records {
                     self.dispatch(record.into_span_data());
                 }
             }
@@ -128,15 +136,6 @@ impl Pipeline {
             buffers.wake.ring();
         }
         self.collect();
-        if let Some(buffers) = &self.buffers {
-            let dropped = buffers.dropped.swap(0, Ordering::Relaxed);
-            if dropped > 0 {
-                eprintln!(
-                    "traced: traces: {dropped} spans were dropped: the threads that made them had \
-                     {PER_THREAD} spans each (or all threads {GLOBAL}) waiting for the span collector"
-                );
-            }
-        }
         let mut result = Ok(());
         for p in &self.processors {
             let r = p.shutdown_with_timeout(timeout);
@@ -176,11 +175,20 @@ impl SpanProcessor for Shared {
 
 /// Ends `record` in the pipeline installed now (a span that ends after the
 /// guard dropped is dropped, as the SDK's is after its provider shut down).
-pub(crate) fn deliver(record: Record) {
+pub(crate) fn deliver(record: Box<Record>) {
     let installed = crate::tracer::sdk();
     if let Some(fast) = installed.as_deref().and_then(|i| i.fast.as_ref()) {
         fast.pipeline.end(record);
     }
+}
+
+/// What became of a span pushed into its thread's buffer.
+enum Pushed {
+    Kept,
+    /// The thread has no buffer any more (it is exiting).
+    NoBuffer(Box<Record>),
+    /// The buffer reached its bound: these are to be handed on now.
+    Full(Vec<Box<Record>>),
 }
 
 /// The per-thread buffers of a pipeline.
@@ -191,7 +199,6 @@ struct Buffers {
     collecting: Mutex<()>,
     /// Spans accounted for by all threads (in [`CHUNK`]s).
     buffered: AtomicUsize,
-    dropped: AtomicU64,
     stop: AtomicBool,
     wake: Bell,
 }
@@ -203,10 +210,10 @@ struct ThreadBuffer {
 
 #[derive(Default)]
 struct ThreadState {
-    records: Vec<Record>,
+    records: Vec<Box<Record>>,
     /// How many of `records` this thread added to [`Buffers::buffered`].
     accounted: usize,
-    /// The global bound was reached: drop until the collector came by.
+    /// The global bound was reached: the thread hands its spans on itself.
     over: bool,
 }
 
@@ -220,9 +227,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Buffers {
-    /// Keeps `record` in this thread's buffer; gives it back when the thread
-    /// has no buffer any more (it is exiting).
-    fn push(&self, pipeline: usize, record: Record) -> Option<Record> {
+    /// Keeps `record` in this thread's buffer, or gives back what the thread
+    /// must hand on itself.
+    fn push(&self, pipeline: usize, record: Box<Record>) -> Pushed {
         let mut record = Some(record);
         let pushed = LOCAL.try_with(|local| {
             let mut local = local.borrow_mut();
@@ -235,12 +242,15 @@ impl Buffers {
                 unreachable!("set above")
             };
             let mut state = lock(&buffer.state);
-            if state.over || state.records.len() >= PER_THREAD {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-                record = None;
-                return;
-            }
             state.records.extend(record.take());
+            if state.over || state.records.len() >= PER_THREAD {
+                // Bounded: all of it goes on now, from this thread.
+                let records = std::mem::take(&mut state.records);
+                self.buffered.fetch_sub(state.accounted, Ordering::Relaxed);
+                state.accounted = 0;
+                state.over = false;
+                return Pushed::Full(records);
+            }
             let len = state.records.len();
             if len - state.accounted >= CHUNK {
                 state.accounted += CHUNK;
@@ -251,16 +261,18 @@ impl Buffers {
                 drop(state);
                 self.wake.ring();
             }
+            Pushed::Kept
         });
-        match pushed {
-            Err(_) => record,
-            Ok(()) => None,
+        match (pushed, record) {
+            (Ok(pushed), _) => pushed,
+            (Err(_), Some(record)) => Pushed::NoBuffer(record),
+            (Err(_), None) => Pushed::Kept,
         }
     }
 
     /// Takes every thread's buffered spans; forgets the buffers of threads
     /// that exited.
-    fn take_all(&self) -> Vec<Vec<Record>> {
+    fn take_all(&self) -> Vec<Vec<Box<Record>>> {
         let threads: Vec<Arc<ThreadBuffer>> = lock(&self.threads).clone();
         let mut taken = Vec::with_capacity(threads.len());
         for buffer in &threads {
@@ -348,8 +360,8 @@ mod tests {
     use opentelemetry_sdk::trace::InMemorySpanExporter;
     use std::time::SystemTime;
 
-    fn record(n: u64) -> Record {
-        Record {
+    fn record(n: u64) -> Box<Record> {
+        Box::new(Record {
             span_context: SpanContext::new(
                 TraceId::from(u128::from(n) + 1),
                 SpanId::from(n + 1),
@@ -371,7 +383,7 @@ mod tests {
             links: Vec::new(),
             dropped_links: 0,
             status: Status::Unset,
-        }
+        })
     }
 
     fn pipeline(buffered: bool) -> (Arc<Pipeline>, InMemorySpanExporter) {
@@ -425,22 +437,18 @@ mod tests {
     }
 
     #[test]
-    fn a_full_thread_buffer_drops_and_counts() {
+    fn a_full_thread_buffer_is_handed_on_by_its_thread_and_nothing_is_lost() {
         let exporter = InMemorySpanExporter::default();
         let processor = opentelemetry_sdk::trace::SimpleSpanProcessor::new(exporter.clone());
-        // No collector thread: only the flush takes the buffer.
+        // No collector thread: only the flush, or the thread itself, takes the buffer.
         let p = Pipeline::build(vec![Box::new(processor)], true, false);
-        for i in 0..(PER_THREAD + 10) as u64 {
+        for i in 0..(PER_THREAD - 1) as u64 {
             p.end(record(i));
         }
         assert!(exporter.get_finished_spans().unwrap().is_empty());
-        p.force_flush().unwrap();
+        // The span that fills the buffer: the thread hands all on.
+        p.end(record(PER_THREAD as u64));
         assert_eq!(exporter.get_finished_spans().unwrap().len(), PER_THREAD);
-        assert_eq!(
-            p.buffers.as_ref().unwrap().dropped.load(Ordering::Relaxed),
-            10
-        );
-        // Taken: the thread keeps spans again.
         p.end(record(0));
         p.force_flush().unwrap();
         assert_eq!(exporter.get_finished_spans().unwrap().len(), PER_THREAD + 1);

@@ -37,7 +37,12 @@ const CODE_ATTRIBUTES: usize = 3;
 impl Record {
     /// The span data the SDK's processors take: the same as the SDK's own span
     /// would have produced for the same calls.
-    pub(crate) fn into_span_data(self) -> SpanData {
+    pub(crate) fn into_span_data(self: Box<Self>) -> SpanData {
+        let this = *self;
+        this.span_data()
+    }
+
+    fn span_data(self) -> SpanData {
         let attributes = match self.code {
             Some(site) => {
                 let mut all = Vec::with_capacity(CODE_ATTRIBUTES + self.attributes.len());
@@ -102,12 +107,12 @@ pub(crate) fn own_limit(limit: usize, record: &Record) -> usize {
 pub(crate) struct FastSpan {
     span_context: SpanContext,
     /// `None` once ended.
-    record: Option<Record>,
+    record: Option<Box<Record>>,
     limits: SpanLimits,
 }
 
 impl FastSpan {
-    pub(crate) fn new(record: Record, limits: SpanLimits) -> Self {
+    pub(crate) fn new(record: Box<Record>, limits: SpanLimits) -> Self {
         FastSpan {
             span_context: record.span_context.clone(),
             record: Some(record),

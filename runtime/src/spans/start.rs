@@ -83,7 +83,7 @@ impl FastPath {
         let dropped_links = limit_links(&mut links, &self.limits);
         let limit = self.limits.max_attributes_per_span as usize;
         let (user, secrets) = crate::private::site_attributes(fill);
-        let mut record = Record {
+        let mut record = Box::new(Record {
             span_context: span_context.clone(),
             parent_span_id: if psc.is_valid() {
                 psc.span_id()
@@ -103,7 +103,7 @@ impl FastPath {
             links,
             dropped_links,
             status: Status::Unset,
-        };
+        });
         if result.attributes.is_empty() {
             record.attributes = user;
             let keep = own_limit(limit, &record);
