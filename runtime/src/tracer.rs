@@ -129,6 +129,13 @@ impl Silent {
             SamplingDecision::RecordAndSample => TraceFlags::SAMPLED,
             SamplingDecision::RecordOnly | SamplingDecision::Drop => TraceFlags::default(),
         };
+        // A new trace's id is random (W3C Level 2): its flags say so; under a
+        // parent the flag comes with the parent's context.
+        let flags = if parent_sc.is_valid() {
+            flags
+        } else {
+            TraceFlags::new(flags.to_u8() | crate::propagation::RANDOM)
+        };
         SpanContext::new(
             trace_id,
             self.ids.new_span_id(),
@@ -147,13 +154,7 @@ impl Silent {
         kind: &SpanKind,
         links: &[Link],
     ) -> Context {
-        let new_trace = !parent.span().span_context().is_valid();
-        let cx = base.with_remote_span_context(self.span_context(parent, name, kind, links));
-        if new_trace {
-            crate::propagation::random_trace(cx)
-        } else {
-            cx
-        }
+        base.with_remote_span_context(self.span_context(parent, name, kind, links))
     }
 }
 
