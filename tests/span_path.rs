@@ -67,6 +67,11 @@ fn linked() -> SpanContext {
 /// when `batch`), with the SDK's spans when `sdk`.
 fn run<R>(batch: bool, sdk: bool, f: impl FnOnce() -> R) -> (R, Vec<SpanData>) {
     let _turn = LOCK.lock().unwrap_or_else(PoisonError::into_inner);
+    run_alone(batch, sdk, f)
+}
+
+/// [`run`] for a caller that holds [`LOCK`].
+fn run_alone<R>(batch: bool, sdk: bool, f: impl FnOnce() -> R) -> (R, Vec<SpanData>) {
     let exporter = InMemorySpanExporter::default();
     let mut b = traced::Builder::new()
         .ignore_env()
@@ -165,6 +170,42 @@ fn the_span_data_is_what_the_sdk_path_makes() {
     );
     let events: Vec<&str> = failed.events.iter().map(|e| e.name.as_ref()).collect();
     assert_eq!(events, ["api.event", "macro.event", "exception"]);
+}
+
+/// The SDK's span limits (`OTEL_SPAN_{ATTRIBUTE,EVENT,LINK}_COUNT_LIMIT`, read
+/// by both paths as the SDK's provider reads them) drop the same attributes,
+/// events and links.
+#[test]
+fn the_span_limits_drop_what_the_sdk_drops() {
+    let limits = [
+        ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "5"),
+        ("OTEL_SPAN_EVENT_COUNT_LIMIT", "2"),
+        ("OTEL_SPAN_LINK_COUNT_LIMIT", "0"),
+    ];
+    // The SDK reads them from the process environment: no other test runs
+    // meanwhile.
+    let _turn = LOCK.lock().unwrap_or_else(PoisonError::into_inner);
+    for (k, v) in limits {
+        std::env::set_var(k, v);
+    }
+    let work = || {
+        let _ = handle("ada", true);
+    };
+    let (_, sdk) = run_alone(false, true, work);
+    let (_, fast) = run_alone(false, false, work);
+    let (_, buffered) = run_alone(true, false, work);
+    for (k, _) in limits {
+        std::env::remove_var(k);
+    }
+    assert_eq!(shape(&fast), shape(&sdk));
+    assert_eq!(shape(&buffered), shape(&sdk));
+    let failed = fast.iter().find(|s| s.name == "handle").unwrap();
+    assert_eq!(failed.attributes.len(), 5);
+    assert_eq!(failed.dropped_attributes_count, 2);
+    assert_eq!(failed.events.len(), 2);
+    assert_eq!(failed.events.dropped_count, 1);
+    let inner = fast.iter().find(|s| s.name == "inner").unwrap();
+    assert_eq!((inner.links.len(), inner.links.dropped_count), (0, 1));
 }
 
 #[test]

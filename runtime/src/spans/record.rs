@@ -130,15 +130,13 @@ impl opentelemetry::trace::Span for FastSpan {
     ) where
         T: Into<Cow<'static, str>>,
     {
-        let events_limit = self.limits.max_events_per_span as usize;
-        let attributes_limit = self.limits.max_attributes_per_event as usize;
+        let limits = self.limits;
         if let Some(record) = &mut self.record {
-            if record.events.len() < events_limit {
-                let dropped = attributes.len().saturating_sub(attributes_limit);
-                attributes.truncate(attributes_limit);
+            if record.events.len() < limits.max_events_per_span as usize {
+                let dropped = truncate(&mut attributes, limits.max_attributes_per_event);
                 record
                     .events
-                    .push(Event::new(name, timestamp, attributes, dropped as u32));
+                    .push(Event::new(name, timestamp, attributes, dropped));
             } else {
                 record.dropped_events += 1;
             }
@@ -183,15 +181,13 @@ impl opentelemetry::trace::Span for FastSpan {
     }
 
     fn add_link(&mut self, span_context: SpanContext, mut attributes: Vec<KeyValue>) {
-        let links_limit = self.limits.max_links_per_span as usize;
-        let attributes_limit = self.limits.max_attributes_per_link as usize;
+        let limits = self.limits;
         if let Some(record) = &mut self.record {
-            if record.links.len() < links_limit {
-                let dropped = attributes.len().saturating_sub(attributes_limit);
-                attributes.truncate(attributes_limit);
+            if record.links.len() < limits.max_links_per_span as usize {
+                let dropped = truncate(&mut attributes, limits.max_attributes_per_link);
                 record
                     .links
-                    .push(Link::new(span_context, attributes, dropped as u32));
+                    .push(Link::new(span_context, attributes, dropped));
             } else {
                 record.dropped_links += 1;
             }
@@ -222,11 +218,16 @@ pub(crate) fn limit_links(links: &mut Vec<Link>, limits: &SpanLimits) -> u32 {
         .len()
         .saturating_sub(limits.max_links_per_span as usize);
     links.truncate(limits.max_links_per_span as usize);
-    let attributes_limit = limits.max_attributes_per_link as usize;
     for link in links.iter_mut() {
-        let dropped = link.attributes.len().saturating_sub(attributes_limit);
-        link.attributes.truncate(attributes_limit);
-        link.dropped_attributes_count = dropped as u32;
+        link.dropped_attributes_count =
+            truncate(&mut link.attributes, limits.max_attributes_per_link);
     }
+    dropped as u32
+}
+
+/// Keeps at most `limit` of `attributes`; returns how many were dropped.
+fn truncate(attributes: &mut Vec<KeyValue>, limit: u32) -> u32 {
+    let dropped = attributes.len().saturating_sub(limit as usize);
+    attributes.truncate(limit as usize);
     dropped as u32
 }
