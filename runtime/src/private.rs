@@ -351,10 +351,15 @@ fn build(
     links: Vec<Link>,
     fill: &mut dyn FnMut(&mut Attrs),
 ) -> Option<(Context, bool)> {
-    let mut builder = SpanBuilder::from_name(Cow::Borrowed(site.name)).with_kind(site.kind.clone());
-    if !links.is_empty() {
-        builder.links = Some(links);
-    }
+    // The SDK's span builder only for the SDK's spans.
+    let builder = |links: Vec<Link>| {
+        let mut builder =
+            SpanBuilder::from_name(Cow::Borrowed(site.name)).with_kind(site.kind.clone());
+        if !links.is_empty() {
+            builder.links = Some(links);
+        }
+        builder
+    };
     let sdk = crate::tracer::sdk();
     match sdk.as_deref() {
         Some(crate::tracer::Installed {
@@ -362,20 +367,19 @@ fn build(
             ..
         }) => {
             // Nothing would ever see the span: the sampler's context, no recording.
-            let links = builder.links.as_deref().unwrap_or_default();
             Some((
-                silent.start(base, parent, site.name, &site.kind, links),
+                silent.start(base, parent, site.name, &site.kind, &links),
                 false,
             ))
         }
         Some(crate::tracer::Installed {
             fast: Some(fast), ..
         }) => {
-            let links = builder.links.take().unwrap_or_default();
             let (cx, recording, secrets) = fast.start(site, parent, base, links, fill);
             Some((with_secrets(cx, secrets), recording))
         }
         Some(crate::tracer::Installed { sdk: tracer, .. }) => {
+            let builder = builder(links);
             let new_trace = !parent.span().span_context().is_valid();
             let mut span = tracer.build_with_context(builder, parent);
             let recording = span.is_recording();
@@ -397,7 +401,7 @@ fn build(
         }
         None => {
             let tracer = crate::tracer::global();
-            let mut span = tracer.build_with_context(builder, parent);
+            let mut span = tracer.build_with_context(builder(links), parent);
             let recording = span.is_recording();
             let mut secrets = None;
             if recording {

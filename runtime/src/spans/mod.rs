@@ -12,6 +12,7 @@
 //! `Builder::span_processor`, the console exporter, a span filter) keeps the
 //! SDK's spans: this path cannot call `on_start` with an SDK span.
 
+mod ids;
 mod pipeline;
 mod record;
 mod start;

@@ -5,9 +5,7 @@ use super::record::{code_attributes, limit_links, own_limit, FastSpan, Record};
 use crate::private::{Attrs, CallSite};
 use opentelemetry::trace::{Link, SpanContext, SpanId, Status, TraceContextExt as _, TraceFlags};
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::{
-    IdGenerator as _, RandomIdGenerator, SamplingDecision, ShouldSample, SpanLimits,
-};
+use opentelemetry_sdk::trace::{SamplingDecision, ShouldSample, SpanLimits};
 use std::borrow::Cow;
 use std::sync::Arc;
 
@@ -15,7 +13,6 @@ use std::sync::Arc;
 pub(crate) struct FastPath {
     pub(crate) pipeline: Arc<Pipeline>,
     sampler: Box<dyn ShouldSample>,
-    ids: RandomIdGenerator,
     limits: SpanLimits,
 }
 
@@ -26,7 +23,6 @@ impl FastPath {
         FastPath {
             pipeline,
             sampler,
-            ids: RandomIdGenerator::default(),
             limits: opentelemetry_sdk::trace::Config::default().span_limits,
         }
     }
@@ -47,12 +43,8 @@ impl FastPath {
         let empty = SpanContext::empty_context();
         let psc = if psc.is_valid() { psc } else { &empty };
         let new_trace = !psc.is_valid();
-        let trace_id = if new_trace {
-            self.ids.new_trace_id()
-        } else {
-            psc.trace_id()
-        };
-        let span_id = self.ids.new_span_id();
+        let (new_id, span_id) = super::ids::new_ids(new_trace);
+        let trace_id = new_id.unwrap_or_else(|| psc.trace_id());
         let result =
             self.sampler
                 .should_sample(Some(parent), trace_id, site.name, &site.kind, &[], &links);
