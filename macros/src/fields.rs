@@ -161,7 +161,18 @@ pub(crate) fn adds(sink: &Ident, fields: &[Field]) -> TokenStream {
         let span = value.span();
         // Converted here, spanned on the value: a value that cannot be recorded is
         // an error on the user's expression.
+        let literal = matches!(
+            value,
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(_),
+                ..
+            })
+        );
         let value = match f.sigil {
+            // A string literal is kept as the `&'static str` it is: no copy.
+            Sigil::Value if literal => quote_spanned! {span=>
+                ::traced::__private::static_str(#value)
+            },
             Sigil::Value => quote_spanned! {span=>
                 {
                     #[allow(unused_imports)]

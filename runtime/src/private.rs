@@ -205,6 +205,12 @@ impl Attrs {
     }
 }
 
+/// A string literal's value, kept as the `&'static str` it is (no copy).
+#[inline]
+pub fn static_str(value: &'static str) -> Option<Value> {
+    Some(Value::String(value.into()))
+}
+
 /// `%expr` and `?expr`: the formatted value, as a string attribute.
 #[inline]
 pub fn string_value(formatted: String) -> Option<Value> {
