@@ -332,22 +332,9 @@ fn collect(pipeline: &Weak<Pipeline>) {
             return;
         }
         p.collect();
-        // Not holding the pipeline while waiting: dropping it ends this thread.
-        let bell = BellRef(p.clone());
-        drop(p);
-        bell.wait();
-    }
-}
-
-/// Waits on a pipeline's bell without keeping the pipeline alive longer than
-/// one wait.
-struct BellRef(Arc<Pipeline>);
-
-impl BellRef {
-    fn wait(self) {
-        if let Some(buffers) = &self.0.buffers {
-            buffers.wake.wait(COLLECT_EVERY);
-        }
+        // The pipeline outlives its provider by one wait at most: the next
+        // round finds it gone (or shut down) and ends this thread.
+        buffers.wake.wait(COLLECT_EVERY);
     }
 }
 
