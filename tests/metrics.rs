@@ -430,3 +430,62 @@ fn dropping_the_guard_exports_the_last_metrics() {
     let metrics = common::metrics::last_export(&exporter);
     assert_eq!(metrics.one("shop.cart.items_added").value, 4.0);
 }
+
+#[test]
+fn call_metrics_exemplars_link_each_sampled_call_in_its_own_bucket() {
+    use opentelemetry::KeyValue;
+    use traced::metrics::exemplars::{self, Num};
+    let ((calls, duration), spans, _) = capture_with(
+        |b| b.service_name("shop"),
+        || {
+            let _ = helper();
+            let _ = helper();
+            let duration = [
+                KeyValue::new("function", "helper"),
+                KeyValue::new("module", "metrics"),
+                KeyValue::new("service.name", "shop"),
+            ];
+            let calls = [
+                KeyValue::new("function", "helper"),
+                KeyValue::new("module", "metrics"),
+                KeyValue::new("service.name", "shop"),
+                KeyValue::new("result", "ok"),
+                KeyValue::new("caller.function", ""),
+                KeyValue::new("caller.module", ""),
+            ];
+            (
+                exemplars::lookup("function.calls")
+                    .expect("the call counter's reservoir")
+                    .snapshot(&calls),
+                exemplars::lookup("function.calls.duration")
+                    .expect("the call histogram's reservoir")
+                    .snapshot(&duration),
+            )
+        },
+    );
+    let helpers = spans.all("helper");
+    assert_eq!(helpers.len(), 2);
+    let ids = |s: &&traced::opentelemetry_sdk::trace::SpanData| {
+        (s.span_context.trace_id(), s.span_context.span_id())
+    };
+    let second = ids(&helpers[1]);
+    // The counter keeps the last call: the second span.
+    assert_eq!(calls.len(), 1);
+    let counted = calls[0].as_ref().expect("an exemplar for the counter");
+    assert_eq!((counted.trace_id, counted.span_id), second);
+    assert_eq!(counted.value, Num::Int(1));
+    // The histogram keeps one per bucket, each in the bucket of its own value.
+    let buckets = traced::metrics::CALL_DURATION_BUCKETS;
+    assert_eq!(duration.len(), buckets.len() + 1);
+    let mut kept = Vec::new();
+    for (slot, exemplar) in duration.iter().enumerate() {
+        if let Some(e) = exemplar {
+            let v = e.value.as_f64();
+            assert_eq!(slot, buckets.partition_point(|b| *b < v), "{e:?}");
+            assert!(helpers.iter().any(|s| ids(s) == (e.trace_id, e.span_id)));
+            kept.push((e.trace_id, e.span_id));
+        }
+    }
+    assert!(kept.contains(&second), "{duration:?}");
+    assert!(!kept.is_empty() && kept.len() <= 2, "{duration:?}");
+}

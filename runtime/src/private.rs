@@ -16,7 +16,6 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
-use std::time::Instant;
 
 pub use crate::value::{DebugValue, DisplayValue};
 pub use opentelemetry::trace::SpanKind as Kind;
@@ -271,7 +270,7 @@ pub struct Active {
 
 /// What `#[traced(metrics)]` keeps during a call.
 struct CallMetrics {
-    start: Instant,
+    start: crate::metrics::CallStart,
     caller: Option<&'static CallSite>,
     failed: Cell<bool>,
 }
@@ -321,7 +320,7 @@ fn start_dyn(
         };
     }
     let metrics = metrics.then(|| CallMetrics {
-        start: Instant::now(),
+        start: crate::metrics::CallStart::now(),
         caller: CURRENT_FN.with(Cell::get),
         failed: Cell::new(false),
     });

@@ -16,6 +16,10 @@
 //!   counters and gauges keep the last one of each series.
 //! - Memory is bounded: at most [`MAX_SERIES`] attribute sets per instrument; a
 //!   measurement of a new set beyond that is not kept.
+//! - The call metrics of `#[traced(metrics)]` bind the exemplar cell of each of
+//!   their label sets once per thread and meter provider, as they bind the
+//!   instruments: a sampled call then stores its exemplars without hashing its
+//!   labels or looking them up.
 
 use opentelemetry::trace::{SpanId, TraceContextExt, TraceId};
 use opentelemetry::{Context, KeyValue, Value};
@@ -104,12 +108,44 @@ pub struct Exemplar {
     pub span_id: SpanId,
 }
 
+/// The exemplars of one series: one slot per bucket for histograms, else one.
+type Slots = Mutex<Vec<Option<Exemplar>>>;
+
 /// The exemplars of one instrument.
 #[derive(Debug)]
 pub struct Reservoir {
     /// Histogram bucket bounds; `None` for one slot per series.
     bounds: Option<Vec<f64>>,
-    series: Mutex<HashMap<u64, Vec<Option<Exemplar>>>>,
+    series: Mutex<HashMap<u64, Arc<Slots>>>,
+}
+
+/// The exemplar cell of one attribute set of one instrument, bound once (see
+/// [`Reservoir::bind`]): storing into it neither hashes the attributes nor looks
+/// them up.
+#[cfg(feature = "enabled")]
+pub(crate) struct BoundExemplars {
+    reservoir: Arc<Reservoir>,
+    slots: Arc<Slots>,
+}
+
+#[cfg(feature = "enabled")]
+impl BoundExemplars {
+    /// Keeps `value`, measured at `time` in the span `(trace_id, span_id)`, in its
+    /// bucket (the caller checked the filter).
+    #[inline]
+    pub(crate) fn store(&self, value: Num, time: SystemTime, trace_id: TraceId, span_id: SpanId) {
+        let slot = self.reservoir.slot(value);
+        let exemplar = Exemplar {
+            value,
+            time,
+            trace_id,
+            span_id,
+        };
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(s) = slots.get_mut(slot) {
+            *s = Some(exemplar);
+        }
+    }
 }
 
 impl Reservoir {
@@ -146,28 +182,59 @@ impl Reservoir {
         }
     }
 
-    fn store(&self, value: Num, attributes: &[KeyValue], trace_id: TraceId, span_id: SpanId) {
-        let slots = self.bounds.as_ref().map_or(1, |b| b.len() + 1);
-        let slot = match &self.bounds {
+    /// The slot of `value`: its bucket in a histogram, else the only one.
+    #[inline]
+    fn slot(&self, value: Num) -> usize {
+        match &self.bounds {
             Some(bounds) => {
                 let v = value.as_f64();
                 bounds.partition_point(|b| *b < v)
             }
             None => 0,
-        };
-        let key = attributes_key(attributes);
+        }
+    }
+
+    /// The slots of the series `key`, created if there is room ([`MAX_SERIES`]).
+    fn slots(&self, key: u64) -> Option<Arc<Slots>> {
+        let mut series = self.series.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(slots) = series.get(&key) {
+            return Some(Arc::clone(slots));
+        }
+        if series.len() >= MAX_SERIES {
+            return None;
+        }
+        let n = self.bounds.as_ref().map_or(1, |b| b.len() + 1);
+        let slots = Arc::new(Mutex::new(vec![None; n]));
+        series.insert(key, Arc::clone(&slots));
+        Some(slots)
+    }
+
+    /// The exemplar cell of the attribute set `attributes`, for measurements that
+    /// will be made with it again; `None` when the reservoir holds [`MAX_SERIES`]
+    /// other sets already. The cell stays this set's until the meter provider
+    /// changes (then the reservoir forgets it: bind again).
+    #[cfg(feature = "enabled")]
+    pub(crate) fn bind(self: &Arc<Self>, attributes: &[KeyValue]) -> Option<BoundExemplars> {
+        let slots = self.slots(attributes_key(attributes))?;
+        Some(BoundExemplars {
+            reservoir: Arc::clone(self),
+            slots,
+        })
+    }
+
+    fn store(&self, value: Num, attributes: &[KeyValue], trace_id: TraceId, span_id: SpanId) {
+        let slot = self.slot(value);
         let exemplar = Exemplar {
             value,
             time: SystemTime::now(),
             trace_id,
             span_id,
         };
-        let mut series = self.series.lock().unwrap_or_else(PoisonError::into_inner);
-        if series.len() >= MAX_SERIES && !series.contains_key(&key) {
+        let Some(slots) = self.slots(attributes_key(attributes)) else {
             return;
-        }
-        let entry = series.entry(key).or_insert_with(|| vec![None; slots]);
-        if let Some(s) = entry.get_mut(slot) {
+        };
+        let mut slots = slots.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(s) = slots.get_mut(slot) {
             *s = Some(exemplar);
         }
     }
@@ -175,12 +242,15 @@ impl Reservoir {
     /// The exemplars of a series: one slot per bucket for histograms, else one.
     pub fn snapshot(&self, attributes: &[KeyValue]) -> Vec<Option<Exemplar>> {
         let key = attributes_key(attributes);
-        self.series
+        let slots = self
+            .series
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&key)
-            .cloned()
-            .unwrap_or_default()
+            .cloned();
+        slots.map_or_else(Vec::new, |slots| {
+            slots.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        })
     }
 
     #[cfg(feature = "enabled")]
@@ -312,5 +382,47 @@ mod tests {
             r.offer_in(Num::Int(i), &[KeyValue::new("i", i)], ids(1));
         }
         assert_eq!(r.series.lock().unwrap().len(), MAX_SERIES);
+    }
+
+    #[test]
+    fn a_bound_cell_keeps_each_exemplar_in_its_own_bucket_of_its_own_series() {
+        let r = reservoir("test.bound", Some(vec![1.0, 10.0]));
+        let a = [KeyValue::new("k", "a")];
+        let b = [KeyValue::new("k", "b")];
+        let cell = r.bind(&a).expect("room for the series");
+        let (t, s, _) = ids(7);
+        let time = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(42);
+        cell.store(Num::Float(5.0), time, t, s);
+        let slots = r.snapshot(&a);
+        assert_eq!(slots.len(), 3);
+        assert!(slots[0].is_none() && slots[2].is_none(), "{slots:?}");
+        let kept = slots[1].as_ref().expect("5 is in (1, 10]");
+        assert_eq!((kept.trace_id, kept.span_id), (t, s));
+        assert_eq!((kept.value, kept.time), (Num::Float(5.0), time));
+        assert!(r.snapshot(&b).is_empty(), "another series has none");
+        // The unbound path and the bound cell share the series.
+        r.offer_in(Num::Float(0.5), &a, ids(8));
+        let slots = r.snapshot(&a);
+        assert_eq!(slots[0].as_ref().unwrap().trace_id, ids(8).0);
+        assert_eq!(slots[1].as_ref().unwrap().trace_id, t);
+    }
+
+    #[test]
+    fn binding_respects_the_series_bound_and_a_cleared_reservoir_forgets_the_cell() {
+        let r = reservoir("test.bind_bounded", None);
+        for i in 0..MAX_SERIES as i64 {
+            assert!(r.bind(&[KeyValue::new("i", i)]).is_some());
+        }
+        assert!(r.bind(&[KeyValue::new("i", -1)]).is_none(), "full");
+        let again = r.bind(&[KeyValue::new("i", 0)]);
+        assert!(again.is_some(), "a set kept already binds again");
+        r.clear();
+        again
+            .unwrap()
+            .store(Num::Int(1), SystemTime::now(), ids(1).0, ids(1).1);
+        assert!(
+            r.snapshot(&[KeyValue::new("i", 0)]).is_empty(),
+            "a cell bound before the meter provider changed is not exported"
+        );
     }
 }

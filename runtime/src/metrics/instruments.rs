@@ -94,17 +94,15 @@ macro_rules! instrument {
                 self.exemplars.offer_in(value.num(), attributes, span);
             }
 
-            /// Offers a measurement made in the given span as an exemplar only (the
-            /// measurement itself went through a bound instrument).
+            /// The exemplar cell of the attribute set `attributes`, for a caller
+            /// that binds the instrument to it too (see `Reservoir::bind`).
             #[cfg(feature = "enabled")]
             #[allow(dead_code)]
-            pub(crate) fn exemplar_in(
+            pub(crate) fn bind_exemplars(
                 &self,
-                value: T,
                 attributes: &[KeyValue],
-                span: (opentelemetry::trace::TraceId, opentelemetry::trace::SpanId, bool),
-            ) {
-                self.exemplars.offer_in(value.num(), attributes, span);
+            ) -> Option<exemplars::BoundExemplars> {
+                self.exemplars.bind(attributes)
             }
 
             /// The OpenTelemetry instrument underneath.

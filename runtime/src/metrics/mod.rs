@@ -159,6 +159,59 @@ fn call_instruments() -> &'static CallInstruments {
 struct Bound {
     calls: opentelemetry::metrics::BoundCounter<u64>,
     duration: opentelemetry::metrics::BoundHistogram<f64>,
+    /// The exemplar cells of the two instruments, bound at the first call that
+    /// may give exemplars (`None` inside: that instrument's reservoir is full).
+    exemplars: Option<(
+        Option<exemplars::BoundExemplars>,
+        Option<exemplars::BoundExemplars>,
+    )>,
+}
+
+/// When a call of `#[traced(metrics)]` started, on the monotonic clock (the one
+/// `Instant` reads), in nanoseconds: the duration is a subtraction, without
+/// `Instant`'s checked `timespec` arithmetic.
+#[cfg(feature = "enabled")]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CallStart(u64);
+
+#[cfg(feature = "enabled")]
+impl CallStart {
+    /// Now.
+    #[inline]
+    pub(crate) fn now() -> Self {
+        CallStart(monotonic_nanos())
+    }
+
+    /// The seconds since the start.
+    #[inline]
+    fn elapsed_secs(self) -> f64 {
+        monotonic_nanos().saturating_sub(self.0) as f64 / 1e9
+    }
+}
+
+/// The monotonic clock in nanoseconds (`CLOCK_MONOTONIC`).
+#[cfg(all(feature = "enabled", unix))]
+#[inline]
+fn monotonic_nanos() -> u64 {
+    // SAFETY: all-zero is a valid `timespec` (integers only).
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: `ts` is a valid, writable `timespec`; `CLOCK_MONOTONIC` exists on
+    // every unix `std` supports, so the call does not fail.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(ts.tv_nsec as u64)
+}
+
+/// The monotonic clock in nanoseconds since the first read.
+#[cfg(all(feature = "enabled", not(unix)))]
+#[inline]
+fn monotonic_nanos() -> u64 {
+    static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    EPOCH
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_nanos() as u64
 }
 
 /// Hashes the `(site, caller, failed)` key: two addresses and a flag.
@@ -202,8 +255,12 @@ type BoundMap = std::collections::HashMap<
 thread_local! {
     /// Per thread: the generation of the meter provider, and the bound instruments
     /// of each label set seen on this thread.
-    static BOUND: std::cell::RefCell<(u64, BoundMap)> =
-        std::cell::RefCell::new((0, BoundMap::default()));
+    static BOUND: std::cell::RefCell<(u64, BoundMap)> = const {
+        std::cell::RefCell::new((
+            0,
+            BoundMap::with_hasher(std::hash::BuildHasherDefault::new()),
+        ))
+    };
 }
 
 /// The `service.name` label of the call metrics: the resource's (or
@@ -302,22 +359,23 @@ fn call_labels<S: MetricSite>(
 /// Records one call of `#[traced(metrics)]`, with the autometrics labels.
 ///
 /// The label set of a call is one of few per function (its callers, ok or
-/// error): each is bound once per thread, so a call records without hashing its
-/// labels.
+/// error): each is bound once per thread and meter provider, instruments and
+/// exemplar cells, so a call records without hashing its labels, also when it
+/// leaves exemplars.
 #[cfg(feature = "enabled")]
 pub(crate) fn record_call<S: MetricSite>(
     site: &'static S,
     caller: Option<&'static S>,
     failed: bool,
-    start: std::time::Instant,
+    start: CallStart,
     span: (
         opentelemetry::trace::TraceId,
         opentelemetry::trace::SpanId,
         bool,
     ),
 ) {
-    let instruments = call_instruments();
-    let seconds = start.elapsed().as_secs_f64();
+    let seconds = start.elapsed_secs();
+    let eligible = exemplars::eligible(span.2);
     let key = (
         site as *const S as usize,
         caller.map_or(0, |c| c as *const S as usize),
@@ -332,31 +390,45 @@ pub(crate) fn record_call<S: MetricSite>(
                 bound.0 = generation;
             }
             let b = bound.1.entry(key).or_insert_with(|| {
+                let instruments = call_instruments();
                 let labels = call_labels(site, caller, failed);
                 Bound {
                     calls: instruments.calls.inner().bind(labels.calls()),
                     duration: instruments.duration.inner().bind(labels.duration()),
+                    exemplars: None,
                 }
             });
             b.calls.add(1);
             b.duration.record(seconds);
+            if !eligible {
+                return;
+            }
+            let (calls, duration) = b.exemplars.get_or_insert_with(|| {
+                let instruments = call_instruments();
+                let labels = call_labels(site, caller, failed);
+                (
+                    instruments.calls.bind_exemplars(labels.calls()),
+                    instruments.duration.bind_exemplars(labels.duration()),
+                )
+            });
+            // One wall-clock read for both exemplars.
+            let time = std::time::SystemTime::now();
+            if let Some(calls) = calls {
+                calls.store(1u64.num(), time, span.0, span.1);
+            }
+            if let Some(duration) = duration {
+                duration.store(seconds.num(), time, span.0, span.1);
+            }
         })
         .is_ok();
     if !recorded {
         // Thread teardown: record the slow way.
+        let instruments = call_instruments();
         let labels = call_labels(site, caller, failed);
         instruments.calls.add_in(1, labels.calls(), span);
         instruments
             .duration
             .record_in(seconds, labels.duration(), span);
-        return;
-    }
-    if exemplars::eligible(span.2) {
-        let labels = call_labels(site, caller, failed);
-        instruments.calls.exemplar_in(1, labels.calls(), span);
-        instruments
-            .duration
-            .exemplar_in(seconds, labels.duration(), span);
     }
 }
 
