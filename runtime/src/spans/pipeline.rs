@@ -28,6 +28,8 @@ const PER_THREAD: usize = 4096;
 const GLOBAL: usize = 65_536;
 /// A thread accounts for its buffer, and wakes the collector, every this many spans.
 const CHUNK: usize = 512;
+/// How long a flush waits at most for threads handing their own spans on.
+const WAIT_FOR_THREADS: Duration = Duration::from_secs(5);
 /// How often the collector takes what the threads buffered.
 const COLLECT_EVERY: Duration = Duration::from_millis(200);
 
@@ -92,11 +94,13 @@ impl Pipeline {
             Pushed::NoBuffer(record) => self.dispatch(record.into_span_data()),
             // The collector is behind: this thread hands its own spans on
             // (to processors that never block) rather than drop them.
+            // Threads doing so run side by side; a flush waits for them
+            // (`handing_on` was counted before the records left the buffer).
             Pushed::Full(records) => {
-                let _one = lock(&buffers.collecting);
                 for record in records {
                     self.dispatch(record.into_span_data());
                 }
+                buffers.handing_on.fetch_sub(1, Ordering::Release);
             }
         }
     }
@@ -125,8 +129,22 @@ impl Pipeline {
         }
     }
 
-    fn force_flush(&self) -> OTelSdkResult {
+    /// [`collect`](Self::collect), then waits (at most `WAIT_FOR_THREADS`)
+    /// for the threads handing their own full buffers on.
+    fn collect_all(&self) {
         self.collect();
+        if let Some(buffers) = &self.buffers {
+            let deadline = std::time::Instant::now() + WAIT_FOR_THREADS;
+            while buffers.handing_on.load(Ordering::Acquire) > 0
+                && std::time::Instant::now() < deadline
+            {
+                std::thread::yield_now();
+            }
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.collect_all();
         let mut result = Ok(());
         for p in &self.processors {
             let r = p.force_flush();
@@ -140,7 +158,7 @@ impl Pipeline {
             buffers.stop.store(true, Ordering::Release);
             buffers.wake.ring();
         }
-        self.collect();
+        self.collect_all();
         let mut result = Ok(());
         for p in &self.processors {
             let r = p.shutdown_with_timeout(timeout);
@@ -200,8 +218,10 @@ enum Pushed {
 #[derive(Default)]
 struct Buffers {
     threads: Mutex<Vec<Arc<ThreadBuffer>>>,
-    /// Held while spans taken from the buffers are handed on.
+    /// Held while the collector (or a flush) hands on the spans it took.
     collecting: Mutex<()>,
+    /// Threads handing their own full buffer on now.
+    handing_on: AtomicUsize,
     /// Spans accounted for by all threads (in [`CHUNK`]s).
     buffered: AtomicUsize,
     stop: AtomicBool,
@@ -250,6 +270,7 @@ impl Buffers {
             state.records.extend(record.take());
             if state.over || state.records.len() >= PER_THREAD {
                 // Bounded: all of it goes on now, from this thread.
+                self.handing_on.fetch_add(1, Ordering::AcqRel);
                 let records = std::mem::take(&mut state.records);
                 self.buffered.fetch_sub(state.accounted, Ordering::Relaxed);
                 state.accounted = 0;
