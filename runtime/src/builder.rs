@@ -337,6 +337,11 @@ impl Builder {
     /// applies: only an explicit `OTEL_TRACES_EXPORTER` adds more.
     ///
     /// The processor sees spans as they are, before [`redact`](Self::redact) rules.
+    ///
+    /// Its `on_start` takes an SDK span, so with a processor added here
+    /// `#[traced]` spans are the SDK's own (as with `TRACED_SPAN_PATH=sdk`)
+    /// instead of `traced`'s cheaper records: the processor sees every span
+    /// start. Exporters (`batch_exporter`, `simple_exporter`) keep them.
     #[cfg_attr(not(feature = "enabled"), allow(unused_variables, unused_mut))]
     pub fn span_processor(mut self, processor: impl sdk_bounds::SpanProcessor) -> Self {
         #[cfg(feature = "enabled")]
