@@ -391,7 +391,6 @@ mod tests {
         ScopeMetrics, Sum,
     };
     use opentelemetry_sdk::error::OTelSdkError;
-    use std::collections::HashMap;
 
     fn span(n: u8) -> (TraceId, SpanId, bool) {
         (
@@ -694,13 +693,7 @@ mod tests {
         assert_eq!(with_exemplars(garbage).body().as_ref(), &[0xff, 0xff, 0xff]);
     }
 
-    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        move |k| map.get(k).cloned()
-    }
+    use crate::settings::lookup as env;
 
     #[test]
     fn grpc_exporter_https_needs_tls_and_bad_endpoints_are_reported() {

@@ -383,3 +383,13 @@ impl Default for RetrySettings {
         }
     }
 }
+
+/// For tests: a lookup of the variables in `pairs`, as an environment.
+#[cfg(test)]
+pub(crate) fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let map: std::collections::HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    move |k| map.get(k).cloned()
+}

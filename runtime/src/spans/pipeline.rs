@@ -97,11 +97,16 @@ impl Pipeline {
             // Threads doing so run side by side; a flush waits for them
             // (`handing_on` was counted before the records left the buffer).
             Pushed::Full(records) => {
-                for record in records {
-                    self.dispatch(record.into_span_data());
-                }
+                self.hand_on(records);
                 buffers.handing_on.fetch_sub(1, Ordering::Release);
             }
+        }
+    }
+
+    /// Builds the span data of buffered `records` and hands it on, in order.
+    fn hand_on(&self, records: Vec<Box<Record>>) {
+        for record in records {
+            self.dispatch(record.into_span_data());
         }
     }
 
@@ -122,9 +127,7 @@ impl Pipeline {
         if let Some(buffers) = &self.buffers {
             let _one = lock(&buffers.collecting);
             for records in buffers.take_all() {
-                for record in records {
-                    self.dispatch(record.into_span_data());
-                }
+                self.hand_on(records);
             }
         }
     }
