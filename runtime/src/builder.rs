@@ -538,7 +538,9 @@ impl Builder {
     /// With the `enabled` feature off it installs nothing.
     pub fn init(self) -> Guard {
         #[cfg(feature = "enabled")]
-        return crate::install::install(self);
+        return Guard {
+            installed: crate::install::install(self),
+        };
         #[cfg(not(feature = "enabled"))]
         return Guard::noop();
     }
@@ -562,7 +564,7 @@ impl Builder {
 /// ```
 pub fn init() -> Guard {
     #[cfg(feature = "enabled")]
-    return crate::install::init_with(Builder::new);
+    return init_with(Builder::new);
     #[cfg(not(feature = "enabled"))]
     return Guard::noop();
 }
@@ -600,7 +602,7 @@ pub fn use_global_tracer_provider() {
 #[cfg_attr(not(feature = "enabled"), allow(unused_variables))]
 pub fn init_for_crate(name: &'static str, version: &'static str, build: CrateBuild) -> Guard {
     #[cfg(feature = "enabled")]
-    return crate::install::init_with(|| {
+    return init_with(|| {
         let mut builder = Builder::new().service_name(name).service_version(version);
         builder.crate_build = build;
         builder
@@ -629,7 +631,52 @@ pub fn init_from_file(
     path: impl AsRef<std::path::Path>,
 ) -> Result<Guard, crate::file_config::ConfigError> {
     #[cfg(feature = "enabled")]
-    return crate::install::init_from_file(path.as_ref());
+    return init_from_file_at(path.as_ref());
     #[cfg(not(feature = "enabled"))]
     return Ok(Guard::noop());
+}
+
+/// The file named by `OTEL_CONFIG_FILE` if there is one (on top of `base`'s
+/// service name), else `base` from the environment. A file that cannot be used
+/// installs nothing, saying why.
+#[cfg(feature = "enabled")]
+fn init_with(base: impl Fn() -> Builder) -> Guard {
+    if let Some(path) = std::env::var_os("OTEL_CONFIG_FILE").filter(|p| !p.is_empty()) {
+        match crate::file_config::load(&path) {
+            Ok(config) => {
+                for warning in config.warnings() {
+                    eprintln!("traced: {warning}");
+                }
+                let defaults = base();
+                let mut builder = config.builder();
+                if let Some(name) = defaults.service_name.clone() {
+                    builder = builder.service_name(name);
+                }
+                if let Some(version) = defaults.service_version.clone() {
+                    builder = builder.service_version(version);
+                }
+                return builder.init();
+            }
+            Err(e) => {
+                // Never another destination than the file's: a service whose file
+                // has a typo must not switch from its collector to the console.
+                eprintln!(
+                    "traced: OTEL_CONFIG_FILE: {e}; telemetry is off (nothing is installed: fix the \
+                     file, or unset OTEL_CONFIG_FILE to configure from the environment)"
+                );
+                return Guard::noop();
+            }
+        }
+    }
+    base().init()
+}
+
+/// [`init_from_file`].
+#[cfg(feature = "enabled")]
+fn init_from_file_at(path: &std::path::Path) -> Result<Guard, crate::file_config::ConfigError> {
+    let config = crate::file_config::load(path)?;
+    for warning in config.warnings() {
+        eprintln!("traced: {warning}");
+    }
+    Ok(config.builder().init())
 }

@@ -32,7 +32,7 @@ mod panic;
 #[cfg(feature = "enabled")]
 mod settings;
 #[cfg(feature = "enabled")]
-mod spans;
+mod site;
 #[cfg(feature = "enabled")]
 mod tracer;
 

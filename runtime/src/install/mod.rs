@@ -1,6 +1,6 @@
 //! From a [`Builder`] to installed providers: one file per signal
 //! (`traces.rs`, `metrics.rs`, `logs.rs`), the resource in `resource.rs`, and
-//! here the order they are built in, the globals, and what the [`Guard`] keeps.
+//! here the order they are built in, the globals, and what the `Guard` keeps.
 
 pub(crate) mod logs;
 pub(crate) mod metrics;
@@ -13,9 +13,9 @@ pub(crate) use traces::SpanStep;
 
 use crate::builder::Builder;
 use crate::export::PrometheusEndpoint;
-use crate::guard::{Error, Guard};
 use crate::settings::Settings;
 use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::error::OTelSdkError as Error;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -25,7 +25,7 @@ use std::time::Duration;
 /// Which `init` is the installed one, so that an old guard never uninstalls a newer setup.
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 
-/// What an `init` installed, kept by its [`Guard`].
+/// What an `init` installed, kept by its [`Guard`](crate::Guard).
 pub(crate) struct Installed {
     pub(crate) tracer_provider: SdkTracerProvider,
     pub(crate) meter_provider: SdkMeterProvider,
@@ -39,7 +39,7 @@ pub(crate) struct Installed {
 
 /// Installs what `builder` describes: the settings it carries over the
 /// environment (unless it ignores it), then the providers, then the globals.
-pub(crate) fn install(mut builder: Builder) -> Guard {
+pub(crate) fn install(mut builder: Builder) -> Option<Installed> {
     let mut settings = Settings::from_code_and_env(&builder.settings, builder.read_env);
     // The built-in secret-key rules, after the program's own.
     if builder.secret_keys {
@@ -53,7 +53,7 @@ pub(crate) fn install(mut builder: Builder) -> Guard {
         eprintln!("traced: {warning}");
     }
     if settings.sdk_disabled {
-        return Guard::noop();
+        return None;
     }
     crate::panic::install_hook();
     opentelemetry::global::set_text_map_propagator(propagators(&settings.propagators));
@@ -110,17 +110,15 @@ pub(crate) fn install(mut builder: Builder) -> Guard {
     opentelemetry::global::set_tracer_provider(tracer_provider.clone());
     crate::metrics::provider_changed();
     crate::logs::install_bridges(&logger_provider, &settings.logs.filter);
-    Guard {
-        installed: Some(Installed {
-            tracer_provider,
-            meter_provider,
-            logger_provider,
-            prometheus,
-            _build_info: build_info,
-            generation,
-            timeout: builder.shutdown_timeout,
-        }),
-    }
+    Some(Installed {
+        tracer_provider,
+        meter_provider,
+        logger_provider,
+        prometheus,
+        _build_info: build_info,
+        generation,
+        timeout: builder.shutdown_timeout,
+    })
 }
 
 /// The propagators `OTEL_PROPAGATORS` names, in its order.
@@ -141,51 +139,6 @@ fn propagators(
         }
     }
     TextMapCompositePropagator::new(list)
-}
-
-/// The file named by `OTEL_CONFIG_FILE` if there is one (on top of `base`'s
-/// service name), else `base` from the environment. A file that cannot be used
-/// installs nothing, saying why.
-pub(crate) fn init_with(base: impl Fn() -> Builder) -> Guard {
-    if let Some(path) = std::env::var_os("OTEL_CONFIG_FILE").filter(|p| !p.is_empty()) {
-        match crate::file_config::load(&path) {
-            Ok(config) => {
-                for warning in config.warnings() {
-                    eprintln!("traced: {warning}");
-                }
-                let defaults = base();
-                let mut builder = config.builder();
-                if let Some(name) = defaults.service_name.clone() {
-                    builder = builder.service_name(name);
-                }
-                if let Some(version) = defaults.service_version.clone() {
-                    builder = builder.service_version(version);
-                }
-                return builder.init();
-            }
-            Err(e) => {
-                // Never another destination than the file's: a service whose file
-                // has a typo must not switch from its collector to the console.
-                eprintln!(
-                    "traced: OTEL_CONFIG_FILE: {e}; telemetry is off (nothing is installed: fix the \
-                     file, or unset OTEL_CONFIG_FILE to configure from the environment)"
-                );
-                return Guard::noop();
-            }
-        }
-    }
-    base().init()
-}
-
-/// [`crate::init_from_file`].
-pub(crate) fn init_from_file(
-    path: &std::path::Path,
-) -> Result<Guard, crate::file_config::ConfigError> {
-    let config = crate::file_config::load(path)?;
-    for warning in config.warnings() {
-        eprintln!("traced: {warning}");
-    }
-    Ok(config.builder().init())
 }
 
 impl Installed {

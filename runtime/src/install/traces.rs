@@ -137,7 +137,7 @@ pub(crate) fn provider(
 ) -> (
     SdkTracerProvider,
     Option<Sampler>,
-    Option<crate::spans::FastPath>,
+    Option<crate::tracer::spans::FastPath>,
 ) {
     let mut steps: Vec<Step> = Vec::new();
     // First: every processor after it, span metrics included, sees which
@@ -243,9 +243,9 @@ pub(crate) fn provider(
             s.processor
         })
         .collect();
-    let pipeline = crate::spans::Pipeline::new(processors, buffered);
-    let fast = fast.then(|| crate::spans::FastPath::new(pipeline.clone(), fast_sampler));
-    b = b.with_span_processor(crate::spans::Shared(pipeline));
+    let pipeline = crate::tracer::spans::Pipeline::new(processors, buffered);
+    let fast = fast.then(|| crate::tracer::spans::FastPath::new(pipeline.clone(), fast_sampler));
+    b = b.with_span_processor(crate::tracer::spans::Shared(pipeline));
     (b.build(), silent, fast)
 }
 

@@ -15,6 +15,8 @@ use opentelemetry_sdk::trace::{
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
+pub(crate) mod spans;
+
 static SDK: ArcSwapOption<Installed> = ArcSwapOption::const_empty();
 
 /// Where spans go: [`Mode`] as a byte, so that a span started while nothing is
@@ -87,7 +89,7 @@ pub(crate) struct Installed {
     /// being recorded.
     pub(crate) silent: Option<Silent>,
     /// `traced`'s own span path, when no processor must see spans start.
-    pub(crate) fast: Option<crate::spans::FastPath>,
+    pub(crate) fast: Option<crate::tracer::spans::FastPath>,
 }
 
 /// Spans nobody listens to: the sampler still decides, so that the trace

@@ -2,7 +2,7 @@
 //! compact record behind the OpenTelemetry API's `Span` trait, turned into the
 //! SDK's `SpanData` only when it reaches the span processors.
 
-use crate::private::CallSite;
+use crate::site::CallSite;
 use opentelemetry::trace::{Event, Link, SpanContext, SpanId, SpanKind, Status};
 use opentelemetry::{Key, KeyValue};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLimits, SpanLinks};

@@ -2,7 +2,7 @@
 
 use super::pipeline::Pipeline;
 use super::record::{code_attributes, limit_links, own_limit, FastSpan, Record};
-use crate::private::{Attrs, CallSite};
+use crate::site::{Attrs, CallSite};
 use opentelemetry::trace::{Link, SpanContext, SpanId, Status, TraceContextExt as _, TraceFlags};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{SamplingDecision, ShouldSample, SpanLimits};
@@ -74,7 +74,7 @@ impl FastPath {
         );
         let dropped_links = limit_links(&mut links, &self.limits);
         let limit = self.limits.max_attributes_per_span as usize;
-        let (user, secrets) = crate::private::site_attributes(fill);
+        let (user, secrets) = crate::site::site_attributes(fill);
         let mut record = Box::new(Record {
             span_context: span_context.clone(),
             parent_span_id: if psc.is_valid() {
