@@ -27,7 +27,10 @@ mkdir -p "$out"
 
 total_ir() { # case -> instructions collected in `measured` for warm-up + calls
     local file="$out/${1//\//_}.out"
-    valgrind --tool=callgrind --callgrind-out-file="$file" --toggle-collect='*cases::measured*' \
+    # --fair-sched: valgrind runs one thread at a time; without it the span
+    # collector thread is scheduled unevenly, and the calling thread's count
+    # moved by ~20 % from run to run (with it, by under 0.1 %).
+    valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$file" --toggle-collect='*cases::measured*' \
         "$bin" "$1" "$calls" >/dev/null 2>"$file.log" || { cat "$file.log" >&2; return 1; }
     # callgrind writes its totals at exit: read them from the file's summary line.
     awk '/^(summary|totals):/ { print $2; exit }' "$file"

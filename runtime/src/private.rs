@@ -294,8 +294,7 @@ fn build(
         }
         builder
     };
-    let sdk = crate::tracer::sdk();
-    match sdk.as_deref() {
+    crate::tracer::with_installed(|installed| match installed {
         Some(crate::tracer::Installed {
             silent: Some(silent),
             ..
@@ -346,7 +345,7 @@ fn build(
             }
             Some((with_secrets(base.with_span(span), secrets), recording))
         }
-    }
+    })
 }
 
 /// `cx` carrying the secrets of its span's call-site attributes, for the log

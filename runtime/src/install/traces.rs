@@ -6,6 +6,7 @@ use crate::process::exporting::{Exporting, Inner, Redacting};
 use crate::process::filter::{FilterMarker, FilterRelease};
 use crate::process::{Redaction, SpanFilter};
 use crate::settings::{SamplerChoice, Settings};
+use crate::tracer::spans::{Decide, Root};
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::{
@@ -156,8 +157,8 @@ pub(crate) fn provider(
         && !builder.span_logs;
     let silent = nothing_listens.then(|| chosen.clone());
     let mut b = SdkTracerProvider::builder().with_resource(resource.clone());
-    let fast_sampler: Box<dyn opentelemetry_sdk::trace::ShouldSample> = match &builder.span_metrics
-    {
+    let inline = inline_form(&settings.traces.sampler);
+    let decide = match &builder.span_metrics {
         Some(config) => {
             let meter = opentelemetry::metrics::MeterProvider::meter_with_scope(
                 meter_provider,
@@ -173,11 +174,25 @@ pub(crate) fn provider(
                 ),
                 Needs::End,
             ));
-            Box::new(crate::process::span_metrics::RecordAll(chosen))
+            match inline {
+                Some((root, parent_based)) => Decide::Inline {
+                    root,
+                    parent_based,
+                    record_all: true,
+                },
+                None => Decide::Sampler(Box::new(crate::process::span_metrics::RecordAll(chosen))),
+            }
         }
         None => {
             b = b.with_sampler(chosen.clone());
-            Box::new(chosen)
+            match inline {
+                Some((root, parent_based)) => Decide::Inline {
+                    root,
+                    parent_based,
+                    record_all: false,
+                },
+                None => Decide::Sampler(Box::new(chosen)),
+            }
         }
     };
     if builder.span_logs {
@@ -244,7 +259,7 @@ pub(crate) fn provider(
         })
         .collect();
     let pipeline = crate::tracer::spans::Pipeline::new(processors, buffered);
-    let fast = fast.then(|| crate::tracer::spans::FastPath::new(pipeline.clone(), fast_sampler));
+    let fast = fast.then(|| crate::tracer::spans::FastPath::new(pipeline.clone(), decide));
     b = b.with_span_processor(crate::tracer::spans::Shared(pipeline));
     (b.build(), silent, fast)
 }
@@ -260,6 +275,39 @@ fn sampler(choice: SamplerChoice) -> Sampler {
             Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(r)))
         }
         SamplerChoice::Code(sampler) => sampler.0.into_sdk(),
+    }
+}
+
+/// The sampler `choice` as `traced`'s own span path decides it without asking
+/// the SDK's sampler (the root decision, and whether it is parent-based), when
+/// it is one of the specification's samplers.
+fn inline_form(choice: &SamplerChoice) -> Option<(Root, bool)> {
+    use crate::builder::SamplerKind as K;
+    fn root_of(kind: &K) -> Option<Root> {
+        match kind {
+            K::AlwaysOn => Some(Root::AlwaysOn),
+            K::AlwaysOff => Some(Root::AlwaysOff),
+            K::Ratio(r) => Some(Root::ratio(*r)),
+            K::Sdk(Sampler::AlwaysOn) => Some(Root::AlwaysOn),
+            K::Sdk(Sampler::AlwaysOff) => Some(Root::AlwaysOff),
+            K::Sdk(Sampler::TraceIdRatioBased(r)) => Some(Root::ratio(*r)),
+            // An SDK `ParentBased` hides its root sampler: asked.
+            K::ParentBased(_) | K::Sdk(_) => None,
+        }
+    }
+    match choice {
+        SamplerChoice::AlwaysOn => Some((Root::AlwaysOn, false)),
+        SamplerChoice::AlwaysOff => Some((Root::AlwaysOff, false)),
+        SamplerChoice::Ratio(r) => Some((Root::ratio(*r), false)),
+        SamplerChoice::ParentBasedAlwaysOn => Some((Root::AlwaysOn, true)),
+        SamplerChoice::ParentBasedAlwaysOff => Some((Root::AlwaysOff, true)),
+        SamplerChoice::ParentBasedRatio(r) => Some((Root::ratio(*r), true)),
+        SamplerChoice::Code(crate::builder::Sampler(K::ParentBased(root))) => {
+            root_of(root).map(|root| (root, true))
+        }
+        SamplerChoice::Code(crate::builder::Sampler(kind)) => {
+            root_of(kind).map(|root| (root, false))
+        }
     }
 }
 

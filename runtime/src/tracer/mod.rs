@@ -12,7 +12,8 @@ use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::trace::{
     IdGenerator as _, RandomIdGenerator, Sampler, SamplingDecision, SdkTracer, ShouldSample as _,
 };
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
 pub(crate) mod spans;
@@ -174,6 +175,56 @@ pub(crate) fn sdk() -> arc_swap::Guard<Option<Arc<Installed>>> {
     SDK.load()
 }
 
+/// Counts the changes of [`SDK`]; a thread's [`CACHED`] tracer is the
+/// installed one while its generation is this one.
+static GENERATION: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// The tracer this thread last found installed, with the [`GENERATION`]
+    /// it was found in. A tracer whose guard dropped stays here (shut down,
+    /// unused) until the thread next starts or ends a span, or exits.
+    static CACHED: RefCell<(u64, Option<Arc<Installed>>)> = const { RefCell::new((0, None)) };
+}
+
+/// Runs `f` with the tracer installed now: one load and a thread-local read
+/// while the installation is the one this thread saw last, so that a span's
+/// start and end neither load [`SDK`] nor touch a reference count that other
+/// threads share.
+#[inline]
+pub(crate) fn with_installed<R>(f: impl FnOnce(Option<&Installed>) -> R) -> R {
+    let generation = GENERATION.load(Ordering::Acquire);
+    let mut f = Some(f);
+    let hit = CACHED.try_with(|cached| {
+        // A shared borrow: `f` may start and end spans of its own.
+        let cached = cached.try_borrow().ok()?;
+        if cached.0 != generation {
+            return None;
+        }
+        let f = f.take()?;
+        Some(f(cached.1.as_deref()))
+    });
+    match (hit, f) {
+        (Ok(Some(r)), _) => r,
+        (_, Some(f)) => with_installed_now(generation, f),
+        (_, None) => unreachable!("`f` is taken only when it ran"),
+    }
+}
+
+/// [`with_installed`] when this thread has not seen the installation of
+/// `generation` yet: loads it, and keeps it when nothing on this thread is
+/// reading the cache.
+#[cold]
+#[inline(never)]
+fn with_installed_now<R>(generation: u64, f: impl FnOnce(Option<&Installed>) -> R) -> R {
+    let installed = SDK.load_full();
+    let _ = CACHED.try_with(|cached| {
+        if let Ok(mut cached) = cached.try_borrow_mut() {
+            *cached = (generation, installed.clone());
+        }
+    });
+    f(installed.as_deref())
+}
+
 /// A tracer of the global provider.
 #[inline]
 pub(crate) fn global() -> BoxedTracer {
@@ -184,6 +235,9 @@ pub(crate) fn set(installed: Option<Installed>) {
     let some = installed.is_some();
     transition(|t| {
         SDK.store(installed.map(Arc::new));
+        // After the store: a thread that sees the new generation loads the
+        // new tracer.
+        GENERATION.fetch_add(1, Ordering::AcqRel);
         t.installed = some;
     });
 }

@@ -19,4 +19,4 @@ mod start;
 
 pub(crate) use pipeline::{Pipeline, Shared};
 pub(crate) use record::code_attributes;
-pub(crate) use start::FastPath;
+pub(crate) use start::{Decide, FastPath, Root};

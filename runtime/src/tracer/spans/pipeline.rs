@@ -202,10 +202,11 @@ impl SpanProcessor for Shared {
 /// Ends `record` in the pipeline installed now (a span that ends after the
 /// guard dropped is dropped, as the SDK's is after its provider shut down).
 pub(crate) fn deliver(record: Box<Record>) {
-    let installed = crate::tracer::sdk();
-    if let Some(fast) = installed.as_deref().and_then(|i| i.fast.as_ref()) {
-        fast.pipeline.end(record);
-    }
+    crate::tracer::with_installed(|installed| {
+        if let Some(fast) = installed.and_then(|i| i.fast.as_ref()) {
+            fast.pipeline.end(record);
+        }
+    });
 }
 
 /// What became of a span pushed into its thread's buffer.
