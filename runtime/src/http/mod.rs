@@ -223,7 +223,7 @@ pub(crate) fn start_span(
     attributes: impl FnOnce() -> Vec<KeyValue>,
 ) -> Context {
     let builder = SpanBuilder::from_name(name).with_kind(kind);
-    if crate::tracer::sdk().is_some() {
+    if crate::tracer::with_installed(|installed| installed.is_some()) {
         crate::tracer::start_span(builder.with_attributes(attributes()), parent)
     } else {
         let cx = crate::tracer::start_span(builder, parent);

@@ -169,12 +169,6 @@ pub(crate) static SCOPE: LazyLock<InstrumentationScope> = LazyLock::new(|| {
         .build()
 });
 
-/// The tracer installed by `init`, if any.
-#[inline]
-pub(crate) fn sdk() -> arc_swap::Guard<Option<Arc<Installed>>> {
-    SDK.load()
-}
-
 /// Counts the changes of [`SDK`]; a thread's [`CACHED`] tracer is the
 /// installed one while its generation is this one.
 static GENERATION: AtomicU64 = AtomicU64::new(1);
@@ -254,8 +248,7 @@ pub(crate) fn start_span(
     if mode() == Mode::Off {
         return parent.clone();
     }
-    let sdk = sdk();
-    match sdk.as_deref() {
+    with_installed(|installed| match installed {
         Some(Installed {
             silent: Some(silent),
             ..
@@ -277,5 +270,5 @@ pub(crate) fn start_span(
             crate::panic::install_hook();
             parent.with_span(global().build_with_context(builder, parent))
         }
-    }
+    })
 }
