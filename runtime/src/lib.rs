@@ -13,6 +13,7 @@
 
 pub mod baggage;
 mod builder;
+mod entry;
 pub mod file_config;
 mod guard;
 #[cfg(any(feature = "tower", feature = "reqwest"))]
@@ -21,6 +22,7 @@ pub mod logs;
 pub mod metrics;
 pub mod process;
 pub mod propagation;
+mod redact;
 mod value;
 
 #[cfg(feature = "enabled")]
@@ -41,10 +43,10 @@ mod tracer;
 pub mod private;
 
 pub use builder::{
-    init, init_for_crate, init_from_file, sdk_bounds, use_global_tracer_provider, Builder,
-    CrateBuild, LogsExporter, MetricsExporter, Protocol, Sampler, TracesExporter,
-    DEFAULT_SHUTDOWN_TIMEOUT,
+    sdk_bounds, Builder, CrateBuild, LogsExporter, MetricsExporter, Protocol, Sampler,
+    TracesExporter, DEFAULT_SHUTDOWN_TIMEOUT,
 };
+pub use entry::{init, init_for_crate, init_from_file, use_global_tracer_provider};
 pub use file_config::ConfigError;
 pub use guard::{providers, Error, Guard};
 pub use value::AttrValue;

@@ -351,7 +351,7 @@ fn build(
 /// `cx` carrying the secrets of its span's call-site attributes, for the log
 /// records written inside it.
 #[inline]
-fn with_secrets(cx: Context, secrets: Option<crate::process::redact::SpanSecrets>) -> Context {
+fn with_secrets(cx: Context, secrets: Option<crate::redact::SpanSecrets>) -> Context {
     match secrets {
         Some(secrets) => cx.with_value(secrets),
         None => cx,
@@ -366,7 +366,7 @@ fn record_site<S: opentelemetry::trace::Span>(
     span: &mut S,
     site: &'static CallSite,
     fill: &mut dyn FnMut(&mut Attrs),
-) -> Option<crate::process::redact::SpanSecrets> {
+) -> Option<crate::redact::SpanSecrets> {
     for kv in crate::tracer::spans::code_attributes(site) {
         span.set_attribute(kv);
     }

@@ -51,7 +51,7 @@ pub struct Attrs {
 /// it at compile time for each key it writes, so that a call site without
 /// such a key pays nothing for them.
 pub const fn is_secret_key(key: &str) -> bool {
-    crate::process::redact::builtin_secret(key.as_bytes())
+    crate::redact::builtin_secret(key.as_bytes())
 }
 
 impl Attrs {
@@ -84,7 +84,7 @@ impl Attrs {
 #[inline]
 pub(crate) fn site_attributes(
     fill: &mut dyn FnMut(&mut Attrs),
-) -> (Vec<KeyValue>, Option<crate::process::redact::SpanSecrets>) {
+) -> (Vec<KeyValue>, Option<crate::redact::SpanSecrets>) {
     let mut attrs = Attrs {
         list: Vec::new(),
         secret: false,
@@ -95,8 +95,8 @@ pub(crate) fn site_attributes(
     }
     // Only where a key the built-in rules mask was written, or where the
     // program added key rules of its own: nothing to look at otherwise.
-    let secrets = if attrs.secret || crate::process::redact::custom_key_rules() {
-        crate::process::redact::secrets_of(&attrs.list)
+    let secrets = if attrs.secret || crate::redact::custom_key_rules() {
+        crate::redact::secrets_of(&attrs.list)
     } else {
         None
     };

@@ -29,7 +29,7 @@ pub(crate) fn provider(
     let mut b = SdkLoggerProvider::builder().with_resource(resource);
     // First, so that every processor after it sees redacted records.
     if let Some(rules) = &builder.redaction {
-        b = b.with_log_processor(crate::process::redact::RedactingLogs::new(rules.clone()));
+        b = b.with_log_processor(crate::redact::RedactingLogs::new(rules.clone()));
     }
     let code_configured = !builder.log_steps.is_empty();
     for step in builder.log_steps.drain(..) {

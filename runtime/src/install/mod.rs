@@ -171,7 +171,7 @@ impl Installed {
         let current = || GENERATION.load(Ordering::Acquire) == generation;
         if current() {
             crate::logs::uninstall_bridges();
-            crate::process::redact::set_current(None);
+            crate::redact::set_current(None);
             crate::process::filter::set_current(None);
             crate::tracer::set(None);
             opentelemetry::global::set_tracer_provider(

@@ -204,7 +204,7 @@ pub(crate) fn provider(
             Needs::End,
         ));
     }
-    crate::process::redact::set_current(builder.redaction.clone());
+    crate::redact::set_current(builder.redaction.clone());
     let release = builder.filter.clone().map(FilterRelease);
     let shaping = Shaping {
         filter: builder.filter.take(),

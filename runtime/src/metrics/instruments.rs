@@ -67,7 +67,7 @@ macro_rules! instrument {
             #[inline]
             pub fn $method(&self, value: T, attributes: &[KeyValue]) {
                 #[cfg(feature = "enabled")]
-                if let Some(redacted) = crate::process::redact::redact_metric_attributes(attributes) {
+                if let Some(redacted) = crate::redact::redact_metric_attributes(attributes) {
                     self.inner.$method(value, &redacted);
                     self.exemplars.offer(value.num(), &redacted);
                     return;
@@ -85,7 +85,7 @@ macro_rules! instrument {
                 attributes: &[KeyValue],
                 span: (opentelemetry::trace::TraceId, opentelemetry::trace::SpanId, bool),
             ) {
-                if let Some(redacted) = crate::process::redact::redact_metric_attributes(attributes) {
+                if let Some(redacted) = crate::redact::redact_metric_attributes(attributes) {
                     self.inner.$method(value, &redacted);
                     self.exemplars.offer_in(value.num(), &redacted, span);
                     return;

@@ -10,7 +10,7 @@
 //! find their parent through the `Context` they start in, so this holds
 //! across threads and `.await` wherever the context goes.
 
-use super::glob::KeyPattern;
+use crate::redact::glob::KeyPattern;
 use opentelemetry::trace::SpanKind;
 use opentelemetry::Key;
 #[cfg(feature = "enabled")]

@@ -8,13 +8,11 @@ mod baggage;
 #[cfg(feature = "enabled")]
 pub(crate) mod exporting;
 pub(crate) mod filter;
-mod glob;
-pub(crate) mod redact;
 #[cfg(feature = "enabled")]
 pub(crate) mod span_logs;
 pub mod span_metrics;
 
+pub use crate::redact::{Action, PatternError, Redaction, MASK};
 pub use baggage::BaggageSpanProcessor;
 pub use filter::SpanFilter;
-pub use redact::{Action, PatternError, Redaction, MASK};
 pub use span_metrics::SpanMetrics;

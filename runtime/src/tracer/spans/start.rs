@@ -138,7 +138,7 @@ impl FastPath {
         base: &Context,
         mut links: Vec<Link>,
         fill: &mut dyn FnMut(&mut Attrs),
-    ) -> (Context, bool, Option<crate::process::redact::SpanSecrets>) {
+    ) -> (Context, bool, Option<crate::redact::SpanSecrets>) {
         let parent_span = parent.span();
         let current = parent_span.span_context();
         let empty = SpanContext::empty_context();

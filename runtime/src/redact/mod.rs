@@ -48,7 +48,9 @@
 //!     .init();
 //! ```
 
-use super::glob::KeyPattern;
+pub(crate) mod glob;
+
+use glob::KeyPattern;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -177,7 +179,7 @@ const SECRET_KEYS: &[&str] = &[
 pub(crate) const fn builtin_secret(key: &[u8]) -> bool {
     let mut i = 0;
     while i < SECRET_KEYS.len() {
-        if super::glob::glob(SECRET_KEYS[i].as_bytes(), key) {
+        if glob::glob(SECRET_KEYS[i].as_bytes(), key) {
             return true;
         }
         i += 1;
