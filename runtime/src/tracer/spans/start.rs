@@ -3,11 +3,12 @@
 use super::pipeline::Pipeline;
 use super::record::{code_attributes, limit_links, own_limit, FastSpan, Record};
 use crate::site::{Attrs, CallSite};
+use opentelemetry::trace::TraceState;
 use opentelemetry::trace::{
     Link, SpanContext, SpanId, Status, TraceContextExt as _, TraceFlags, TraceId,
 };
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::{SamplingDecision, SamplingResult, ShouldSample, SpanLimits};
+use opentelemetry_sdk::trace::{SamplingDecision, ShouldSample, SpanLimits};
 use std::borrow::Cow;
 use std::sync::Arc;
 
@@ -83,7 +84,7 @@ impl Decide {
         trace_id: TraceId,
         site: &'static CallSite,
         links: &[Link],
-    ) -> SamplingResult {
+    ) -> Decision {
         match self {
             Decide::Inline {
                 root,
@@ -97,7 +98,7 @@ impl Decide {
                 } else {
                     root.sampled(trace_id)
                 };
-                SamplingResult {
+                Decision {
                     decision: if sampled {
                         SamplingDecision::RecordAndSample
                     } else if *record_all {
@@ -105,16 +106,36 @@ impl Decide {
                     } else {
                         SamplingDecision::Drop
                     },
-                    attributes: Vec::new(),
                     // The SDK's samplers carry the parent's trace state on.
                     trace_state: current.trace_state().clone(),
+                    attributes: None,
                 }
             }
             Decide::Sampler(sampler) => {
-                sampler.should_sample(Some(parent), trace_id, site.name, &site.kind, &[], links)
+                let result = sampler.should_sample(
+                    Some(parent),
+                    trace_id,
+                    site.name,
+                    &site.kind,
+                    &[],
+                    links,
+                );
+                Decision {
+                    decision: result.decision,
+                    trace_state: result.trace_state,
+                    attributes: Some(result.attributes).filter(|a| !a.is_empty()),
+                }
             }
         }
     }
+}
+
+/// A sampling decision: the SDK's `SamplingResult`, with the sampler's
+/// attributes only when it gave some (nothing to drop for the inline ones).
+struct Decision {
+    decision: SamplingDecision,
+    trace_state: TraceState,
+    attributes: Option<Vec<KeyValue>>,
 }
 
 impl FastPath {
@@ -195,22 +216,18 @@ impl FastPath {
             dropped_links,
             status: Status::Unset,
         });
-        if result.attributes.is_empty() {
+        if let Some(first) = result.attributes {
+            // The sampler's attributes come first, as on the SDK's spans.
+            record.code = None;
+            let all = first.into_iter().chain(code_attributes(site)).chain(user);
+            push_limited(&mut record, all, limit);
+        } else {
             record.attributes = user;
             let keep = own_limit(limit, &record);
             if record.attributes.len() > keep {
                 record.dropped_attributes = (record.attributes.len() - keep) as u32;
                 record.attributes.truncate(keep);
             }
-        } else {
-            // The sampler's attributes come first, as on the SDK's spans.
-            record.code = None;
-            let all = result
-                .attributes
-                .into_iter()
-                .chain(code_attributes(site))
-                .chain(user);
-            push_limited(&mut record, all, limit);
         }
         (
             base.with_span(FastSpan::new(record, self.limits)),
@@ -331,8 +348,8 @@ mod tests {
                             let a = inline.decide(parent, current, id, &SITE, &[]);
                             let b = asked.decide(parent, current, id, &SITE, &[]);
                             assert_eq!(
-                                (a.decision, &a.trace_state, a.attributes.is_empty()),
-                                (b.decision, &b.trace_state, b.attributes.is_empty()),
+                                (a.decision, &a.trace_state, &a.attributes),
+                                (b.decision, &b.trace_state, &b.attributes),
                                 "{root:?} parent_based={parent_based} record_all={record_all} \
                                  parent={current:?} trace={id}"
                             );
