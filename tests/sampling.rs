@@ -109,3 +109,90 @@ fn sampler_from_the_environment() {
     let bound = 5.0 * (0.25f64 * 0.75 / 4000.0).sqrt();
     assert!((share - 0.25).abs() <= bound, "kept {share}");
 }
+
+/// A sampler of the application's own: keeps spans named `keep` only (and
+/// says so in an attribute and the trace state, which the SDK's `ParentBased`
+/// around it does not pass on).
+#[derive(Clone, Debug)]
+struct ByName;
+
+impl traced::opentelemetry_sdk::trace::ShouldSample for ByName {
+    fn should_sample(
+        &self,
+        _parent_context: Option<&opentelemetry::Context>,
+        _trace_id: opentelemetry::trace::TraceId,
+        name: &str,
+        _span_kind: &opentelemetry::trace::SpanKind,
+        _attributes: &[opentelemetry::KeyValue],
+        _links: &[opentelemetry::trace::Link],
+    ) -> traced::opentelemetry_sdk::trace::SamplingResult {
+        use traced::opentelemetry_sdk::trace::{SamplingDecision, SamplingResult};
+        SamplingResult {
+            decision: if name == "keep" {
+                SamplingDecision::RecordAndSample
+            } else {
+                SamplingDecision::Drop
+            },
+            attributes: vec![opentelemetry::KeyValue::new("sampler.rule", "by-name")],
+            trace_state: opentelemetry::trace::TraceState::from_key_value([("sampler", "kept")])
+                .unwrap(),
+        }
+    }
+}
+
+#[traced(root, attrs(order = 7))]
+fn keep() -> Option<String> {
+    let mut out = HashMap::new();
+    traced::propagation::inject(&mut out);
+    out.remove("tracestate")
+}
+
+#[traced(root)]
+fn drop_me() -> bool {
+    use opentelemetry::trace::TraceContextExt as _;
+    opentelemetry::Context::current()
+        .span()
+        .span_context()
+        .is_sampled()
+}
+
+#[test]
+fn a_sampler_written_in_code_decides_the_same_on_both_span_paths() {
+    let mut seen = Vec::new();
+    for path in ["traced", "sdk"] {
+        let ((state, dropped_sampled), spans, _) = capture_with(
+            |b| {
+                b.sampler(Sampler::ParentBased(Box::new(ByName)))
+                    .setting("TRACED_SPAN_PATH", path)
+            },
+            || {
+                let state = keep();
+                let dropped = drop_me();
+                (state, dropped)
+            },
+        );
+        assert!(!dropped_sampled, "{path}");
+        assert_eq!(
+            spans.names(),
+            ["keep"],
+            "{path}: the sampler dropped drop_me"
+        );
+        let span = spans.one("keep");
+        let keys: Vec<String> = span
+            .attributes
+            .iter()
+            .map(|kv| kv.key.to_string())
+            .collect();
+        assert!(keys.contains(&"order".to_owned()), "{path}: {keys:?}");
+        seen.push((keys, state, span.span_context.trace_state().header()));
+    }
+    // What the SDK's `ParentBased` makes of the root sampler's result (its
+    // decision, no attributes, the parent's trace state) on both paths alike.
+    assert_eq!(seen[0], seen[1]);
+    assert!(
+        !seen[0].0.contains(&"sampler.rule".to_owned()),
+        "{:?}",
+        seen[0]
+    );
+    assert_eq!(seen[0].1, None);
+}
