@@ -1,9 +1,9 @@
 //! The [`Builder`], the exporter choices and the [`Sampler`]: the configuration
 //! surface, compiled whatever the features. With the `enabled` feature off every
 //! method is kept and does nothing, so an application compiles unchanged; only
-//! what installs providers (`crate::install`) is left out.
+//! what installs providers (`crate::install`) is left out. [`Builder::init`] is
+//! in `entry.rs`, with the other entry points: this module only describes.
 
-use crate::guard::Guard;
 pub use crate::metrics::build::CrateBuild;
 use crate::process::{Redaction, SpanFilter, SpanMetrics};
 use opentelemetry::KeyValue;
@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
-/// The default bound on how long dropping the [`Guard`] may take.
+/// The default bound on how long dropping the [`Guard`](crate::Guard) may take.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where spans go.
@@ -196,7 +196,7 @@ pub mod sdk_bounds {
 }
 
 #[cfg(feature = "enabled")]
-pub(crate) use crate::install::{LogStep, MeterStep, SpanStep};
+pub(crate) use crate::steps::{LogStep, MeterStep, SpanStep};
 
 /// Configures telemetry in code; whatever is not set comes from the `OTEL_*`
 /// environment (or nothing does, after [`ignore_env`](Self::ignore_env)).
@@ -346,7 +346,7 @@ impl Builder {
     pub fn span_processor(mut self, processor: impl sdk_bounds::SpanProcessor) -> Self {
         #[cfg(feature = "enabled")]
         self.steps
-            .push(crate::install::traces::processor_step(processor));
+            .push(crate::steps::traces::processor_step(processor));
         self
     }
 
@@ -355,8 +355,7 @@ impl Builder {
     #[cfg_attr(not(feature = "enabled"), allow(unused_variables, unused_mut))]
     pub fn batch_exporter(mut self, exporter: impl sdk_bounds::SpanExporter) -> Self {
         #[cfg(feature = "enabled")]
-        self.steps
-            .push(crate::install::traces::batch_step(exporter));
+        self.steps.push(crate::steps::traces::batch_step(exporter));
         self
     }
 
@@ -365,8 +364,7 @@ impl Builder {
     #[cfg_attr(not(feature = "enabled"), allow(unused_variables, unused_mut))]
     pub fn simple_exporter(mut self, exporter: impl sdk_bounds::SpanExporter) -> Self {
         #[cfg(feature = "enabled")]
-        self.steps
-            .push(crate::install::traces::simple_step(exporter));
+        self.steps.push(crate::steps::traces::simple_step(exporter));
         self
     }
 
@@ -432,7 +430,7 @@ impl Builder {
     pub fn metric_exporter(mut self, exporter: impl sdk_bounds::PushMetricExporter) -> Self {
         #[cfg(feature = "enabled")]
         self.meter_steps
-            .push(crate::install::metrics::exporter_step(exporter));
+            .push(crate::steps::metrics::exporter_step(exporter));
         self
     }
 
@@ -444,7 +442,7 @@ impl Builder {
     }
 
     /// Serves metrics for Prometheus on `host:port` (port 0 picks a free one; see
-    /// [`Guard::prometheus_addr`]), replacing `OTEL_EXPORTER_PROMETHEUS_HOST`/`_PORT`.
+    /// [`Guard::prometheus_addr`](crate::Guard::prometheus_addr)), replacing `OTEL_EXPORTER_PROMETHEUS_HOST`/`_PORT`.
     /// Adds the Prometheus exporter if the exporters do not name it.
     pub fn prometheus_endpoint(mut self, host: impl Into<String>, port: u16) -> Self {
         self.prometheus = Some((host.into(), port));
@@ -464,7 +462,7 @@ impl Builder {
     pub fn log_exporter(mut self, exporter: impl sdk_bounds::LogExporter) -> Self {
         #[cfg(feature = "enabled")]
         self.log_steps
-            .push(crate::install::logs::batch_step(exporter));
+            .push(crate::steps::logs::batch_step(exporter));
         self
     }
 
@@ -473,7 +471,7 @@ impl Builder {
     pub fn simple_log_exporter(mut self, exporter: impl sdk_bounds::LogExporter) -> Self {
         #[cfg(feature = "enabled")]
         self.log_steps
-            .push(crate::install::logs::simple_step(exporter));
+            .push(crate::steps::logs::simple_step(exporter));
         self
     }
 
@@ -504,7 +502,7 @@ impl Builder {
         self
     }
 
-    /// How long dropping the [`Guard`] may take to flush and shut down (default 5 s).
+    /// How long dropping the [`Guard`](crate::Guard) may take to flush and shut down (default 5 s).
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
         self
@@ -530,18 +528,5 @@ impl Builder {
     pub fn ignore_env(mut self) -> Self {
         self.read_env = false;
         self
-    }
-
-    /// Installs the tracer, meter and logger providers and the propagators, and
-    /// returns the guard that flushes and shuts them down when dropped. Never
-    /// panics: problems are reported on stderr and the affected part is left out.
-    /// With the `enabled` feature off it installs nothing.
-    pub fn init(self) -> Guard {
-        #[cfg(feature = "enabled")]
-        return Guard {
-            installed: crate::install::install(self),
-        };
-        #[cfg(not(feature = "enabled"))]
-        return Guard::noop();
     }
 }

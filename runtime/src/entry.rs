@@ -5,10 +5,23 @@
 //! that makes one) and leaves installing to
 //! [`Builder::init`](crate::Builder::init).
 
-#[cfg(feature = "enabled")]
-use crate::builder::Builder;
-use crate::builder::CrateBuild;
+use crate::builder::{Builder, CrateBuild};
 use crate::guard::Guard;
+
+impl Builder {
+    /// Installs the tracer, meter and logger providers and the propagators, and
+    /// returns the guard that flushes and shuts them down when dropped. Never
+    /// panics: problems are reported on stderr and the affected part is left out.
+    /// With the `enabled` feature off it installs nothing.
+    pub fn init(self) -> Guard {
+        #[cfg(feature = "enabled")]
+        return Guard {
+            installed: crate::install::install(self),
+        };
+        #[cfg(not(feature = "enabled"))]
+        return Guard::noop();
+    }
+}
 
 /// Installs telemetry configured by the `OTEL_*` environment; see [`Builder`](crate::Builder).
 ///

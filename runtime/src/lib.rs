@@ -36,6 +36,8 @@ mod settings;
 #[cfg(feature = "enabled")]
 mod site;
 #[cfg(feature = "enabled")]
+mod steps;
+#[cfg(feature = "enabled")]
 mod tracer;
 
 #[cfg(feature = "enabled")]

@@ -4,17 +4,9 @@
 use crate::builder::{Builder, MetricsExporter};
 use crate::export::PrometheusEndpoint;
 use crate::settings::Settings;
-use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
-use opentelemetry_sdk::metrics::{MeterProviderBuilder, PeriodicReader, SdkMeterProvider};
+use crate::steps::metrics::periodic;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::Resource;
-
-/// A metric exporter added in code, built at install time.
-pub(crate) type MeterStep =
-    Box<dyn FnOnce(MeterProviderBuilder, &Settings) -> MeterProviderBuilder>;
-
-pub(crate) fn exporter_step(exporter: impl PushMetricExporter) -> MeterStep {
-    Box::new(move |b, settings| b.with_reader(periodic(exporter, settings)))
-}
 
 pub(crate) fn provider(
     builder: &mut Builder,
@@ -97,10 +89,4 @@ pub(crate) fn provider(
         };
     }
     (b.build(), prometheus)
-}
-
-fn periodic<E: PushMetricExporter>(exporter: E, settings: &Settings) -> PeriodicReader<E> {
-    PeriodicReader::builder(exporter)
-        .with_interval(settings.metrics.export_interval)
-        .build()
 }

@@ -7,10 +7,6 @@ pub(crate) mod metrics;
 mod resource;
 pub(crate) mod traces;
 
-pub(crate) use logs::LogStep;
-pub(crate) use metrics::MeterStep;
-pub(crate) use traces::SpanStep;
-
 use crate::builder::Builder;
 use crate::export::PrometheusEndpoint;
 use crate::settings::Settings;
