@@ -222,6 +222,10 @@ pub fn start<F: FnOnce(&mut Attrs)>(
     metrics: bool,
     fill: F,
 ) -> Active {
+    // Nothing installed: decided here, in the caller, without a call.
+    if !metrics && crate::tracer::mode() == crate::tracer::Mode::Off {
+        return Active::nothing(site);
+    }
     let mut fill = Some(fill);
     start_dyn(site, parent, links, metrics, &mut |attrs: &mut Attrs| {
         if let Some(fill) = fill.take() {
@@ -238,16 +242,6 @@ fn start_dyn(
     metrics: bool,
     fill: &mut dyn FnMut(&mut Attrs),
 ) -> Active {
-    if !metrics && crate::tracer::mode() == crate::tracer::Mode::Off {
-        // Nothing installed: nothing to start, keep or end.
-        return Active {
-            cx: None,
-            recording: false,
-            site,
-            metrics: None,
-            panicking_at_start: false,
-        };
-    }
     let metrics = metrics.then(|| CallMetrics {
         start: crate::metrics::CallStart::now(),
         caller: CURRENT_FN.with(Cell::get),
@@ -378,6 +372,18 @@ fn record_site<S: opentelemetry::trace::Span>(
 }
 
 impl Active {
+    /// A call with nothing installed: no span, no metrics, nothing to end.
+    #[inline]
+    fn nothing(site: &'static CallSite) -> Self {
+        Active {
+            cx: None,
+            recording: false,
+            site,
+            metrics: None,
+            panicking_at_start: false,
+        }
+    }
+
     /// Makes the span (and the function, for caller labels) current until the
     /// guard drops.
     #[inline]
@@ -401,10 +407,8 @@ impl Active {
         self.cx.as_ref().filter(|_| self.recording)
     }
 
+    #[inline(never)]
     fn end(&mut self) {
-        if self.cx.is_none() && self.metrics.is_none() {
-            return;
-        }
         let panicked = std::thread::panicking() && !self.panicking_at_start;
         let mut ids = (TraceId::INVALID, SpanId::INVALID, false);
         if let Some(cx) = self.cx.take() {
@@ -434,7 +438,10 @@ impl Active {
 impl Drop for Active {
     #[inline]
     fn drop(&mut self) {
-        self.end();
+        // Nothing started (nothing installed): nothing to end, and no call.
+        if self.cx.is_some() || self.metrics.is_some() {
+            self.end();
+        }
     }
 }
 
