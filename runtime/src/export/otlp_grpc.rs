@@ -6,7 +6,7 @@
 //! `OTEL_EXPORTER_OTLP_*_COMPRESSION` from the process environment when no
 //! compression is set in code, and "none" cannot be set).
 //!
-//! [`GrpcTarget::call`] is what all three gRPC exporters share (the metric one is in
+//! [`GrpcClient`] (its [`GrpcTarget::call`]) is what all three gRPC exporters share (the metric one is in
 //! `otlp_metrics.rs`): through the retry queue of `delivery.rs` when the exporter
 //! has one (every exporter `init` builds), else retried in place.
 
@@ -14,6 +14,8 @@ use super::delivery::{Attempt, Delivery};
 use crate::settings::{Compression, OtlpTarget};
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_client::MetricsServiceClient;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
@@ -228,16 +230,87 @@ pub(crate) fn describe(status: &tonic::Status, retry_delay: Option<Duration>) ->
     text
 }
 
+/// A generated OTLP service client, as the exporters call it: connected to a
+/// channel, compressed or not, and its one `Export` call.
+pub(crate) trait OtlpService: Clone + Send + Sync + 'static {
+    /// The service's `Export*ServiceRequest`.
+    type Request: prost::Message + Clone + Send + Sync + 'static;
+    fn connect(channel: Channel) -> Self;
+    fn compressed(self, encoding: CompressionEncoding) -> Self;
+    fn send(
+        self,
+        request: tonic::Request<Self::Request>,
+    ) -> impl Future<Output = Result<(), tonic::Status>> + Send;
+}
+
+macro_rules! otlp_service {
+    ($client:ident, $request:ty) => {
+        impl OtlpService for $client<Channel> {
+            type Request = $request;
+            fn connect(channel: Channel) -> Self {
+                $client::new(channel)
+            }
+            fn compressed(self, encoding: CompressionEncoding) -> Self {
+                self.send_compressed(encoding)
+            }
+            fn send(
+                mut self,
+                request: tonic::Request<$request>,
+            ) -> impl Future<Output = Result<(), tonic::Status>> + Send {
+                async move { self.export(request).await.map(|_| ()) }
+            }
+        }
+    };
+}
+
+otlp_service!(TraceServiceClient, ExportTraceServiceRequest);
+otlp_service!(LogsServiceClient, ExportLogsServiceRequest);
+otlp_service!(MetricsServiceClient, ExportMetricsServiceRequest);
+
+/// What each gRPC exporter holds: its service's client on the target's
+/// channel, and the target it sends through.
+pub(crate) struct GrpcClient<S> {
+    client: S,
+    pub(crate) target: GrpcTarget,
+}
+
+impl<S: OtlpService> GrpcClient<S> {
+    /// A client of `target` (checked), compressed as it says; requests go
+    /// through `delivery` when there is one.
+    pub(crate) fn new(
+        target: &OtlpTarget,
+        delivery: Option<Arc<Delivery>>,
+    ) -> Result<Self, String> {
+        let (target, channel) = GrpcTarget::new(target, delivery)?;
+        let mut client = S::connect(channel);
+        if let Some(encoding) = target.compression {
+            client = client.compressed(encoding);
+        }
+        Ok(GrpcClient { client, target })
+    }
+
+    /// Sends `message` ([`GrpcTarget::call`]).
+    pub(crate) async fn send(&self, message: S::Request) -> OTelSdkResult {
+        let client = self.client.clone();
+        self.target
+            .call(message, move |request| client.clone().send(request))
+            .await
+    }
+
+    pub(crate) fn shutdown(&self) -> OTelSdkResult {
+        self.target.shutdown()
+    }
+}
+
 /// OTLP/gRPC span export.
 pub(crate) struct GrpcSpanExporter {
-    client: TraceServiceClient<Channel>,
-    target: GrpcTarget,
+    grpc: GrpcClient<TraceServiceClient<Channel>>,
     resource: ResourceAttributesWithSchema,
 }
 
 impl fmt::Debug for GrpcSpanExporter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "GrpcSpanExporter({})", self.target.endpoint)
+        write!(f, "GrpcSpanExporter({})", self.grpc.target.endpoint)
     }
 }
 
@@ -246,14 +319,8 @@ impl GrpcSpanExporter {
         target: &OtlpTarget,
         delivery: Option<Arc<Delivery>>,
     ) -> Result<Self, String> {
-        let (target, channel) = GrpcTarget::new(target, delivery)?;
-        let mut client = TraceServiceClient::new(channel);
-        if let Some(encoding) = target.compression {
-            client = client.send_compressed(encoding);
-        }
         Ok(GrpcSpanExporter {
-            client,
-            target,
+            grpc: GrpcClient::new(target, delivery)?,
             resource: ResourceAttributesWithSchema::default(),
         })
     }
@@ -262,20 +329,15 @@ impl GrpcSpanExporter {
 impl opentelemetry_sdk::trace::SpanExporter for GrpcSpanExporter {
     async fn export(&self, batch: Vec<opentelemetry_sdk::trace::SpanData>) -> OTelSdkResult {
         use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
-        let message = ExportTraceServiceRequest {
-            resource_spans: group_spans_by_resource_and_scope(batch, &self.resource),
-        };
-        let client = self.client.clone();
-        self.target
-            .call(message, move |request| {
-                let mut client = client.clone();
-                async move { client.export(request).await.map(|_| ()) }
+        self.grpc
+            .send(ExportTraceServiceRequest {
+                resource_spans: group_spans_by_resource_and_scope(batch, &self.resource),
             })
             .await
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        self.target.shutdown()
+        self.grpc.shutdown()
     }
 
     fn set_resource(&mut self, resource: &Resource) {
@@ -285,14 +347,13 @@ impl opentelemetry_sdk::trace::SpanExporter for GrpcSpanExporter {
 
 /// OTLP/gRPC log export.
 pub(crate) struct GrpcLogExporter {
-    client: LogsServiceClient<Channel>,
-    target: GrpcTarget,
+    grpc: GrpcClient<LogsServiceClient<Channel>>,
     resource: ResourceAttributesWithSchema,
 }
 
 impl fmt::Debug for GrpcLogExporter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "GrpcLogExporter({})", self.target.endpoint)
+        write!(f, "GrpcLogExporter({})", self.grpc.target.endpoint)
     }
 }
 
@@ -301,14 +362,8 @@ impl GrpcLogExporter {
         target: &OtlpTarget,
         delivery: Option<Arc<Delivery>>,
     ) -> Result<Self, String> {
-        let (target, channel) = GrpcTarget::new(target, delivery)?;
-        let mut client = LogsServiceClient::new(channel);
-        if let Some(encoding) = target.compression {
-            client = client.send_compressed(encoding);
-        }
         Ok(GrpcLogExporter {
-            client,
-            target,
+            grpc: GrpcClient::new(target, delivery)?,
             resource: ResourceAttributesWithSchema::default(),
         })
     }
@@ -317,20 +372,15 @@ impl GrpcLogExporter {
 impl opentelemetry_sdk::logs::LogExporter for GrpcLogExporter {
     async fn export(&self, batch: opentelemetry_sdk::logs::LogBatch<'_>) -> OTelSdkResult {
         use opentelemetry_proto::transform::logs::tonic::group_logs_by_resource_and_scope;
-        let message = ExportLogsServiceRequest {
-            resource_logs: group_logs_by_resource_and_scope(&batch, &self.resource),
-        };
-        let client = self.client.clone();
-        self.target
-            .call(message, move |request| {
-                let mut client = client.clone();
-                async move { client.export(request).await.map(|_| ()) }
+        self.grpc
+            .send(ExportLogsServiceRequest {
+                resource_logs: group_logs_by_resource_and_scope(&batch, &self.resource),
             })
             .await
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        self.target.shutdown()
+        self.grpc.shutdown()
     }
 
     fn set_resource(&mut self, resource: &Resource) {

@@ -20,7 +20,7 @@
 //! `[start_time_unix_nano, time_unix_nano]` are attached, so that with delta
 //! temporality an exemplar is never repeated in an interval it does not belong to.
 
-use super::otlp_grpc::GrpcTarget;
+use super::otlp_grpc::GrpcClient;
 use crate::builder::Protocol;
 use crate::metrics::exemplars::{self, Exemplar, Num};
 use crate::settings::{OtlpTarget, Settings};
@@ -224,7 +224,7 @@ impl fmt::Debug for OtlpMetricExporter {
             OtlpMetricExporter::Http(_) => f.write_str("OtlpMetricExporter(http/protobuf)"),
             OtlpMetricExporter::Grpc(g) => f
                 .debug_tuple("OtlpMetricExporter")
-                .field(&format_args!("grpc {}", g.target.endpoint))
+                .field(&format_args!("grpc {}", g.grpc.target.endpoint))
                 .finish(),
         }
     }
@@ -329,8 +329,7 @@ pub(crate) fn with_exemplars(request: Request<Bytes>) -> Request<Bytes> {
 
 /// OTLP/gRPC metric export through `MetricsServiceClient`, with exemplars.
 pub(crate) struct GrpcMetricExporter {
-    client: MetricsServiceClient<Channel>,
-    target: GrpcTarget,
+    grpc: GrpcClient<MetricsServiceClient<Channel>>,
     temporality: Temporality,
 }
 
@@ -343,14 +342,8 @@ impl GrpcMetricExporter {
         temporality: Temporality,
         delivery: Option<std::sync::Arc<super::delivery::Delivery>>,
     ) -> Result<Self, String> {
-        let (target, channel) = GrpcTarget::new(target, delivery)?;
-        let mut client = MetricsServiceClient::new(channel);
-        if let Some(encoding) = target.compression {
-            client = client.send_compressed(encoding);
-        }
         Ok(GrpcMetricExporter {
-            client,
-            target,
+            grpc: GrpcClient::new(target, delivery)?,
             temporality,
         })
     }
@@ -360,13 +353,7 @@ impl PushMetricExporter for GrpcMetricExporter {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
         let mut message = ExportMetricsServiceRequest::from(metrics);
         add_exemplars(&mut message);
-        let client = self.client.clone();
-        self.target
-            .call(message, move |request| {
-                let mut client = client.clone();
-                async move { client.export(request).await.map(|_| ()) }
-            })
-            .await
+        self.grpc.send(message).await
     }
 
     fn force_flush(&self) -> OTelSdkResult {
@@ -374,7 +361,7 @@ impl PushMetricExporter for GrpcMetricExporter {
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        self.target.shutdown()
+        self.grpc.shutdown()
     }
 
     fn temporality(&self) -> Temporality {
