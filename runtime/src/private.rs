@@ -222,10 +222,6 @@ pub fn start<F: FnOnce(&mut Attrs)>(
     metrics: bool,
     fill: F,
 ) -> Active {
-    // Nothing installed: decided here, in the caller, without a call.
-    if !metrics && crate::tracer::mode() == crate::tracer::Mode::Off {
-        return Active::nothing(site);
-    }
     let mut fill = Some(fill);
     start_dyn(site, parent, links, metrics, &mut |attrs: &mut Attrs| {
         if let Some(fill) = fill.take() {
@@ -242,6 +238,10 @@ fn start_dyn(
     metrics: bool,
     fill: &mut dyn FnMut(&mut Attrs),
 ) -> Active {
+    if !metrics && crate::tracer::mode() == crate::tracer::Mode::Off {
+        // Nothing installed: nothing to start, keep or end.
+        return Active::nothing(site);
+    }
     let metrics = metrics.then(|| CallMetrics {
         start: crate::metrics::CallStart::now(),
         caller: CURRENT_FN.with(Cell::get),
