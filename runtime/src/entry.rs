@@ -1,9 +1,9 @@
 //! The entry points: [`init`] and `init!()` (the `OTEL_*` environment, or the
 //! file `OTEL_CONFIG_FILE` names), [`init_from_file`], and the opt-in to the
 //! application's own global tracer provider. Each picks a front-end (the
-//! environment through a [`Builder`](crate::Builder), or a configuration file
+//! environment through a [`Builder`], or a configuration file
 //! that makes one) and leaves installing to
-//! [`Builder::init`](crate::Builder::init).
+//! [`Builder::init`].
 
 use crate::builder::{Builder, CrateBuild};
 use crate::guard::Guard;
@@ -23,7 +23,7 @@ impl Builder {
     }
 }
 
-/// Installs telemetry configured by the `OTEL_*` environment; see [`Builder`](crate::Builder).
+/// Installs telemetry configured by the `OTEL_*` environment; see [`Builder`].
 ///
 /// With nothing configured, each finished trace prints as a waterfall on stderr.
 /// Setting `OTEL_EXPORTER_OTLP_ENDPOINT` sends OTLP to a collector instead.

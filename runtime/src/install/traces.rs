@@ -56,8 +56,8 @@ pub(crate) fn provider(
         && !builder.span_logs;
     let silent = nothing_listens.then(|| chosen.clone());
     let mut b = SdkTracerProvider::builder().with_resource(resource.clone());
-    let inline = inline_form(&settings.traces.sampler);
-    let decide = match &builder.span_metrics {
+    let fast_sampler: Box<dyn opentelemetry_sdk::trace::ShouldSample> = match &builder.span_metrics
+    {
         Some(config) => {
             let meter = opentelemetry::metrics::MeterProvider::meter_with_scope(
                 meter_provider,
@@ -73,26 +73,22 @@ pub(crate) fn provider(
                 ),
                 Needs::End,
             ));
-            match inline {
-                Some((root, parent_based)) => Decide::Inline {
-                    root,
-                    parent_based,
-                    record_all: true,
-                },
-                None => Decide::Sampler(Box::new(crate::process::span_metrics::RecordAll(chosen))),
-            }
+            Box::new(crate::process::span_metrics::RecordAll(chosen))
         }
         None => {
             b = b.with_sampler(chosen.clone());
-            match inline {
-                Some((root, parent_based)) => Decide::Inline {
-                    root,
-                    parent_based,
-                    record_all: false,
-                },
-                None => Decide::Sampler(Box::new(chosen)),
-            }
+            Box::new(chosen)
         }
+    };
+    // The same sampler, decided without asking it when it is one of the
+    // specification's (span metrics record what it drops: `RecordAll`).
+    let decide = match inline_form(&settings.traces.sampler) {
+        Some((root, parent_based)) => Decide::Inline {
+            root,
+            parent_based,
+            record_all: builder.span_metrics.is_some(),
+        },
+        None => Decide::Sampler(fast_sampler),
     };
     if builder.span_logs {
         use opentelemetry::logs::LoggerProvider as _;

@@ -3,9 +3,8 @@
 use super::pipeline::Pipeline;
 use super::record::{code_attributes, limit_links, own_limit, FastSpan, Record};
 use crate::site::{Attrs, CallSite};
-use opentelemetry::trace::TraceState;
 use opentelemetry::trace::{
-    Link, SpanContext, SpanId, Status, TraceContextExt as _, TraceFlags, TraceId,
+    Link, SpanContext, SpanId, Status, TraceContextExt as _, TraceFlags, TraceId, TraceState,
 };
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{SamplingDecision, ShouldSample, SpanLimits};
@@ -32,7 +31,8 @@ pub(crate) enum Decide {
         /// Span metrics' `RecordAll`: a span not sampled is still recorded.
         record_all: bool,
     },
-    /// Any other sampler (one given in code, span metrics' `RecordAll`): asked.
+    /// Any other sampler (an SDK `ParentBased`, whose root it hides, or span
+    /// metrics' `RecordAll` over one): asked.
     Sampler(Box<dyn ShouldSample>),
 }
 
