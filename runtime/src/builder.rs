@@ -237,6 +237,10 @@ pub struct Builder {
     pub(crate) read_env: bool,
     #[cfg(feature = "enabled")]
     pub(crate) crate_build: CrateBuild,
+    /// What a pipeline file set ([`FileConfig::builder`](crate::file_config::FileConfig::builder)),
+    /// typed: the settings made in code are read over it.
+    #[cfg(feature = "enabled")]
+    pub(crate) file_settings: Option<crate::settings::Settings>,
     #[cfg(feature = "enabled")]
     pub(crate) steps: Vec<SpanStep>,
     #[cfg(feature = "enabled")]
@@ -297,6 +301,8 @@ impl Builder {
             sampler: None,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             read_env: true,
+            #[cfg(feature = "enabled")]
+            file_settings: None,
             #[cfg(feature = "enabled")]
             steps: Vec::new(),
             #[cfg(feature = "enabled")]

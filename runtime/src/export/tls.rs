@@ -196,6 +196,7 @@ mod tests {
             endpoint: "https://127.0.0.1:4318/v1/traces".to_owned(),
             endpoint_from: "OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(),
             endpoint_written: "https://127.0.0.1:4318".to_owned(),
+            insecure: false,
             headers: Vec::new(),
             timeout: Duration::from_secs(1),
             certificate: setting("_CERTIFICATE").filter(|s| !s.name.contains("CLIENT")),

@@ -3,7 +3,8 @@
 use super::error::ConfigError;
 use super::{schema, yaml};
 use crate::builder::{Builder, LogsExporter, MetricsExporter, TracesExporter};
-use std::collections::BTreeMap;
+use crate::settings::Settings;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
 
@@ -88,7 +89,7 @@ pub struct FileConfig {
     pub(crate) span_processors: Vec<Processor>,
     pub(crate) metric_readers: Vec<Reader>,
     pub(crate) log_processors: Vec<Processor>,
-    pub(crate) settings: BTreeMap<String, String>,
+    pub(crate) settings: FileSettings,
     pub(crate) span_metrics: Option<SpanMetricsConfig>,
     pub(crate) filter: Option<FilterConfig>,
     pub(crate) redaction: Option<RedactionConfig>,
@@ -106,9 +107,7 @@ impl FileConfig {
         use crate::export::console_metrics::ConsoleMetricsExporter;
 
         let mut b = Builder::new().ignore_env();
-        for (name, value) in &self.settings {
-            b = b.setting(name.clone(), value.clone());
-        }
+        b.file_settings = Some(self.settings.typed.clone());
         for attribute in &self.resource {
             b = b.resource_attribute(attribute.key_value());
         }
@@ -178,14 +177,18 @@ impl FileConfig {
     }
 
     /// A standard setting the file makes (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`,
-    /// `OTEL_BSP_SCHEDULE_DELAY`, ...), as [`Builder::setting`] receives it.
+    /// `OTEL_BSP_SCHEDULE_DELAY`, ...), written as its variable would be (which
+    /// [`Builder::setting`] would take as the same setting).
     pub fn setting(&self, name: &str) -> Option<&str> {
-        self.settings.get(name).map(String::as_str)
+        self.settings.shown.get(name).map(String::as_str)
     }
 
-    /// Every standard setting the file makes, by name.
+    /// Every standard setting the file makes, by name, in name order.
     pub fn settings(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.settings.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.settings
+            .shown
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     /// Whether the file disables telemetry (`disabled: true`).
@@ -206,13 +209,47 @@ impl FileConfig {
     }
 }
 
-/// Header values may hold credentials: `Debug` shows their names only.
-struct MaskedSettings<'a>(&'a BTreeMap<String, String>);
+/// What a file sets of the typed settings, and how it shows: the standard
+/// names of what it set with their values, rendered from the typed settings.
+#[derive(Clone)]
+pub(crate) struct FileSettings {
+    /// The defaults, with what the file says over them.
+    pub(crate) typed: Settings,
+    shown: BTreeMap<String, String>,
+}
 
-impl fmt::Debug for MaskedSettings<'_> {
+impl Default for FileSettings {
+    fn default() -> Self {
+        FileSettings::new(Settings::defaults(), BTreeSet::new())
+    }
+}
+
+impl FileSettings {
+    /// `typed`, which the file set the settings `named` of.
+    pub(crate) fn new(typed: Settings, named: BTreeSet<String>) -> FileSettings {
+        let shown = named
+            .into_iter()
+            .filter_map(|name| {
+                let value = typed.value_of(&name)?;
+                Some((name, value))
+            })
+            .collect();
+        FileSettings { typed, shown }
+    }
+}
+
+/// Equal when they make the same settings.
+impl PartialEq for FileSettings {
+    fn eq(&self, other: &Self) -> bool {
+        self.shown == other.shown
+    }
+}
+
+/// Header values may hold credentials: `Debug` shows their names only.
+impl fmt::Debug for FileSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut map = f.debug_map();
-        for (name, value) in self.0 {
+        for (name, value) in &self.shown {
             if name.ends_with("_HEADERS") {
                 let masked: Vec<String> = value
                     .split(',')
@@ -239,7 +276,7 @@ impl fmt::Debug for FileConfig {
             .field("span_processors", &self.span_processors)
             .field("metric_readers", &self.metric_readers)
             .field("log_processors", &self.log_processors)
-            .field("settings", &MaskedSettings(&self.settings))
+            .field("settings", &self.settings)
             .field("span_metrics", &self.span_metrics)
             .field("filter", &self.filter)
             .field("redaction", &self.redaction)
@@ -348,7 +385,7 @@ pub(crate) enum Temporality {
 }
 
 impl Temporality {
-    fn sdk(self) -> opentelemetry_sdk::metrics::Temporality {
+    pub(crate) fn sdk(self) -> opentelemetry_sdk::metrics::Temporality {
         use opentelemetry_sdk::metrics::Temporality as T;
         match self {
             Temporality::Cumulative => T::Cumulative,
@@ -490,5 +527,151 @@ impl RedactionConfig {
             r = r.hash_secret(secret.as_bytes());
         }
         r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// A file that sets every standard setting a file can make, with values
+    /// that need escaping.
+    const EVERYTHING: &str = r#"
+file_format: "1.0"
+resource:
+  attributes_list: "service.name=cart,team=a%2Cb,note=50%25"
+propagator:
+  composite_list: baggage
+tracer_provider:
+  processors:
+    - batch:
+        schedule_delay: 250
+        export_timeout: 1000
+        max_queue_size: 64
+        max_export_batch_size: 8
+        exporter:
+          otlp_grpc:
+            endpoint: collector:4317
+            tls: { insecure: true, ca_file: /etc/ca.pem }
+            compression: gzip
+            timeout: 1500
+            headers_list: "x-one=1%2C2,x-empty="
+            headers:
+              - { name: authorization, value: "Bearer a,b%c" }
+    - batch:
+        schedule_delay: 250
+        export_timeout: 1000
+        max_queue_size: 64
+        max_export_batch_size: 8
+        exporter:
+          otlp_file/development:
+            output_stream: file:///var/log/app%20x/traces.jsonl
+meter_provider:
+  exemplar_filter: always_off
+  readers:
+    - periodic:
+        interval: 5000
+        timeout: 2000
+        exporter:
+          otlp_http:
+            endpoint: https://collector:4318/v1/metrics
+            temporality_preference: delta
+            tls: { key_file: /etc/key.pem, cert_file: /etc/cert.pem }
+logger_provider:
+  processors:
+    - batch:
+        exporter:
+          otlp_http: {}
+"#;
+
+    fn files() -> Vec<(String, String)> {
+        let mut files = vec![("everything.yaml".to_owned(), EVERYTHING.to_owned())];
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../config");
+        for entry in std::fs::read_dir(dir).expect("the examples are there") {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "yaml") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                files.push((path.display().to_string(), text));
+            }
+        }
+        files
+    }
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    /// The file sets the typed settings directly; the settings it shows, read
+    /// back by the environment front-end, give exactly the same settings.
+    #[test]
+    fn what_a_file_shows_reads_back_as_what_it_set() {
+        for (name, text) in files() {
+            let env = vars(&[("RUST_LOG", "warn,cart=debug")]);
+            let config = parse_with_env(&name, &text, |v| env.get(v).cloned()).unwrap();
+            let shown = |var: &str| config.setting(var).map(str::to_owned);
+            let read_back = Settings::read(&shown, &Settings::defaults());
+            assert_eq!(
+                format!("{read_back:#?}"),
+                format!("{:#?}", config.settings.typed),
+                "{name}"
+            );
+        }
+        let config = parse_with_env("everything.yaml", EVERYTHING, |_| None).unwrap();
+        let typed = &config.settings.typed;
+        assert_eq!(typed.traces.otlp.endpoint, "http://collector:4317");
+        assert_eq!(
+            typed.traces.otlp.headers,
+            [
+                ("x-one".to_owned(), "1,2".to_owned()),
+                ("authorization".to_owned(), "Bearer a,b%c".to_owned())
+            ]
+        );
+        assert_eq!(
+            config.setting("OTEL_EXPORTER_OTLP_TRACES_HEADERS"),
+            Some("x-one=1%2C2,authorization=Bearer a%2Cb%25c")
+        );
+        assert_eq!(
+            typed.traces.otlp_file,
+            crate::settings::OutputStream::File("/var/log/app x/traces.jsonl".into())
+        );
+        assert_eq!(typed.resource.service_name.as_deref(), Some("cart"));
+        assert_eq!(config.setting("OTEL_PROPAGATORS"), Some("baggage"));
+        assert_eq!(config.setting("OTEL_EXPORTER_OTLP_LOGS_HEADERS"), None);
+    }
+
+    /// What code sets with `Builder::setting` wins over the file; the rest
+    /// stays as the file says, and the environment is not read.
+    #[test]
+    fn code_settings_apply_over_the_file() {
+        let config = parse_with_env("everything.yaml", EVERYTHING, |_| None).unwrap();
+        let b = config
+            .builder()
+            .setting("OTEL_BSP_SCHEDULE_DELAY", "7")
+            .setting("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "300");
+        assert!(!b.read_env);
+        let s = Settings::from_code_and_env(&b.settings, b.read_env, b.file_settings.as_ref());
+        let file = &config.settings.typed;
+        assert_eq!(s.traces.batch.schedule_delay.as_millis(), 7);
+        assert_eq!(s.traces.batch.max_queue_size, 64);
+        assert_eq!(s.metrics.otlp.timeout.as_millis(), 300);
+        assert_eq!(s.metrics.otlp.endpoint, file.metrics.otlp.endpoint);
+        assert_eq!(s.metrics.otlp.client_key, file.metrics.otlp.client_key);
+        assert_eq!(s.traces.otlp, file.traces.otlp);
+        assert_eq!(s.metrics.export_interval.as_millis(), 5000);
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+        // An invalid value in code keeps what the file said, and says so.
+        let b = config.builder().setting("OTEL_BSP_MAX_QUEUE_SIZE", "lots");
+        let s = Settings::from_code_and_env(&b.settings, b.read_env, b.file_settings.as_ref());
+        assert_eq!(s.traces.batch.max_queue_size, 64);
+        assert_eq!(
+            s.warnings,
+            [
+                r#"OTEL_BSP_MAX_QUEUE_SIZE="lots" is not valid (expected a whole number above 0); using 64"#
+            ]
+        );
     }
 }

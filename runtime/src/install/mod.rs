@@ -36,7 +36,11 @@ pub(crate) struct Installed {
 /// Installs what `builder` describes: the settings it carries over the
 /// environment (unless it ignores it), then the providers, then the globals.
 pub(crate) fn install(mut builder: Builder) -> Option<Installed> {
-    let mut settings = Settings::from_code_and_env(&builder.settings, builder.read_env);
+    let mut settings = Settings::from_code_and_env(
+        &builder.settings,
+        builder.read_env,
+        builder.file_settings.as_ref(),
+    );
     // The built-in secret-key rules, after the program's own.
     if builder.secret_keys {
         builder.redaction = Some(match builder.redaction.take() {

@@ -8,109 +8,150 @@ use std::collections::HashMap;
 
 impl Settings {
     /// The settings made in code with [`Builder::setting`](crate::Builder::setting)
-    /// (`code`), over the process environment when `read_env`.
-    pub(crate) fn from_code_and_env(code: &HashMap<String, String>, read_env: bool) -> Self {
-        Self::from_env(|name: &str| {
+    /// (`code`), over the process environment when `read_env`, over `base` (what a
+    /// pipeline file set, or the defaults).
+    pub(crate) fn from_code_and_env(
+        code: &HashMap<String, String>,
+        read_env: bool,
+        base: Option<&Settings>,
+    ) -> Self {
+        let lookup = |name: &str| {
             code.get(name)
                 .cloned()
                 .or_else(|| read_env.then(|| std::env::var(name).ok()).flatten())
-        })
+        };
+        match base {
+            Some(base) => Self::read(&lookup, base),
+            None => Self::read(&lookup, &Settings::defaults()),
+        }
     }
 
-    /// Reads through `lookup`, which returns a variable's value if it is set.
+    /// Reads through `lookup`, which returns a variable's value if it is set,
+    /// over the defaults.
+    #[cfg(test)]
     pub(crate) fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        Self::read(&lookup, &Settings::defaults())
+    }
+
+    /// Reads through `lookup`: what a variable it has sets replaces what `base`
+    /// holds; what it lacks stays as `base` has it.
+    pub(crate) fn read(lookup: &dyn Fn(&str) -> Option<String>, base: &Settings) -> Self {
         let mut r = Reader {
-            lookup: &lookup,
-            warnings: Vec::new(),
+            lookup,
+            warnings: base.warnings.clone(),
         };
-        let sdk_disabled = r.bool("OTEL_SDK_DISABLED", false);
-        let propagators = r.propagators();
-        let traces_exporters = r.exporter_list(
-            "OTEL_TRACES_EXPORTER",
-            &[
-                ("otlp", TracesExporter::Otlp),
-                ("otlp_file", TracesExporter::OtlpFile),
-                ("console", TracesExporter::Console),
-            ],
-        );
-        let traces_protocol = r.protocol("TRACES");
-        let traces_timeout = r.otlp_timeout("TRACES");
-        let metrics_exporters = r.exporter_list(
-            "OTEL_METRICS_EXPORTER",
-            &[
-                ("otlp", MetricsExporter::Otlp),
-                ("prometheus", MetricsExporter::Prometheus),
-                ("otlp_file", MetricsExporter::OtlpFile),
-                ("console", MetricsExporter::Console),
-            ],
-        );
-        let metrics_protocol = r.protocol("METRICS");
-        let metrics_timeout = r.otlp_timeout("METRICS");
-        let export_interval = r.millis("OTEL_METRIC_EXPORT_INTERVAL", 60_000);
-        let export_timeout = r.millis("OTEL_METRIC_EXPORT_TIMEOUT", 30_000);
-        let logs_exporters = r.exporter_list(
-            "OTEL_LOGS_EXPORTER",
-            &[
-                ("otlp", LogsExporter::Otlp),
-                ("otlp_file", LogsExporter::OtlpFile),
-                ("console", LogsExporter::Console),
-            ],
-        );
-        let logs_protocol = r.protocol("LOGS");
-        let logs_timeout = r.otlp_timeout("LOGS");
-        let logs_batch = r.batch("OTEL_BLRP", 1_000);
+        let sdk_disabled = r.bool("OTEL_SDK_DISABLED", base.sdk_disabled);
+        let propagators = r.propagators(&base.propagators);
+        let traces_exporters = r
+            .exporter_list(
+                "OTEL_TRACES_EXPORTER",
+                &[
+                    ("otlp", TracesExporter::Otlp),
+                    ("otlp_file", TracesExporter::OtlpFile),
+                    ("console", TracesExporter::Console),
+                ],
+            )
+            .or_else(|| base.traces.exporters.clone());
+        let traces_protocol = r.protocol("TRACES", base.traces.otlp.protocol);
+        let traces_timeout = r.otlp_timeout("TRACES", base.traces.otlp.timeout);
+        let metrics_exporters = r
+            .exporter_list(
+                "OTEL_METRICS_EXPORTER",
+                &[
+                    ("otlp", MetricsExporter::Otlp),
+                    ("prometheus", MetricsExporter::Prometheus),
+                    ("otlp_file", MetricsExporter::OtlpFile),
+                    ("console", MetricsExporter::Console),
+                ],
+            )
+            .or_else(|| base.metrics.exporters.clone());
+        let metrics_protocol = r.protocol("METRICS", base.metrics.otlp.protocol);
+        let metrics_timeout = r.otlp_timeout("METRICS", base.metrics.otlp.timeout);
+        let export_interval = r.millis("OTEL_METRIC_EXPORT_INTERVAL", base.metrics.export_interval);
+        let export_timeout = r.millis("OTEL_METRIC_EXPORT_TIMEOUT", base.metrics.export_timeout);
+        let logs_exporters = r
+            .exporter_list(
+                "OTEL_LOGS_EXPORTER",
+                &[
+                    ("otlp", LogsExporter::Otlp),
+                    ("otlp_file", LogsExporter::OtlpFile),
+                    ("console", LogsExporter::Console),
+                ],
+            )
+            .or_else(|| base.logs.exporters.clone());
+        let logs_protocol = r.protocol("LOGS", base.logs.otlp.protocol);
+        let logs_timeout = r.otlp_timeout("LOGS", base.logs.otlp.timeout);
+        let logs_batch = r.batch("OTEL_BLRP", base.logs.batch);
         let log_filter = r
             .get("RUST_LOG")
-            .unwrap_or_else(|| crate::logs::DEFAULT_FILTER.to_owned());
+            .unwrap_or_else(|| base.logs.filter.clone());
         let prometheus = PrometheusSettings {
             host: r
                 .get("OTEL_EXPORTER_PROMETHEUS_HOST")
-                .unwrap_or_else(|| "localhost".to_owned()),
-            port: r.port("OTEL_EXPORTER_PROMETHEUS_PORT", 9464),
+                .unwrap_or_else(|| base.metrics.prometheus.host.clone()),
+            port: r.port(
+                "OTEL_EXPORTER_PROMETHEUS_PORT",
+                base.metrics.prometheus.port,
+            ),
         };
-        let exemplar_filter = r.exemplar_filter();
-        let sampler = r.sampler();
-        let sdk_spans = r.span_path();
-        let traces_batch = r.batch("OTEL_BSP", 5_000);
-        let service_name = r.get("OTEL_SERVICE_NAME").or_else(|| {
-            r.get("OTEL_RESOURCE_ATTRIBUTES").and_then(|attrs| {
-                key_value_list(&attrs)
-                    .find(|(k, v)| k == "service.name" && !v.is_empty())
-                    .map(|(_, v)| v)
-            })
-        });
-        let resource = ResourceSettings {
-            service_name,
-            attributes: (r.lookup)("OTEL_RESOURCE_ATTRIBUTES")
-                .map(|text| key_value_list(&text).collect())
-                .unwrap_or_default(),
+        let exemplar_filter = r.exemplar_filter(base.metrics.exemplar_filter);
+        let sampler = r.sampler(&base.traces.sampler);
+        let sdk_spans = r.span_path(base.traces.sdk_spans);
+        let traces_batch = r.batch("OTEL_BSP", base.traces.batch);
+        let mut resource = match (r.lookup)("OTEL_RESOURCE_ATTRIBUTES") {
+            Some(text) => ResourceSettings::from_list(&text),
+            None => base.resource.clone(),
         };
-        let traces_otlp = r.otlp_target("TRACES", traces_protocol, traces_timeout);
-        let metrics_otlp = r.otlp_target("METRICS", metrics_protocol, metrics_timeout);
-        let logs_otlp = r.otlp_target("LOGS", logs_protocol, logs_timeout);
-        let traces_file = r.output_stream("TRACED_OTLP_FILE_TRACES");
-        let metrics_file = r.output_stream("TRACED_OTLP_FILE_METRICS");
-        let logs_file = r.output_stream("TRACED_OTLP_FILE_LOGS");
+        if let Some(name) = r.get("OTEL_SERVICE_NAME") {
+            resource.service_name = Some(name);
+        }
+        let traces_otlp =
+            r.otlp_target("TRACES", traces_protocol, traces_timeout, &base.traces.otlp);
+        let metrics_otlp = r.otlp_target(
+            "METRICS",
+            metrics_protocol,
+            metrics_timeout,
+            &base.metrics.otlp,
+        );
+        let logs_otlp = r.otlp_target("LOGS", logs_protocol, logs_timeout, &base.logs.otlp);
+        let traces_file = r.output_stream("TRACED_OTLP_FILE_TRACES", &base.traces.otlp_file);
+        let metrics_file = r.output_stream("TRACED_OTLP_FILE_METRICS", &base.metrics.otlp_file);
+        let logs_file = r.output_stream("TRACED_OTLP_FILE_LOGS", &base.logs.otlp_file);
         let otlp_file = FileRotation {
-            max_bytes: r.positive("TRACED_OTLP_FILE_MAX_BYTES", OTLP_FILE_MAX_BYTES as usize)
-                as u64,
-            keep_files: r.positive("TRACED_OTLP_FILE_KEEP_FILES", OTLP_FILE_KEEP_FILES),
+            max_bytes: r.positive(
+                "TRACED_OTLP_FILE_MAX_BYTES",
+                base.otlp_file.max_bytes as usize,
+            ) as u64,
+            keep_files: r.positive("TRACED_OTLP_FILE_KEEP_FILES", base.otlp_file.keep_files),
         };
         #[cfg(feature = "otlp")]
         let export_retry = RetrySettings {
-            max_elapsed: r.millis("TRACED_EXPORT_RETRY_TIMEOUT", 30_000),
-            max_requests: r.positive("TRACED_EXPORT_RETRY_QUEUE_SIZE", 512),
-            max_bytes: r.positive("TRACED_EXPORT_RETRY_QUEUE_BYTES", 64 << 20),
+            max_elapsed: r.millis("TRACED_EXPORT_RETRY_TIMEOUT", base.export_retry.max_elapsed),
+            max_requests: r.positive(
+                "TRACED_EXPORT_RETRY_QUEUE_SIZE",
+                base.export_retry.max_requests,
+            ),
+            max_bytes: r.positive(
+                "TRACED_EXPORT_RETRY_QUEUE_BYTES",
+                base.export_retry.max_bytes,
+            ),
         };
-        let (temporality, temporality_warning) = temporality(&lookup);
-        let var = |name: &str| lookup(name);
+        let (temporality, temporality_warning) = match lookup(TEMPORALITY_VAR) {
+            Some(_) => temporality(lookup),
+            None => (
+                base.metrics.temporality,
+                base.metrics.temporality_warning.clone(),
+            ),
+        };
+        let b = &base.build_info;
+        let var = |name: &str, base: &Option<String>| lookup(name).or_else(|| base.clone());
         let build_info = BuildInfoSettings {
-            version: var("AUTOMETRICS_VERSION"),
-            commit: var("AUTOMETRICS_COMMIT"),
-            branch: var("AUTOMETRICS_BRANCH"),
-            service_name: var("AUTOMETRICS_SERVICE_NAME"),
-            repository_url: var("AUTOMETRICS_REPOSITORY_URL"),
-            repository_provider: var("AUTOMETRICS_REPOSITORY_PROVIDER"),
+            version: var("AUTOMETRICS_VERSION", &b.version),
+            commit: var("AUTOMETRICS_COMMIT", &b.commit),
+            branch: var("AUTOMETRICS_BRANCH", &b.branch),
+            service_name: var("AUTOMETRICS_SERVICE_NAME", &b.service_name),
+            repository_url: var("AUTOMETRICS_REPOSITORY_URL", &b.repository_url),
+            repository_provider: var("AUTOMETRICS_REPOSITORY_PROVIDER", &b.repository_provider),
         };
         Settings {
             sdk_disabled,
@@ -187,7 +228,7 @@ pub(crate) fn key_value_list(text: &str) -> impl Iterator<Item = (String, String
 }
 
 /// `%XX` escapes decoded; `None` when an escape or the result is not valid.
-pub(super) fn percent_decode(value: &str) -> Option<String> {
+pub(crate) fn percent_decode(value: &str) -> Option<String> {
     let bytes = value.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -240,15 +281,17 @@ impl Reader<'_> {
 
     /// `TRACED_SPAN_PATH`: `traced` (the default) or `sdk`; whether
     /// `#[traced]` spans are the SDK's own.
-    fn span_path(&mut self) -> bool {
+    fn span_path(&mut self, base: bool) -> bool {
         const NAME: &str = "TRACED_SPAN_PATH";
         match self.get(NAME).map(|v| v.to_ascii_lowercase()).as_deref() {
-            None | Some("traced") => false,
+            None => base,
+            Some("traced") => false,
             Some("sdk") => true,
             Some(other) => {
                 let other = other.to_owned();
-                self.invalid(NAME, &other, "traced or sdk", "traced");
-                false
+                let name = if base { "sdk" } else { "traced" };
+                self.invalid(NAME, &other, "traced or sdk", name);
+                base
             }
         }
     }
@@ -267,9 +310,9 @@ impl Reader<'_> {
         }
     }
 
-    fn millis(&mut self, name: &str, default: u64) -> Duration {
+    fn millis(&mut self, name: &str, default: Duration) -> Duration {
         let Some(v) = self.get(name) else {
-            return Duration::from_millis(default);
+            return default;
         };
         match v.parse::<u64>() {
             Ok(ms) => Duration::from_millis(ms),
@@ -278,9 +321,9 @@ impl Reader<'_> {
                     name,
                     &v,
                     "a whole number of milliseconds",
-                    format!("{default}ms"),
+                    format!("{}ms", default.as_millis()),
                 );
-                Duration::from_millis(default)
+                default
             }
         }
     }
@@ -300,12 +343,15 @@ impl Reader<'_> {
 
     /// A batch processor's `<prefix>_*` settings; the batch size is clamped
     /// to the queue size, saying so.
-    fn batch(&mut self, prefix: &str, schedule_delay: u64) -> BatchSettings {
-        let schedule_delay = self.millis(&format!("{prefix}_SCHEDULE_DELAY"), schedule_delay);
-        let export_timeout = self.millis(&format!("{prefix}_EXPORT_TIMEOUT"), 30_000);
-        let max_queue_size = self.positive(&format!("{prefix}_MAX_QUEUE_SIZE"), 2048);
-        let mut max_export_batch_size =
-            self.positive(&format!("{prefix}_MAX_EXPORT_BATCH_SIZE"), 512);
+    fn batch(&mut self, prefix: &str, base: BatchSettings) -> BatchSettings {
+        let schedule_delay = self.millis(&format!("{prefix}_SCHEDULE_DELAY"), base.schedule_delay);
+        let export_timeout = self.millis(&format!("{prefix}_EXPORT_TIMEOUT"), base.export_timeout);
+        let max_queue_size =
+            self.positive(&format!("{prefix}_MAX_QUEUE_SIZE"), base.max_queue_size);
+        let mut max_export_batch_size = self.positive(
+            &format!("{prefix}_MAX_EXPORT_BATCH_SIZE"),
+            base.max_export_batch_size,
+        );
         if max_export_batch_size > max_queue_size {
             self.warnings.push(format!(
                 "{prefix}_MAX_EXPORT_BATCH_SIZE={max_export_batch_size} is larger than \
@@ -323,13 +369,13 @@ impl Reader<'_> {
 
     /// An OTLP file exporter's destination: `stdout` (the default), a
     /// `file://` URI or a path; stdout when it is not valid.
-    fn output_stream(&mut self, name: &str) -> OutputStream {
+    fn output_stream(&mut self, name: &str, base: &OutputStream) -> OutputStream {
         let Some(v) = self.get(name) else {
-            return OutputStream::Stdout;
+            return base.clone();
         };
         OutputStream::parse(&v, true).unwrap_or_else(|expected| {
-            self.invalid(name, &v, expected, "stdout");
-            OutputStream::Stdout
+            self.invalid(name, &v, expected, base);
+            base.clone()
         })
     }
 
@@ -346,11 +392,10 @@ impl Reader<'_> {
         }
     }
 
-    fn exemplar_filter(&mut self) -> crate::metrics::exemplars::ExemplarFilter {
-        use crate::metrics::exemplars::ExemplarFilter;
+    fn exemplar_filter(&mut self, base: ExemplarFilter) -> ExemplarFilter {
         const NAME: &str = "OTEL_METRICS_EXEMPLAR_FILTER";
         let Some(v) = self.get(NAME) else {
-            return ExemplarFilter::TraceBased;
+            return base;
         };
         match v.to_ascii_lowercase().as_str() {
             "trace_based" => ExemplarFilter::TraceBased,
@@ -361,9 +406,9 @@ impl Reader<'_> {
                     NAME,
                     &v,
                     "trace_based, always_on or always_off",
-                    "trace_based",
+                    exemplar_filter_name(base),
                 );
-                ExemplarFilter::TraceBased
+                base
             }
         }
     }
@@ -415,83 +460,78 @@ impl Reader<'_> {
         self.get(&general).map(|v| (general, v))
     }
 
-    fn protocol(&mut self, signal: &str) -> Protocol {
+    fn protocol(&mut self, signal: &str, base: Protocol) -> Protocol {
         let Some((name, v)) = self.signal_var(signal, "PROTOCOL") else {
-            return Protocol::HttpProtobuf;
+            return base;
         };
         match v.as_str() {
             "grpc" => Protocol::Grpc,
             "http/protobuf" => Protocol::HttpProtobuf,
             _ => {
-                self.invalid(&name, &v, "grpc or http/protobuf", "http/protobuf");
-                Protocol::HttpProtobuf
+                self.invalid(&name, &v, "grpc or http/protobuf", protocol_name(base));
+                base
             }
         }
     }
 
-    /// The signal's endpoint and headers for `protocol`. A signal's endpoint is
-    /// used as it is; the general one gets `/v1/<signal>` over HTTP. A gRPC
-    /// endpoint without a scheme gets `https://`, or `http://` when
+    /// The signal's endpoint and headers for `protocol`, each as `base` has
+    /// it unless a variable sets it. A signal's endpoint is used as it is; the
+    /// general one gets `/v1/<signal>` over HTTP. A gRPC endpoint without a
+    /// scheme gets `https://`, or `http://` when
     /// `OTEL_EXPORTER_OTLP_(<SIGNAL>_)INSECURE=true`.
-    fn otlp_target(&mut self, signal: &str, protocol: Protocol, timeout: Duration) -> OtlpTarget {
-        let path = format!("/v1/{}", signal.to_ascii_lowercase());
+    fn otlp_target(
+        &mut self,
+        signal: &str,
+        protocol: Protocol,
+        timeout: Duration,
+        base: &OtlpTarget,
+    ) -> OtlpTarget {
         let specific = format!("OTEL_EXPORTER_OTLP_{signal}_ENDPOINT");
-        let written = self
-            .get(&specific)
-            .or_else(|| self.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
-            .unwrap_or_default();
-        let (endpoint_from, endpoint) =
-            match (self.get(&specific), self.get("OTEL_EXPORTER_OTLP_ENDPOINT")) {
-                (Some(e), _) => (specific, e),
-                (None, Some(base)) if protocol == Protocol::HttpProtobuf => (
-                    "OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(),
-                    format!("{}{path}", base.trim_end_matches('/')),
-                ),
-                (None, Some(base)) => ("OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(), base),
-                (None, None) => match protocol {
-                    Protocol::HttpProtobuf => {
-                        ("default".to_owned(), format!("http://localhost:4318{path}"))
-                    }
-                    Protocol::Grpc => ("default".to_owned(), "http://localhost:4317".to_owned()),
-                },
-            };
-        let endpoint = if protocol == Protocol::Grpc && !has_scheme(&endpoint) {
-            let insecure = self
-                .signal_var(signal, "INSECURE")
-                .is_some_and(|(_, v)| v.eq_ignore_ascii_case("true"));
-            format!("{}://{endpoint}", if insecure { "http" } else { "https" })
-        } else {
-            endpoint
+        let insecure = match self.signal_var(signal, "INSECURE") {
+            Some((_, v)) => v.eq_ignore_ascii_case("true"),
+            None => base.insecure,
         };
-        let headers = self
-            .signal_var(signal, "HEADERS")
-            .map(|(_, v)| key_value_list(&v).filter(|(_, v)| !v.is_empty()).collect())
-            .unwrap_or_default();
-        let file = |suffix: &str| {
+        let endpoint = match (self.get(&specific), self.get("OTEL_EXPORTER_OTLP_ENDPOINT")) {
+            (Some(e), _) => Endpoint::given(protocol, specific, e, insecure),
+            (None, Some(general)) => Endpoint::general(signal, protocol, general, insecure),
+            (None, None) if base.endpoint_set() => Endpoint::of(base),
+            (None, None) => Endpoint::default(signal, protocol),
+        };
+        let headers = match self.signal_var(signal, "HEADERS") {
+            Some((_, v)) => headers_list(&v),
+            None => base.headers.clone(),
+        };
+        let file = |suffix: &str, base: &Option<Setting>| {
             self.signal_var(signal, suffix)
                 .map(|(name, value)| Setting { name, value })
+                .or_else(|| base.clone())
         };
         let (certificate, client_key, client_certificate) = (
-            file("CERTIFICATE"),
-            file("CLIENT_KEY"),
-            file("CLIENT_CERTIFICATE"),
+            file("CERTIFICATE", &base.certificate),
+            file("CLIENT_KEY", &base.client_key),
+            file("CLIENT_CERTIFICATE", &base.client_certificate),
         );
         let compression = match self.signal_var(signal, "COMPRESSION") {
-            None => Compression::None,
+            None => base.compression,
             Some((name, v)) => match v.to_ascii_lowercase().as_str() {
                 "gzip" => Compression::Gzip,
                 "none" => Compression::None,
                 _ => {
-                    self.invalid(&name, &v, "gzip or none", "none");
-                    Compression::None
+                    let using = match base.compression {
+                        Compression::None => "none",
+                        Compression::Gzip => "gzip",
+                    };
+                    self.invalid(&name, &v, "gzip or none", using);
+                    base.compression
                 }
             },
         };
         OtlpTarget {
             protocol,
-            endpoint,
-            endpoint_from,
-            endpoint_written: written,
+            endpoint: endpoint.url,
+            endpoint_from: endpoint.from,
+            endpoint_written: endpoint.written,
+            insecure,
             headers,
             timeout,
             certificate,
@@ -501,18 +541,17 @@ impl Reader<'_> {
         }
     }
 
-    fn otlp_timeout(&mut self, signal: &str) -> Duration {
+    fn otlp_timeout(&mut self, signal: &str, base: Duration) -> Duration {
         match self.signal_var(signal, "TIMEOUT") {
-            Some((name, _)) => self.millis(&name, 10_000),
-            None => Duration::from_millis(10_000),
+            Some((name, _)) => self.millis(&name, base),
+            None => base,
         }
     }
 
-    fn propagators(&mut self) -> Vec<PropagatorChoice> {
+    fn propagators(&mut self, base: &[PropagatorChoice]) -> Vec<PropagatorChoice> {
         const NAME: &str = "OTEL_PROPAGATORS";
-        let default = vec![PropagatorChoice::TraceContext, PropagatorChoice::Baggage];
         let Some(v) = self.get(NAME) else {
-            return default;
+            return base.to_vec();
         };
         let mut out = Vec::new();
         for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -533,12 +572,11 @@ impl Reader<'_> {
         out
     }
 
-    fn sampler(&mut self) -> SamplerChoice {
+    fn sampler(&mut self, base: &SamplerChoice) -> SamplerChoice {
         const NAME: &str = "OTEL_TRACES_SAMPLER";
         const ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
-        let default = SamplerChoice::ParentBasedAlwaysOn;
         let Some(v) = self.get(NAME) else {
-            return default;
+            return base.clone();
         };
         let mut ratio = || -> f64 {
             let Some(arg) = self.get(ARG) else {
@@ -565,9 +603,9 @@ impl Reader<'_> {
                     &v,
                     "always_on, always_off, traceidratio, parentbased_always_on, \
                      parentbased_always_off or parentbased_traceidratio",
-                    "parentbased_always_on",
+                    base.name(),
                 );
-                default
+                base.clone()
             }
         }
     }

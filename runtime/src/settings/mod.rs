@@ -13,9 +13,9 @@
 
 mod code;
 mod env;
+mod names;
 
-#[cfg(feature = "otlp")]
-pub(crate) use env::key_value_list;
+pub(crate) use env::{key_value_list, percent_decode};
 
 use crate::builder::{LogsExporter, MetricsExporter, Protocol, TracesExporter};
 use crate::metrics::exemplars::ExemplarFilter;
@@ -47,6 +47,61 @@ pub(crate) struct Settings {
     pub(crate) build_info: BuildInfoSettings,
     /// One line per invalid value, printed by `init`.
     pub(crate) warnings: Vec<String>,
+}
+
+impl Settings {
+    /// Nothing set: the specification's defaults (and `traced`'s for its own
+    /// settings).
+    pub(crate) fn defaults() -> Settings {
+        let batch = |schedule_delay_ms| BatchSettings {
+            schedule_delay: Duration::from_millis(schedule_delay_ms),
+            export_timeout: Duration::from_secs(30),
+            max_queue_size: 2048,
+            max_export_batch_size: 512,
+        };
+        Settings {
+            sdk_disabled: false,
+            propagators: vec![PropagatorChoice::TraceContext, PropagatorChoice::Baggage],
+            resource: ResourceSettings::default(),
+            traces: TraceSettings {
+                exporters: None,
+                otlp: OtlpTarget::defaults("TRACES"),
+                otlp_file: OutputStream::Stdout,
+                batch: batch(5_000),
+                sampler: SamplerChoice::ParentBasedAlwaysOn,
+                sdk_spans: false,
+            },
+            metrics: MetricSettings {
+                exporters: None,
+                otlp: OtlpTarget::defaults("METRICS"),
+                otlp_file: OutputStream::Stdout,
+                temporality: Temporality::Cumulative,
+                temporality_warning: None,
+                export_interval: Duration::from_secs(60),
+                export_timeout: Duration::from_secs(30),
+                exemplar_filter: ExemplarFilter::TraceBased,
+                prometheus: PrometheusSettings {
+                    host: "localhost".to_owned(),
+                    port: 9464,
+                },
+            },
+            logs: LogSettings {
+                exporters: None,
+                otlp: OtlpTarget::defaults("LOGS"),
+                otlp_file: OutputStream::Stdout,
+                batch: batch(1_000),
+                filter: crate::logs::DEFAULT_FILTER.to_owned(),
+            },
+            otlp_file: FileRotation {
+                max_bytes: OTLP_FILE_MAX_BYTES,
+                keep_files: OTLP_FILE_KEEP_FILES,
+            },
+            #[cfg(feature = "otlp")]
+            export_retry: RetrySettings::default(),
+            build_info: BuildInfoSettings::default(),
+            warnings: Vec::new(),
+        }
+    }
 }
 
 /// The resource attributes the settings give (`OTEL_SERVICE_NAME`,
@@ -163,6 +218,21 @@ pub(crate) struct BuildInfoSettings {
     pub(crate) repository_provider: Option<String>,
 }
 
+impl ResourceSettings {
+    /// `OTEL_RESOURCE_ATTRIBUTES`: its pairs, and `service.name` if it has one.
+    pub(crate) fn from_list(text: &str) -> ResourceSettings {
+        let attributes: Vec<(String, String)> = key_value_list(text).collect();
+        let service_name = attributes
+            .iter()
+            .find(|(k, v)| k == "service.name" && !v.is_empty())
+            .map(|(_, v)| v.clone());
+        ResourceSettings {
+            service_name,
+            attributes,
+        }
+    }
+}
+
 impl BuildInfoSettings {
     /// The value of the `AUTOMETRICS_*` variable `name`, as these settings hold it.
     pub(crate) fn get(&self, name: &str) -> Option<String> {
@@ -199,6 +269,38 @@ pub(crate) enum SamplerChoice {
     Code(crate::builder::Sampler),
 }
 
+impl SamplerChoice {
+    /// The name `OTEL_TRACES_SAMPLER` gives it, for messages.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            SamplerChoice::AlwaysOn => "always_on",
+            SamplerChoice::AlwaysOff => "always_off",
+            SamplerChoice::Ratio(_) => "traceidratio",
+            SamplerChoice::ParentBasedAlwaysOn => "parentbased_always_on",
+            SamplerChoice::ParentBasedAlwaysOff => "parentbased_always_off",
+            SamplerChoice::ParentBasedRatio(_) => "parentbased_traceidratio",
+            SamplerChoice::Code(_) => "the sampler chosen in code",
+        }
+    }
+}
+
+/// The name `OTEL_EXPORTER_OTLP_PROTOCOL` gives `protocol`.
+pub(crate) fn protocol_name(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Grpc => "grpc",
+        Protocol::HttpProtobuf => "http/protobuf",
+    }
+}
+
+/// The name `OTEL_METRICS_EXEMPLAR_FILTER` gives `filter`.
+pub(crate) fn exemplar_filter_name(filter: ExemplarFilter) -> &'static str {
+    match filter {
+        ExemplarFilter::TraceBased => "trace_based",
+        ExemplarFilter::AlwaysOn => "always_on",
+        ExemplarFilter::AlwaysOff => "always_off",
+    }
+}
+
 /// For tests: two choices are equal when they print the same.
 #[cfg(test)]
 impl PartialEq for SamplerChoice {
@@ -222,6 +324,9 @@ pub(crate) struct OtlpTarget {
     pub(crate) endpoint_from: String,
     /// The endpoint as that setting writes it, for messages.
     pub(crate) endpoint_written: String,
+    /// `OTEL_EXPORTER_OTLP_(<SIGNAL>_)INSECURE`: a gRPC endpoint written
+    /// without a scheme is `http://` rather than `https://`.
+    pub(crate) insecure: bool,
     /// `OTEL_EXPORTER_OTLP_<SIGNAL>_HEADERS`, else `OTEL_EXPORTER_OTLP_HEADERS`.
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) timeout: Duration,
@@ -303,7 +408,114 @@ pub(crate) enum Compression {
     Gzip,
 }
 
+/// An OTLP endpoint resolved as the specification says, and where it comes from.
+pub(crate) struct Endpoint {
+    pub(crate) url: String,
+    pub(crate) from: String,
+    pub(crate) written: String,
+}
+
+impl Endpoint {
+    /// The signal's own endpoint (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, or a
+    /// pipeline file's `endpoint`), used as it is.
+    pub(crate) fn given(
+        protocol: Protocol,
+        from: String,
+        written: String,
+        insecure: bool,
+    ) -> Endpoint {
+        Endpoint {
+            url: with_grpc_scheme(protocol, written.clone(), insecure),
+            from,
+            written,
+        }
+    }
+
+    /// The endpoint of all signals (`OTEL_EXPORTER_OTLP_ENDPOINT`): over HTTP
+    /// with the signal's path (`/v1/traces`).
+    pub(crate) fn general(
+        signal: &str,
+        protocol: Protocol,
+        written: String,
+        insecure: bool,
+    ) -> Endpoint {
+        let url = match protocol {
+            Protocol::HttpProtobuf => format!(
+                "{}/v1/{}",
+                written.trim_end_matches('/'),
+                signal.to_ascii_lowercase()
+            ),
+            Protocol::Grpc => written.clone(),
+        };
+        Endpoint {
+            url: with_grpc_scheme(protocol, url, insecure),
+            from: "OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(),
+            written,
+        }
+    }
+
+    /// The specification's default for the protocol.
+    pub(crate) fn default(signal: &str, protocol: Protocol) -> Endpoint {
+        let url = match protocol {
+            Protocol::HttpProtobuf => {
+                format!("http://localhost:4318/v1/{}", signal.to_ascii_lowercase())
+            }
+            Protocol::Grpc => "http://localhost:4317".to_owned(),
+        };
+        Endpoint {
+            url,
+            from: "default".to_owned(),
+            written: String::new(),
+        }
+    }
+
+    /// What `target` resolved.
+    pub(crate) fn of(target: &OtlpTarget) -> Endpoint {
+        Endpoint {
+            url: target.endpoint.clone(),
+            from: target.endpoint_from.clone(),
+            written: target.endpoint_written.clone(),
+        }
+    }
+}
+
+/// A gRPC endpoint without a scheme gets `https://`, or `http://` when
+/// insecure.
+fn with_grpc_scheme(protocol: Protocol, endpoint: String, insecure: bool) -> String {
+    if protocol == Protocol::Grpc && !env::has_scheme(&endpoint) {
+        format!("{}://{endpoint}", if insecure { "http" } else { "https" })
+    } else {
+        endpoint
+    }
+}
+
+/// `OTEL_EXPORTER_OTLP_HEADERS` as a list: pairs decoded, empty values left out.
+pub(crate) fn headers_list(text: &str) -> Vec<(String, String)> {
+    key_value_list(text)
+        .filter(|(_, v)| !v.is_empty())
+        .collect()
+}
+
 impl OtlpTarget {
+    /// Nothing set: the specification's defaults for `signal` (`TRACES`, ...).
+    fn defaults(signal: &str) -> OtlpTarget {
+        let protocol = Protocol::HttpProtobuf;
+        let endpoint = Endpoint::default(signal, protocol);
+        OtlpTarget {
+            protocol,
+            endpoint: endpoint.url,
+            endpoint_from: endpoint.from,
+            endpoint_written: endpoint.written,
+            insecure: false,
+            headers: Vec::new(),
+            timeout: Duration::from_secs(10),
+            certificate: None,
+            client_key: None,
+            client_certificate: None,
+            compression: Compression::None,
+        }
+    }
+
     /// The endpoint as an exporter can use it: a URL with an `http` or `https`
     /// scheme and a host. The error names the setting and, for a value that only
     /// lacks its scheme (`localhost:4318`), what was probably meant.

@@ -2,6 +2,7 @@
 //! histogram aggregation and cardinality limits.
 
 use super::*;
+use crate::metrics::exemplars::ExemplarFilter;
 
 impl Cx<'_> {
     /// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`, which the OTLP and
@@ -22,6 +23,7 @@ impl Cx<'_> {
             o.set("temporality_preference").map(|(_, n)| n.pos),
             o.pos,
             "`temporality_preference` of OTLP metric exporters",
+            |s| s.metrics.temporality = temporality.sdk(),
         )
     }
 
@@ -97,8 +99,12 @@ impl Cx<'_> {
                 "exemplar_filter",
                 &["trace_based", "always_on", "always_off"],
             )?;
-            self.settings
-                .insert("OTEL_METRICS_EXEMPLAR_FILTER".to_owned(), filter);
+            self.settings.metrics.exemplar_filter = match filter.as_str() {
+                "always_on" => ExemplarFilter::AlwaysOn,
+                "always_off" => ExemplarFilter::AlwaysOff,
+                _ => ExemplarFilter::TraceBased,
+            };
+            self.name("OTEL_METRICS_EXEMPLAR_FILTER");
         }
         let list = self.require(&o, "readers")?;
         let items = self.list(&o, "readers")?;
@@ -177,16 +183,23 @@ impl Cx<'_> {
         self.cardinality_limits(&o)?;
         let interval = self.uint(&o, "interval")?.unwrap_or(60_000);
         let timeout = self.bounded_millis(&o, "timeout", 30_000)?;
-        for (key, var, value) in [
-            ("interval", "OTEL_METRIC_EXPORT_INTERVAL", interval),
-            ("timeout", "OTEL_METRIC_EXPORT_TIMEOUT", timeout),
-        ] {
+        type Field = fn(&mut Settings) -> &mut std::time::Duration;
+        let fields: [(&str, &str, u64, Field); 2] = [
+            ("interval", "OTEL_METRIC_EXPORT_INTERVAL", interval, |s| {
+                &mut s.metrics.export_interval
+            }),
+            ("timeout", "OTEL_METRIC_EXPORT_TIMEOUT", timeout, |s| {
+                &mut s.metrics.export_timeout
+            }),
+        ];
+        for (key, var, value, field) in fields {
             self.shared(
                 var,
                 value.to_string(),
                 o.set(key).map(|(_, n)| n.pos),
                 o.pos,
                 &format!("`{key}` of periodic metric readers"),
+                |s| *field(s) = std::time::Duration::from_millis(value),
             )?;
         }
         let exporter = self.require(&o, "exporter")?;

@@ -10,10 +10,11 @@
 use super::error::{at, one_of, suggest, ConfigError, Pos};
 use super::yaml::{Key, Node, Value};
 use super::{
-    Attribute, AttributeValue, Exporter, FileConfig, FilterConfig, Processor, Reader,
+    Attribute, AttributeValue, Exporter, FileConfig, FileSettings, FilterConfig, Processor, Reader,
     RedactionConfig, RedactionRule, SamplerConfig, SpanKind, SpanMetricsConfig, Temporality,
 };
-use std::collections::{BTreeMap, HashMap};
+use crate::settings::Settings;
+use std::collections::{BTreeSet, HashMap};
 
 type Result<T> = std::result::Result<T, ConfigError>;
 
@@ -141,7 +142,10 @@ fn leaf(path: &str) -> &str {
 
 struct Cx<'a> {
     file: &'a str,
-    settings: BTreeMap<String, String>,
+    /// What the file sets, typed: the defaults until it says otherwise.
+    settings: Settings,
+    /// The standard names of what it set (`OTEL_BSP_SCHEDULE_DELAY`, ...).
+    named: BTreeSet<String>,
     /// Where each shared setting was first given, for conflict messages.
     origins: HashMap<String, Pos>,
     /// Where each signal's OTLP exporter is, and each one-of-a-kind item.
@@ -163,7 +167,8 @@ pub(crate) fn read(
     };
     let mut cx = Cx {
         file,
-        settings: BTreeMap::new(),
+        settings: Settings::defaults(),
+        named: BTreeSet::new(),
         origins: HashMap::new(),
         once: HashMap::new(),
         warnings: Vec::new(),
@@ -183,8 +188,8 @@ pub(crate) fn read(
 
     let disabled = cx.boolean(&top, "disabled")?.unwrap_or(false);
     if disabled {
-        cx.settings
-            .insert("OTEL_SDK_DISABLED".to_owned(), "true".to_owned());
+        cx.settings.sdk_disabled = true;
+        cx.name("OTEL_SDK_DISABLED");
     }
     if let Some((key, node)) = top.set("log_level") {
         let level = cx.enumerated(node, "log_level", SEVERITIES)?;
@@ -221,9 +226,8 @@ pub(crate) fn read(
     cx.unsupported(&top, "distribution", "traced is not a distribution with settings of its own; its extensions are the `traced_*` span processors")?;
 
     let resource = cx.resource(&top)?;
-    let propagators = cx.propagators(&top)?;
-    cx.settings
-        .insert("OTEL_PROPAGATORS".to_owned(), propagators);
+    cx.settings.propagators = cx.propagators(&top)?;
+    cx.name("OTEL_PROPAGATORS");
 
     let mut config = FileConfig {
         source: file.to_owned(),
@@ -234,7 +238,7 @@ pub(crate) fn read(
         span_processors: Vec::new(),
         metric_readers: Vec::new(),
         log_processors: Vec::new(),
-        settings: BTreeMap::new(),
+        settings: FileSettings::default(),
         span_metrics: None,
         filter: None,
         redaction: None,
@@ -257,9 +261,10 @@ pub(crate) fn read(
         ));
     }
     if let Some(level) = env("RUST_LOG").filter(|v| !v.trim().is_empty()) {
-        cx.settings.insert("RUST_LOG".to_owned(), level);
+        cx.settings.logs.filter = level.trim().to_owned();
+        cx.name("RUST_LOG");
     }
-    config.settings = cx.settings;
+    config.settings = FileSettings::new(cx.settings, cx.named);
     config.warnings = cx.warnings;
     Ok(config)
 }

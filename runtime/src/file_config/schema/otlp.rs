@@ -2,6 +2,8 @@
 //! headers, TLS, compression, timeout.
 
 use super::*;
+use crate::builder::Protocol;
+use crate::settings::{Compression, Endpoint, OtlpTarget, Setting};
 
 impl Cx<'_> {
     /// An OTLP exporter: `otlp_http`, `otlp_grpc`, or the 0.3 format's `otlp`.
@@ -72,28 +74,21 @@ impl Cx<'_> {
             "traced sends each signal to one OTLP endpoint",
         )?;
         let var = |suffix: &str| format!("OTEL_EXPORTER_OTLP_{}_{suffix}", signal.var());
-
+        let grpc = exporter == Exporter::OtlpGrpc;
+        let protocol = if grpc {
+            Protocol::Grpc
+        } else {
+            Protocol::HttpProtobuf
+        };
         let endpoint = match self.string(&o, "endpoint")? {
             Some(e) if !e.trim().is_empty() => e,
-            _ if exporter == Exporter::OtlpGrpc => "http://localhost:4317".to_owned(),
+            _ if grpc => "http://localhost:4317".to_owned(),
             _ => format!("http://localhost:4318/v1/{}", signal.path()),
         };
-        self.settings.insert(var("ENDPOINT"), endpoint);
-        self.settings.insert(
-            var("PROTOCOL"),
-            if exporter == Exporter::OtlpGrpc {
-                "grpc"
-            } else {
-                "http/protobuf"
-            }
-            .to_owned(),
-        );
         let timeout = self.bounded_millis(&o, "timeout", 10_000)?;
-        self.settings.insert(var("TIMEOUT"), timeout.to_string());
-        if let Some(headers) = self.headers(&o)? {
-            self.settings.insert(var("HEADERS"), headers);
-        }
+        let headers = self.headers(&o)?;
 
+        let mut compression = Compression::None;
         if let Some((_, n)) = o.set("compression") {
             match self
                 .as_string(n, "compression")?
@@ -101,9 +96,7 @@ impl Cx<'_> {
                 .as_str()
             {
                 "none" => {}
-                "gzip" => {
-                    self.settings.insert(var("COMPRESSION"), "gzip".to_owned());
-                }
+                "gzip" => compression = Compression::Gzip,
                 other => {
                     return Err(self.err(
                         n.pos,
@@ -128,7 +121,6 @@ impl Cx<'_> {
         // TLS: `tls {ca_file, key_file, cert_file, insecure}` (1.x, 0.4), or the
         // 0.3 format's `certificate`, `client_key`, `client_certificate`,
         // `insecure`, each as the signal's OTEL_EXPORTER_OTLP_* setting.
-        let grpc = exporter == Exporter::OtlpGrpc;
         let tls_block;
         let (tls, names) = match o.entry("tls") {
             Some((_, n)) => {
@@ -141,20 +133,23 @@ impl Cx<'_> {
             }
             None => (&o, ["certificate", "client_key", "client_certificate"]),
         };
-        for (key, suffix) in
-            names
-                .into_iter()
-                .zip(["CERTIFICATE", "CLIENT_KEY", "CLIENT_CERTIFICATE"])
+        let mut files: [Option<Setting>; 3] = [None, None, None];
+        for ((key, suffix), file) in names
+            .into_iter()
+            .zip(["CERTIFICATE", "CLIENT_KEY", "CLIENT_CERTIFICATE"])
+            .zip(&mut files)
         {
-            if let Some(file) = self.string(tls, key)?.filter(|f| !f.trim().is_empty()) {
-                self.settings.insert(var(suffix), file);
+            if let Some(value) = self.string(tls, key)?.filter(|f| !f.trim().is_empty()) {
+                *file = Some(Setting {
+                    name: var(suffix),
+                    value,
+                });
             }
         }
+        let mut insecure = false;
         for obj in [tls, &o] {
             if grpc {
-                if self.boolean(obj, "insecure")? == Some(true) {
-                    self.settings.insert(var("INSECURE"), "true".to_owned());
-                }
+                insecure |= self.boolean(obj, "insecure")? == Some(true);
             } else {
                 self.default_bool(
                     obj,
@@ -164,6 +159,37 @@ impl Cx<'_> {
                 )?;
             }
         }
+        let [certificate, client_key, client_certificate] = files;
+        let endpoint = Endpoint::given(protocol, var("ENDPOINT"), endpoint, insecure);
+        let mut named = vec!["ENDPOINT", "PROTOCOL", "TIMEOUT"];
+        named.extend(
+            [
+                ("HEADERS", !headers.is_empty()),
+                ("COMPRESSION", compression == Compression::Gzip),
+                ("CERTIFICATE", certificate.is_some()),
+                ("CLIENT_KEY", client_key.is_some()),
+                ("CLIENT_CERTIFICATE", client_certificate.is_some()),
+                ("INSECURE", insecure),
+            ]
+            .into_iter()
+            .filter_map(|(suffix, set)| set.then_some(suffix)),
+        );
+        for suffix in named {
+            self.name(&var(suffix));
+        }
+        *self.settings.otlp_mut(signal.var()) = OtlpTarget {
+            protocol,
+            endpoint: endpoint.url,
+            endpoint_from: endpoint.from,
+            endpoint_written: endpoint.written,
+            insecure,
+            headers,
+            timeout: std::time::Duration::from_millis(timeout),
+            certificate,
+            client_key,
+            client_certificate,
+            compression,
+        };
         const SIZES: &str = "the OTLP exporters' size limits cannot be set";
         self.default_only(&o, "max_request_size", 67_108_864, SIZES)?;
         self.default_only(&o, "max_response_size", 4_194_304, SIZES)?;
@@ -177,8 +203,9 @@ impl Cx<'_> {
         Ok((exporter, temporality))
     }
 
-    /// `headers` over `headers_list`, as `OTEL_EXPORTER_OTLP_HEADERS` writes them.
-    pub(super) fn headers(&self, o: &Obj<'_>) -> Result<Option<String>> {
+    /// `headers` over `headers_list` (which is written as
+    /// `OTEL_EXPORTER_OTLP_HEADERS` is, percent-escapes and all).
+    pub(super) fn headers(&self, o: &Obj<'_>) -> Result<Vec<(String, String)>> {
         let mut pairs: Vec<(String, String)> = Vec::new();
         if let Some((_, n)) = o.set("headers_list") {
             let list = self.as_string(n, "headers_list")?.unwrap_or_default();
@@ -194,7 +221,10 @@ impl Cx<'_> {
                     ));
                 };
                 self.header_name(name.trim(), n)?;
-                pairs.push((name.trim().to_owned(), value.trim().to_owned()));
+                let value = value.trim();
+                let value =
+                    crate::settings::percent_decode(value).unwrap_or_else(|| value.to_owned());
+                pairs.push((name.trim().to_owned(), value));
             }
         }
         for (i, item) in self.list(o, "headers")?.iter().enumerate() {
@@ -216,15 +246,11 @@ impl Cx<'_> {
                 continue;
             };
             pairs.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
-            pairs.push((name, value.replace('%', "%25").replace(',', "%2C")));
+            pairs.push((name, value));
         }
-        Ok((!pairs.is_empty()).then(|| {
-            pairs
-                .iter()
-                .map(|(n, v)| format!("{n}={v}"))
-                .collect::<Vec<_>>()
-                .join(",")
-        }))
+        // As for the variable: a header with an empty value is not sent.
+        pairs.retain(|(_, v)| !v.is_empty());
+        Ok(pairs)
     }
 
     pub(super) fn header_name(&self, name: &str, node: &Node) -> Result<()> {

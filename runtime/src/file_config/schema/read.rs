@@ -350,8 +350,14 @@ impl Cx<'_> {
         Err(self.err(key.pos, message))
     }
 
+    /// Records that the file sets the standard setting `name`.
+    pub(super) fn name(&mut self, name: &str) {
+        self.named.insert(name.to_owned());
+    }
+
     /// Records a setting several parts of the file share (all batch span
-    /// processors use `OTEL_BSP_*`, for example): an error if two parts disagree.
+    /// processors use `OTEL_BSP_*`, for example), written as `value`, with
+    /// `apply`: an error if two parts disagree.
     pub(super) fn shared(
         &mut self,
         name: &str,
@@ -359,9 +365,11 @@ impl Cx<'_> {
         given: Option<Pos>,
         at: Pos,
         what: &str,
+        apply: impl FnOnce(&mut Settings),
     ) -> Result<()> {
-        if let Some(previous) = self.settings.get(name) {
-            if *previous != value {
+        if self.named.contains(name) {
+            let previous = self.settings.value_of(name).unwrap_or_default();
+            if previous != value {
                 let first = self.origins[name];
                 let value = match given {
                     Some(_) => value,
@@ -378,7 +386,9 @@ impl Cx<'_> {
             }
             return Ok(());
         }
-        self.settings.insert(name.to_owned(), value);
+        apply(&mut self.settings);
+        debug_assert_eq!(self.settings.value_of(name), Some(value), "{name}");
+        self.name(name);
         self.origins.insert(name.to_owned(), given.unwrap_or(at));
         Ok(())
     }

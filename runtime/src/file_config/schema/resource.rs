@@ -78,8 +78,8 @@ impl Cx<'_> {
             )?;
         }
         if let Some(list) = self.string(&o, "attributes_list")? {
-            self.settings
-                .insert("OTEL_RESOURCE_ATTRIBUTES".to_owned(), list);
+            self.settings.resource = crate::settings::ResourceSettings::from_list(&list);
+            self.name("OTEL_RESOURCE_ATTRIBUTES");
         }
         let mut out: Vec<Attribute> = Vec::new();
         for (i, item) in self.list(&o, "attributes")?.iter().enumerate() {
@@ -172,7 +172,10 @@ impl Cx<'_> {
         Ok(array)
     }
 
-    pub(super) fn propagators(&self, top: &Obj<'_>) -> Result<String> {
+    pub(super) fn propagators(
+        &self,
+        top: &Obj<'_>,
+    ) -> Result<Vec<crate::settings::PropagatorChoice>> {
         const SUPPORTED: &[&str] = &["tracecontext", "baggage"];
         const WHY: &str = "no maintained propagator for it works with opentelemetry 0.33";
         const UNSUPPORTED: &[(&str, &str)] = &[
@@ -184,7 +187,7 @@ impl Cx<'_> {
         ];
         // No propagator section: the specification's default, a no-op propagator.
         let Some(node) = top.get("propagator") else {
-            return Ok("none".to_owned());
+            return Ok(Vec::new());
         };
         let o = self.obj(node, "propagator".into(), &["composite", "composite_list"])?;
         let mut chosen: Vec<String> = Vec::new();
@@ -221,16 +224,17 @@ impl Cx<'_> {
                 }
             }
         }
-        let mut unique: Vec<String> = Vec::new();
+        use crate::settings::PropagatorChoice;
+        let mut unique = Vec::new();
         for name in chosen {
-            if !unique.contains(&name) {
-                unique.push(name);
+            let choice = match name.as_str() {
+                "tracecontext" => PropagatorChoice::TraceContext,
+                _ => PropagatorChoice::Baggage,
+            };
+            if !unique.contains(&choice) {
+                unique.push(choice);
             }
         }
-        Ok(if unique.is_empty() {
-            "none".to_owned()
-        } else {
-            unique.join(",")
-        })
+        Ok(unique)
     }
 }

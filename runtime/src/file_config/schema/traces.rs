@@ -259,6 +259,7 @@ impl Cx<'_> {
                 ),
             ));
         }
+        let ms = std::time::Duration::from_millis;
         for (key, value) in [
             ("schedule_delay", schedule_delay),
             ("export_timeout", export_timeout),
@@ -271,6 +272,18 @@ impl Cx<'_> {
                 o.set(key).map(|(_, n)| n.pos),
                 o.pos,
                 &format!("`{key}` of {what}"),
+                |s| {
+                    let b = match signal {
+                        Signal::Logs => &mut s.logs.batch,
+                        _ => &mut s.traces.batch,
+                    };
+                    match key {
+                        "schedule_delay" => b.schedule_delay = ms(value),
+                        "export_timeout" => b.export_timeout = ms(value),
+                        "max_queue_size" => b.max_queue_size = value as usize,
+                        _ => b.max_export_batch_size = value as usize,
+                    }
+                },
             )?;
         }
         let exporter = self.require(&o, "exporter")?;
@@ -374,24 +387,30 @@ impl Cx<'_> {
             "traced writes each signal to one output stream",
         )?;
         let stream = match o.set("output_stream") {
-            None => "stdout".to_owned(),
+            None => crate::settings::OutputStream::Stdout,
             Some((_, n)) => {
                 let stream = self.as_string(n, "output_stream")?.unwrap_or_default();
-                if let Err(expected) = crate::settings::OutputStream::parse(stream.trim(), false) {
-                    return Err(self.err(
-                        n.pos,
-                        format!(
-                            "`output_stream` {} at {} is {stream:?}; expected {expected}",
-                            o.place(),
-                            self.at(n.pos)
-                        ),
-                    ));
+                match crate::settings::OutputStream::parse(stream.trim(), false) {
+                    Ok(stream) => stream,
+                    Err(expected) => {
+                        return Err(self.err(
+                            n.pos,
+                            format!(
+                                "`output_stream` {} at {} is {stream:?}; expected {expected}",
+                                o.place(),
+                                self.at(n.pos)
+                            ),
+                        ))
+                    }
                 }
-                stream.trim().to_owned()
             }
         };
-        self.settings
-            .insert(format!("TRACED_OTLP_FILE_{}", signal.var()), stream);
+        *match signal {
+            Signal::Traces => &mut self.settings.traces.otlp_file,
+            Signal::Metrics => &mut self.settings.metrics.otlp_file,
+            Signal::Logs => &mut self.settings.logs.otlp_file,
+        } = stream;
+        self.name(&format!("TRACED_OTLP_FILE_{}", signal.var()));
         let mut temporality = Temporality::Cumulative;
         if signal == Signal::Metrics {
             self.histogram_aggregation(&o)?;
