@@ -1,11 +1,14 @@
 //! The one typed model of what is configured: [`Settings`], grouped per signal.
 //!
-//! The `OTEL_*` environment is one front-end that produces it
-//! ([`Settings::from_env`], in `env.rs`, which also takes the settings
-//! [`Builder::setting`](crate::Builder::setting) makes); the pipeline file
-//! (`crate::file_config`) reaches it through the [`Builder`](crate::Builder)
-//! it returns: its standard settings as `Builder::setting` values, read by the
-//! same front-end, and the rest through typed methods. The `Builder`'s typed methods are applied over it
+//! Two front-ends produce it. The `OTEL_*` environment ([`Settings::read`], in
+//! `env.rs`, which also takes the settings
+//! [`Builder::setting`](crate::Builder::setting) makes) reads each variable
+//! over a base: the defaults ([`Settings::defaults`]), or what a pipeline file
+//! set. The pipeline file (`crate::file_config`) sets the model directly, typed,
+//! as it reads its keys, and hands it to the [`Builder`](crate::Builder) it
+//! returns; what it set can still be shown by the standard names
+//! (`names.rs`, [`Settings::value_of`]), and reading that back gives the same
+//! model. The `Builder`'s typed methods are applied last
 //! ([`Settings::apply_code`]), and `crate::install` builds the providers from it
 //! alone: nothing behind it takes a value from the process environment (the
 //! OTLP/HTTP exporters only strip the headers `opentelemetry-otlp` would add
