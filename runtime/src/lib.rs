@@ -13,6 +13,7 @@
 
 pub mod baggage;
 mod builder;
+mod choices;
 mod entry;
 pub mod file_config;
 mod guard;
@@ -44,10 +45,8 @@ mod tracer;
 #[doc(hidden)]
 pub mod private;
 
-pub use builder::{
-    sdk_bounds, Builder, CrateBuild, LogsExporter, MetricsExporter, Protocol, Sampler,
-    TracesExporter, DEFAULT_SHUTDOWN_TIMEOUT,
-};
+pub use builder::{sdk_bounds, Builder, CrateBuild, DEFAULT_SHUTDOWN_TIMEOUT};
+pub use choices::{LogsExporter, MetricsExporter, Protocol, Sampler, TracesExporter};
 pub use entry::{init, init_for_crate, init_from_file, use_global_tracer_provider};
 pub use file_config::ConfigError;
 pub use guard::{providers, Error, Guard};

@@ -12,7 +12,7 @@ use super::health::Health;
 use super::on_runtime::OnRuntime;
 use super::otlp_grpc::{GrpcSpanExporter, OtlpSpanExporter};
 use super::runtime::runtime;
-use crate::builder::Protocol;
+use crate::choices::Protocol;
 use crate::settings::{Compression, OtlpTarget, Settings};
 use opentelemetry_http::{Bytes, Request};
 use opentelemetry_otlp::WithExportConfig;

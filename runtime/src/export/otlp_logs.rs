@@ -2,7 +2,7 @@
 
 use super::on_runtime::OnRuntime;
 use super::otlp_grpc::{GrpcLogExporter, OtlpLogExporter};
-use crate::builder::Protocol;
+use crate::choices::Protocol;
 use crate::settings::Settings;
 use std::sync::Arc;
 

@@ -21,7 +21,7 @@
 //! temporality an exemplar is never repeated in an interval it does not belong to.
 
 use super::otlp_grpc::GrpcClient;
-use crate::builder::Protocol;
+use crate::choices::Protocol;
 use crate::metrics::exemplars::{self, Exemplar, Num};
 use crate::settings::{OtlpTarget, Settings};
 use opentelemetry::trace::{SpanId, TraceId};

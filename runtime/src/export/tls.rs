@@ -192,7 +192,7 @@ mod tests {
                 })
         };
         OtlpTarget {
-            protocol: crate::builder::Protocol::HttpProtobuf,
+            protocol: crate::choices::Protocol::HttpProtobuf,
             endpoint: "https://127.0.0.1:4318/v1/traces".to_owned(),
             endpoint_from: "OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(),
             endpoint_written: "https://127.0.0.1:4318".to_owned(),

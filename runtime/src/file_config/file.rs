@@ -2,7 +2,8 @@
 
 use super::error::ConfigError;
 use super::{schema, yaml};
-use crate::builder::{Builder, LogsExporter, MetricsExporter, TracesExporter};
+use crate::builder::Builder;
+use crate::choices::{LogsExporter, MetricsExporter, TracesExporter};
 use crate::settings::Settings;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

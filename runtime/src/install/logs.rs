@@ -1,7 +1,8 @@
 //! The logger provider: redaction first, the exporters added in code, then the
 //! configured ones. The `log`/`tracing` bridges are installed in `crate::logs`.
 
-use crate::builder::{Builder, LogsExporter};
+use crate::builder::Builder;
+use crate::choices::LogsExporter;
 use crate::settings::Settings;
 use crate::steps::logs::batch;
 use opentelemetry_sdk::logs::SdkLoggerProvider;

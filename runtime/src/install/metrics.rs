@@ -1,7 +1,8 @@
 //! The meter provider: the span-metrics view, the readers added in code, then
 //! the configured exporters (console, OTLP, the Prometheus endpoint).
 
-use crate::builder::{Builder, MetricsExporter};
+use crate::builder::Builder;
+use crate::choices::MetricsExporter;
 use crate::export::PrometheusEndpoint;
 use crate::settings::Settings;
 use crate::steps::metrics::periodic;

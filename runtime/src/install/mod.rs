@@ -1,7 +1,9 @@
 //! From a [`Builder`] to installed providers: one file per signal
-//! (`traces.rs`, `metrics.rs`, `logs.rs`), the resource in `resource.rs`, and
+//! (`traces.rs`, `metrics.rs`, `logs.rs`), the resource in `resource.rs`, the
+//! `Builder`'s typed methods over the settings in `code.rs`, and
 //! here the order they are built in, the globals, and what the `Guard` keeps.
 
+mod code;
 pub(crate) mod logs;
 pub(crate) mod metrics;
 mod resource;
@@ -84,7 +86,7 @@ pub(crate) fn install(mut builder: Builder) -> Option<Installed> {
     // With the console waterfall, console log lines of sampled spans are drawn
     // under their spans instead of on their own.
     let trace_logs = trace_exporters
-        .contains(&crate::builder::TracesExporter::Console)
+        .contains(&crate::choices::TracesExporter::Console)
         .then(crate::export::console_logs::TraceLogs::default);
     let logger_provider = logs::provider(
         &mut builder,

@@ -1,7 +1,8 @@
 //! The tracer provider: sampler, span metrics and span logs, the processors
 //! added in code, then the exporters, each behind [`Exporting`].
 
-use crate::builder::{Builder, TracesExporter};
+use crate::builder::Builder;
+use crate::choices::TracesExporter;
 use crate::process::filter::{FilterMarker, FilterRelease};
 use crate::process::SpanFilter;
 use crate::settings::{SamplerChoice, Settings};
@@ -177,7 +178,7 @@ fn sampler(choice: SamplerChoice) -> Sampler {
 /// the SDK's sampler (the root decision, and whether it is parent-based), when
 /// it is one of the specification's samplers.
 fn inline_form(choice: &SamplerChoice) -> Option<(Root, bool)> {
-    use crate::builder::SamplerKind as K;
+    use crate::choices::SamplerKind as K;
     fn root_of(kind: &K) -> Option<Root> {
         match kind {
             K::AlwaysOn => Some(Root::AlwaysOn),
@@ -197,10 +198,10 @@ fn inline_form(choice: &SamplerChoice) -> Option<(Root, bool)> {
         SamplerChoice::ParentBasedAlwaysOn => Some((Root::AlwaysOn, true)),
         SamplerChoice::ParentBasedAlwaysOff => Some((Root::AlwaysOff, true)),
         SamplerChoice::ParentBasedRatio(r) => Some((Root::ratio(*r), true)),
-        SamplerChoice::Code(crate::builder::Sampler(K::ParentBased(root))) => {
+        SamplerChoice::Code(crate::choices::Sampler(K::ParentBased(root))) => {
             root_of(root).map(|root| (root, true))
         }
-        SamplerChoice::Code(crate::builder::Sampler(kind)) => {
+        SamplerChoice::Code(crate::choices::Sampler(kind)) => {
             root_of(kind).map(|root| (root, false))
         }
     }

@@ -8,19 +8,18 @@
 //! as it reads its keys, and hands it to the [`Builder`](crate::Builder) it
 //! returns; what it set can still be shown by the standard names
 //! (`names.rs`, [`Settings::value_of`]), and reading that back gives the same
-//! model. The `Builder`'s typed methods are applied last
-//! ([`Settings::apply_code`]), and `crate::install` builds the providers from it
+//! model. The `Builder`'s typed methods are applied last (`install/code.rs`),
+//! and `crate::install` builds the providers from it
 //! alone: nothing behind it takes a value from the process environment (the
 //! OTLP/HTTP exporters only strip the headers `opentelemetry-otlp` would add
 //! from it).
 
-mod code;
 mod env;
 mod names;
 
 pub(crate) use env::{key_value_list, percent_decode};
 
-use crate::builder::{LogsExporter, MetricsExporter, Protocol, TracesExporter};
+use crate::choices::{LogsExporter, MetricsExporter, Protocol, TracesExporter};
 use crate::metrics::exemplars::ExemplarFilter;
 use opentelemetry_sdk::metrics::Temporality;
 use std::time::Duration;
@@ -269,7 +268,7 @@ pub(crate) enum SamplerChoice {
     ParentBasedAlwaysOff,
     ParentBasedRatio(f64),
     /// [`Builder::sampler`](crate::Builder::sampler).
-    Code(crate::builder::Sampler),
+    Code(crate::choices::Sampler),
 }
 
 impl SamplerChoice {

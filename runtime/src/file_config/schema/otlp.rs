@@ -2,7 +2,7 @@
 //! headers, TLS, compression, timeout.
 
 use super::*;
-use crate::builder::Protocol;
+use crate::choices::Protocol;
 use crate::settings::{Compression, Endpoint, OtlpTarget, Setting};
 
 impl Cx<'_> {

@@ -1,8 +1,9 @@
 //! The [`Builder`]'s typed methods, applied over what the environment
 //! front-end read: what code sets wins.
 
-use super::{PrometheusSettings, SamplerChoice, Settings};
-use crate::builder::{Builder, MetricsExporter};
+use crate::builder::Builder;
+use crate::choices::MetricsExporter;
+use crate::settings::{PrometheusSettings, SamplerChoice, Settings};
 
 impl Settings {
     /// Sets what `builder`'s typed methods chose (exporters, sampler, metric
@@ -44,7 +45,7 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::builder::{LogsExporter, Sampler, TracesExporter};
+    use crate::choices::{LogsExporter, Sampler, TracesExporter};
     use std::time::Duration;
 
     fn from_env(pairs: &[(&str, &str)]) -> Settings {
