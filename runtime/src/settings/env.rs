@@ -98,7 +98,7 @@ impl Settings {
         let sampler = r.sampler(&base.traces.sampler);
         let sdk_spans = r.span_path(base.traces.sdk_spans);
         let traces_batch = r.batch("OTEL_BSP", base.traces.batch);
-        let mut resource = match (r.lookup)("OTEL_RESOURCE_ATTRIBUTES") {
+        let mut resource = match r.get("OTEL_RESOURCE_ATTRIBUTES") {
             Some(text) => ResourceSettings::from_list(&text),
             None => base.resource.clone(),
         };
@@ -136,7 +136,7 @@ impl Settings {
                 base.export_retry.max_bytes,
             ),
         };
-        let (temporality, temporality_warning) = match lookup(TEMPORALITY_VAR) {
+        let (temporality, temporality_warning) = match r.get(TEMPORALITY_VAR) {
             Some(_) => temporality(lookup),
             None => (
                 base.metrics.temporality,
@@ -811,6 +811,65 @@ mod tests {
         ]);
         assert_eq!(e.traces.batch.max_export_batch_size, 8);
         assert_eq!(e.warnings.len(), 1);
+    }
+
+    /// Over a base (what a pipeline file set), a variable replaces only its
+    /// own part; one that is blank or invalid leaves the base's, and the
+    /// warning names the base's value.
+    #[test]
+    fn variables_read_over_a_base_replace_only_what_they_name() {
+        let mut base = Settings::defaults();
+        base.traces.batch.schedule_delay = Duration::from_millis(250);
+        base.traces.batch.max_queue_size = 64;
+        base.traces.batch.max_export_batch_size = 8;
+        base.metrics.temporality = Temporality::Delta;
+        base.propagators = vec![PropagatorChoice::Baggage];
+        base.resource = ResourceSettings::from_list("service.name=cart");
+        base.logs.otlp.headers = vec![("x-key".to_owned(), "1".to_owned())];
+        let endpoint = Endpoint::given(
+            Protocol::Grpc,
+            "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT".to_owned(),
+            "collector:4317".to_owned(),
+            true,
+        );
+        base.logs.otlp.protocol = Protocol::Grpc;
+        base.logs.otlp.endpoint = endpoint.url;
+        base.logs.otlp.endpoint_from = endpoint.from;
+        base.logs.otlp.endpoint_written = endpoint.written;
+        base.logs.otlp.insecure = true;
+        let vars = lookup(&[
+            ("OTEL_BSP_SCHEDULE_DELAY", "7"),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "lots"),
+            (TEMPORALITY_VAR, " "),
+            ("OTEL_RESOURCE_ATTRIBUTES", ""),
+            ("OTEL_EXPORTER_OTLP_LOGS_TIMEOUT", "300"),
+        ]);
+        let s = Settings::read(&vars, &base);
+        assert_eq!(s.traces.batch.schedule_delay, Duration::from_millis(7));
+        assert_eq!(s.traces.batch.max_queue_size, 64);
+        assert_eq!(
+            s.warnings,
+            [
+                r#"OTEL_BSP_MAX_QUEUE_SIZE="lots" is not valid (expected a whole number above 0); using 64"#
+            ]
+        );
+        assert_eq!(s.metrics.temporality, Temporality::Delta);
+        assert_eq!(s.propagators, [PropagatorChoice::Baggage]);
+        assert_eq!(s.resource.service_name.as_deref(), Some("cart"));
+        assert_eq!(s.logs.otlp.endpoint, "http://collector:4317");
+        assert_eq!(s.logs.otlp.protocol, Protocol::Grpc);
+        assert_eq!(s.logs.otlp.headers, base.logs.otlp.headers);
+        assert_eq!(s.logs.otlp.timeout, Duration::from_millis(300));
+        // The general endpoint, set over the base, replaces the base's.
+        let s = Settings::read(
+            &lookup(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://other:4318")]),
+            &base,
+        );
+        assert_eq!(s.logs.otlp.endpoint, "http://other:4318");
+        assert_eq!(s.traces.otlp.endpoint, "http://other:4318/v1/traces");
+        // Nothing set: the base, as it is.
+        let s = Settings::read(&lookup(&[]), &base);
+        assert_eq!(format!("{s:?}"), format!("{base:?}"));
     }
 
     #[test]
