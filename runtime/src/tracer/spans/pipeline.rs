@@ -6,7 +6,11 @@
 //!
 //! The buffers hold records as they were boxed where the span started: the
 //! buffer takes the allocation over, instead of the ~300-byte record being
-//! moved into it and out of it again.
+//! moved into it and out of it again. Once the span data is built, the
+//! emptied boxes go back to the thread that buffered them (a bounded spare
+//! list), and its next spans are recorded into them: a buffered span
+//! allocates no record, and no record is freed on a thread other than the one
+//! that allocated it.
 #![allow(clippy::vec_box)]
 
 use super::record::Record;
@@ -32,6 +36,9 @@ const CHUNK: usize = 512;
 const WAIT_FOR_THREADS: Duration = Duration::from_secs(5);
 /// How often the collector takes what the threads buffered.
 const COLLECT_EVERY: Duration = Duration::from_millis(200);
+/// Emptied record boxes a thread keeps for its next spans, at most (about
+/// 280 KiB).
+const SPARE: usize = 2 * CHUNK;
 
 static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
 
@@ -97,17 +104,24 @@ impl Pipeline {
             // Threads doing so run side by side; a flush waits for them
             // (`handing_on` was counted before the records left the buffer).
             Pushed::Full(records) => {
-                self.hand_on(records);
+                let spare = self.hand_on(records);
                 buffers.handing_on.fetch_sub(1, Ordering::Release);
+                if let Ok(Some(local)) =
+                    LOCAL.try_with(|l| l.borrow().as_ref().map(|l| l.buffer.clone()))
+                {
+                    local.give_back(spare);
+                }
             }
         }
     }
 
-    /// Builds the span data of buffered `records` and hands it on, in order.
-    fn hand_on(&self, records: Vec<Box<Record>>) {
-        for record in records {
-            self.dispatch(record.into_span_data());
+    /// Builds the span data of buffered `records` and hands it on, in order;
+    /// returns the emptied boxes.
+    fn hand_on(&self, mut records: Vec<Box<Record>>) -> Vec<Box<Record>> {
+        for record in &mut records {
+            self.dispatch(record.take_span_data());
         }
+        records
     }
 
     /// Hands `data` to every processor, as the SDK does when a span ends.
@@ -126,9 +140,11 @@ impl Pipeline {
     fn collect(&self) {
         if let Some(buffers) = &self.buffers {
             let _one = lock(&buffers.collecting);
-            for records in buffers.take_all() {
-                self.hand_on(records);
+            for (thread, records) in buffers.take_all() {
+                let spare = self.hand_on(records);
+                thread.give_back(spare);
             }
+            buffers.forget_exited();
         }
     }
 
@@ -237,18 +253,66 @@ struct ThreadBuffer {
     state: Mutex<ThreadState>,
 }
 
+impl ThreadBuffer {
+    /// Keeps emptied record boxes for the thread's next spans, up to
+    /// [`SPARE`]; frees the rest, and all of them when the thread is gone
+    /// (only the registry and the caller hold its buffer then).
+    fn give_back(self: &Arc<Self>, mut boxes: Vec<Box<Record>>) {
+        if Arc::strong_count(self) <= 2 {
+            return;
+        }
+        let mut state = lock(&self.state);
+        let room = SPARE.saturating_sub(state.spare.len());
+        boxes.truncate(room);
+        state.spare.append(&mut boxes);
+    }
+}
+
 #[derive(Default)]
 struct ThreadState {
     records: Vec<Box<Record>>,
+    /// Emptied record boxes, for this thread's next spans.
+    spare: Vec<Box<Record>>,
     /// How many of `records` this thread added to [`Buffers::buffered`].
     accounted: usize,
     /// The global bound was reached: the thread hands its spans on itself.
     over: bool,
 }
 
+/// A thread's own side of its buffer.
+struct Local {
+    /// The id of the pipeline the buffer belongs to.
+    pipeline: usize,
+    buffer: Arc<ThreadBuffer>,
+    /// An emptied record box, taken from the spare list when a span was
+    /// pushed, for the next span this thread starts.
+    next: Option<Box<Record>>,
+}
+
 thread_local! {
-    /// This thread's buffer, with the id of the pipeline it belongs to.
-    static LOCAL: RefCell<Option<(usize, Arc<ThreadBuffer>)>> = const { RefCell::new(None) };
+    /// This thread's buffer.
+    static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
+}
+
+/// `make`'s record in a box: an emptied one this thread kept, or a new one.
+#[inline(always)]
+pub(crate) fn boxed(make: impl FnOnce() -> Record) -> Box<Record> {
+    let spare = LOCAL
+        .try_with(|l| l.try_borrow_mut().ok()?.as_mut()?.next.take())
+        .ok()
+        .flatten();
+    match spare {
+        Some(mut record) => {
+            debug_assert!(record.is_empty());
+            // SAFETY: `record` points to a valid, initialized `Record`, which
+            // is overwritten in place. Its old value is `Record::EMPTY`
+            // (`take_span_data` left it so), which owns no memory: not
+            // dropping it leaks nothing.
+            unsafe { std::ptr::write(&mut *record, make()) };
+            record
+        }
+        None => Box::new(make()),
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -262,16 +326,23 @@ impl Buffers {
         let mut record = Some(record);
         let pushed = LOCAL.try_with(|local| {
             let mut local = local.borrow_mut();
-            if !matches!(&*local, Some((id, _)) if *id == pipeline) {
+            if !matches!(&*local, Some(l) if l.pipeline == pipeline) {
                 let buffer = Arc::new(ThreadBuffer::default());
                 lock(&self.threads).push(buffer.clone());
-                *local = Some((pipeline, buffer));
+                *local = Some(Local {
+                    pipeline,
+                    buffer,
+                    next: None,
+                });
             }
-            let Some((_, buffer)) = &*local else {
+            let Some(Local { buffer, next, .. }) = &mut *local else {
                 unreachable!("set above")
             };
             let mut state = lock(&buffer.state);
             state.records.extend(record.take());
+            if next.is_none() {
+                *next = state.spare.pop();
+            }
             if state.over || state.records.len() >= PER_THREAD {
                 // Bounded: all of it goes on now, from this thread.
                 self.handing_on.fetch_add(1, Ordering::AcqRel);
@@ -300,30 +371,32 @@ impl Buffers {
         }
     }
 
-    /// Takes every thread's buffered spans; forgets the buffers of threads
-    /// that exited.
-    fn take_all(&self) -> Vec<Vec<Box<Record>>> {
+    /// Takes every thread's buffered spans, with the buffer each came from.
+    fn take_all(&self) -> Vec<(Arc<ThreadBuffer>, Vec<Box<Record>>)> {
         let threads: Vec<Arc<ThreadBuffer>> = lock(&self.threads).clone();
         let mut taken = Vec::with_capacity(threads.len());
-        for buffer in &threads {
+        for buffer in threads {
             let mut state = lock(&buffer.state);
             if state.records.is_empty() {
                 continue;
             }
             let n = state.records.len();
-            taken.push(std::mem::replace(
-                &mut state.records,
-                Vec::with_capacity(n.min(PER_THREAD)),
-            ));
+            let records =
+                std::mem::replace(&mut state.records, Vec::with_capacity(n.min(PER_THREAD)));
             self.buffered.fetch_sub(state.accounted, Ordering::Relaxed);
             state.accounted = 0;
             state.over = false;
+            drop(state);
+            taken.push((buffer, records));
         }
-        drop(threads);
-        // A thread that exited left only the registry's reference.
+        taken
+    }
+
+    /// Forgets the buffers of threads that exited, once emptied: such a
+    /// buffer has only the registry's reference left.
+    fn forget_exited(&self) {
         lock(&self.threads)
             .retain(|b| Arc::strong_count(b) > 1 || !lock(&b.state).records.is_empty());
-        taken
     }
 }
 
@@ -451,6 +524,39 @@ mod tests {
             .lock()
             .unwrap()
             .is_empty());
+    }
+
+    /// After a collection the emptied boxes go back to their thread, which
+    /// records its next spans into them; the span data is not changed by it.
+    #[test]
+    fn a_thread_records_into_the_boxes_it_got_back() {
+        let exporter = InMemorySpanExporter::default();
+        let processor = opentelemetry_sdk::trace::SimpleSpanProcessor::new(exporter.clone());
+        let p = Pipeline::build(vec![Box::new(processor)], true, false);
+        std::thread::spawn(move || {
+            let first: Vec<Box<Record>> = (0..10).map(record).collect();
+            let addresses: Vec<*const Record> = first.iter().map(|r| &**r as *const _).collect();
+            for r in first {
+                p.end(r);
+            }
+            p.force_flush().unwrap();
+            // Ending a span takes a spare box for the next one.
+            p.end(record(10));
+            let next = boxed(|| *record(11));
+            assert!(addresses.contains(&(&*next as *const _)), "a box came back");
+            assert_eq!(next.span_context.span_id(), SpanId::from(12));
+            p.end(next);
+            p.force_flush().unwrap();
+            let spans = exporter.get_finished_spans().unwrap();
+            let ids: Vec<u64> = spans
+                .iter()
+                .map(|s| u64::from_be_bytes(s.span_context.span_id().to_bytes()))
+                .collect();
+            assert_eq!(ids, (1..=12).collect::<Vec<u64>>());
+            assert!(spans.iter().all(|s| s.name == "buffered"));
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]

@@ -42,6 +42,41 @@ impl Record {
         this.span_data()
     }
 
+    /// The span data, leaving the record empty so that its box can be used
+    /// for another span.
+    pub(crate) fn take_span_data(&mut self) -> SpanData {
+        std::mem::replace(self, Record::EMPTY).span_data()
+    }
+
+    /// Whether this is [`Record::EMPTY`] (it owns no memory).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.attributes.capacity() == 0
+            && self.events.capacity() == 0
+            && self.links.capacity() == 0
+            && matches!(self.name, Cow::Borrowed(""))
+            && self.span_context == SpanContext::NONE
+            && self.status == Status::Unset
+    }
+
+    /// A record of nothing: what a box holds between two spans.
+    const EMPTY: Record = Record {
+        span_context: SpanContext::NONE,
+        parent_span_id: SpanId::INVALID,
+        parent_span_is_remote: false,
+        kind: SpanKind::Internal,
+        name: Cow::Borrowed(""),
+        code: None,
+        start: SystemTime::UNIX_EPOCH,
+        end: SystemTime::UNIX_EPOCH,
+        attributes: Vec::new(),
+        dropped_attributes: 0,
+        events: Vec::new(),
+        dropped_events: 0,
+        links: Vec::new(),
+        dropped_links: 0,
+        status: Status::Unset,
+    };
+
     fn span_data(self) -> SpanData {
         let attributes = match self.code {
             Some(site) => {
@@ -95,10 +130,15 @@ pub(crate) fn code_attributes(site: &'static CallSite) -> [KeyValue; CODE_ATTRIB
 /// `code.*` attributes count towards it.
 pub(crate) fn own_limit(limit: usize, record: &Record) -> usize {
     if record.code.is_some() {
-        limit.saturating_sub(CODE_ATTRIBUTES)
+        code_limit(limit)
     } else {
         limit
     }
+}
+
+/// The limit of attributes a record with a call site keeps itself.
+pub(crate) fn code_limit(limit: usize) -> usize {
+    limit.saturating_sub(CODE_ATTRIBUTES)
 }
 
 /// A recording span of `traced`'s own, as the current span of a context:

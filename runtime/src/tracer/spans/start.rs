@@ -1,7 +1,7 @@
 //! The start of a span on `traced`'s own path.
 
 use super::pipeline::Pipeline;
-use super::record::{code_attributes, limit_links, own_limit, FastSpan, Record};
+use super::record::{code_attributes, code_limit, limit_links, FastSpan, Record};
 use crate::site::{Attrs, CallSite};
 use opentelemetry::trace::{
     Link, SpanContext, SpanId, Status, TraceContextExt as _, TraceFlags, TraceId, TraceState,
@@ -195,7 +195,22 @@ impl FastPath {
         let dropped_links = limit_links(&mut links, &self.limits);
         let limit = self.limits.max_attributes_per_span as usize;
         let (user, secrets) = crate::site::site_attributes(fill);
-        let mut record = Box::new(Record {
+        let (code, attributes, dropped_attributes) = match result.attributes {
+            // The sampler's attributes come first, as on the SDK's spans.
+            Some(first) => {
+                let all = first.into_iter().chain(code_attributes(site)).chain(user);
+                let (attributes, dropped) = limited(all, limit);
+                (None, attributes, dropped)
+            }
+            None => {
+                let mut attributes = user;
+                let keep = code_limit(limit);
+                let dropped = attributes.len().saturating_sub(keep) as u32;
+                attributes.truncate(keep);
+                (Some(site), attributes, dropped)
+            }
+        };
+        let record = super::pipeline::boxed(|| Record {
             span_context: span_context.clone(),
             parent_span_id: if psc.is_valid() {
                 psc.span_id()
@@ -205,30 +220,17 @@ impl FastPath {
             parent_span_is_remote: psc.is_valid() && psc.is_remote(),
             kind: site.kind.clone(),
             name: Cow::Borrowed(site.name),
-            code: Some(site),
+            code,
             start: opentelemetry::time::now(),
             end: std::time::SystemTime::UNIX_EPOCH,
-            attributes: Vec::new(),
-            dropped_attributes: 0,
+            attributes,
+            dropped_attributes,
             events: Vec::new(),
             dropped_events: 0,
             links,
             dropped_links,
             status: Status::Unset,
         });
-        if let Some(first) = result.attributes {
-            // The sampler's attributes come first, as on the SDK's spans.
-            record.code = None;
-            let all = first.into_iter().chain(code_attributes(site)).chain(user);
-            push_limited(&mut record, all, limit);
-        } else {
-            record.attributes = user;
-            let keep = own_limit(limit, &record);
-            if record.attributes.len() > keep {
-                record.dropped_attributes = (record.attributes.len() - keep) as u32;
-                record.attributes.truncate(keep);
-            }
-        }
         (
             base.with_span(FastSpan::new(record, self.limits)),
             true,
@@ -237,14 +239,17 @@ impl FastPath {
     }
 }
 
-fn push_limited(record: &mut Record, attributes: impl Iterator<Item = KeyValue>, limit: usize) {
+/// At most `limit` of `attributes`, and how many were dropped.
+fn limited(attributes: impl Iterator<Item = KeyValue>, limit: usize) -> (Vec<KeyValue>, u32) {
+    let (mut kept, mut dropped) = (Vec::new(), 0);
     for kv in attributes {
-        if record.attributes.len() < limit {
-            record.attributes.push(kv);
+        if kept.len() < limit {
+            kept.push(kv);
         } else {
-            record.dropped_attributes += 1;
+            dropped += 1;
         }
     }
+    (kept, dropped)
 }
 
 #[cfg(test)]
