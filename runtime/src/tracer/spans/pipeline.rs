@@ -39,6 +39,9 @@ const COLLECT_EVERY: Duration = Duration::from_millis(200);
 /// Emptied record boxes a thread keeps for its next spans, at most (about
 /// 280 KiB).
 const SPARE: usize = 2 * CHUNK;
+/// Emptied record boxes all threads keep together, at most (about 2.3 MiB):
+/// threads that made spans once and went idle keep no more than this.
+const SPARE_ALL: usize = 8 * 1024;
 
 static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
 
@@ -109,7 +112,7 @@ impl Pipeline {
                 if let Ok(Some(local)) =
                     LOCAL.try_with(|l| l.borrow().as_ref().map(|l| l.buffer.clone()))
                 {
-                    local.give_back(spare);
+                    local.give_back(spare, &buffers.spare);
                 }
             }
         }
@@ -142,7 +145,7 @@ impl Pipeline {
             let _one = lock(&buffers.collecting);
             for (thread, records) in buffers.take_all() {
                 let spare = self.hand_on(records);
-                thread.give_back(spare);
+                thread.give_back(spare, &buffers.spare);
             }
             buffers.forget_exited();
         }
@@ -244,6 +247,8 @@ struct Buffers {
     handing_on: AtomicUsize,
     /// Spans accounted for by all threads (in [`CHUNK`]s).
     buffered: AtomicUsize,
+    /// Emptied record boxes the threads keep (as last counted).
+    spare: AtomicUsize,
     stop: AtomicBool,
     wake: Bell,
 }
@@ -255,15 +260,27 @@ struct ThreadBuffer {
 
 impl ThreadBuffer {
     /// Keeps emptied record boxes for the thread's next spans, up to
-    /// [`SPARE`]; frees the rest, and all of them when the thread is gone
-    /// (only the registry and the caller hold its buffer then).
-    fn give_back(self: &Arc<Self>, mut boxes: Vec<Box<Record>>) {
-        if Arc::strong_count(self) <= 2 {
+    /// [`SPARE`] for the thread and [`SPARE_ALL`] over all threads (`all`
+    /// counts them); frees the rest, and all of them when the thread is gone
+    /// (only the registry and the caller hold its buffer then). The count of
+    /// all is kept here, when boxes are given back, so that taking one for a
+    /// span touches nothing shared.
+    fn give_back(self: &Arc<Self>, mut boxes: Vec<Box<Record>>, all: &AtomicUsize) {
+        let alive = Arc::strong_count(self) > 2;
+        let mut state = lock(&self.state);
+        // The boxes the thread took since the last time are no longer spare.
+        let taken = state.spare_counted.saturating_sub(state.spare.len());
+        all.fetch_sub(taken, Ordering::Relaxed);
+        state.spare_counted -= taken;
+        if !alive {
             return;
         }
-        let mut state = lock(&self.state);
-        let room = SPARE.saturating_sub(state.spare.len());
+        let room = SPARE
+            .saturating_sub(state.spare.len())
+            .min(SPARE_ALL.saturating_sub(all.load(Ordering::Relaxed)));
         boxes.truncate(room);
+        all.fetch_add(boxes.len(), Ordering::Relaxed);
+        state.spare_counted += boxes.len();
         state.spare.append(&mut boxes);
     }
 }
@@ -273,6 +290,8 @@ struct ThreadState {
     records: Vec<Box<Record>>,
     /// Emptied record boxes, for this thread's next spans.
     spare: Vec<Box<Record>>,
+    /// How many of them [`Buffers::spare`] counts.
+    spare_counted: usize,
     /// How many of `records` this thread added to [`Buffers::buffered`].
     accounted: usize,
     /// The global bound was reached: the thread hands its spans on itself.
@@ -395,8 +414,14 @@ impl Buffers {
     /// Forgets the buffers of threads that exited, once emptied: such a
     /// buffer has only the registry's reference left.
     fn forget_exited(&self) {
-        lock(&self.threads)
-            .retain(|b| Arc::strong_count(b) > 1 || !lock(&b.state).records.is_empty());
+        lock(&self.threads).retain(|b| {
+            let state = lock(&b.state);
+            let keep = Arc::strong_count(b) > 1 || !state.records.is_empty();
+            if !keep {
+                self.spare.fetch_sub(state.spare_counted, Ordering::Relaxed);
+            }
+            keep
+        });
     }
 }
 
@@ -557,6 +582,47 @@ mod tests {
         })
         .join()
         .unwrap();
+    }
+
+    /// The boxes kept over all threads stay within [`SPARE_ALL`], and those
+    /// of threads that exited are let go.
+    #[test]
+    fn spare_boxes_are_bounded_over_all_threads() {
+        let exporter = InMemorySpanExporter::default();
+        let processor = opentelemetry_sdk::trace::SimpleSpanProcessor::new(exporter.clone());
+        let p = Pipeline::build(vec![Box::new(processor)], true, false);
+        let (threads, each) = (12, 1000);
+        let ended = Arc::new(std::sync::Barrier::new(threads + 1));
+        let flushed = Arc::new(std::sync::Barrier::new(threads + 1));
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (p, ended, flushed) = (p.clone(), ended.clone(), flushed.clone());
+                std::thread::spawn(move || {
+                    for i in 0..each {
+                        p.end(record((t * each + i) as u64));
+                    }
+                    ended.wait();
+                    flushed.wait();
+                })
+            })
+            .collect();
+        ended.wait();
+        p.force_flush().unwrap();
+        let buffers = p.buffers.as_ref().unwrap();
+        let kept: usize = lock(&buffers.threads)
+            .iter()
+            .map(|b| lock(&b.state).spare.len())
+            .sum();
+        assert_eq!(buffers.spare.load(Ordering::Relaxed), kept);
+        assert!(kept <= SPARE_ALL && kept >= SPARE_ALL - SPARE, "{kept}");
+        flushed.wait();
+        for h in handles {
+            h.join().unwrap();
+        }
+        p.force_flush().unwrap();
+        assert_eq!(buffers.spare.load(Ordering::Relaxed), 0);
+        assert!(lock(&buffers.threads).is_empty());
+        assert_eq!(exporter.get_finished_spans().unwrap().len(), threads * each);
     }
 
     #[test]
