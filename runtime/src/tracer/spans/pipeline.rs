@@ -614,7 +614,7 @@ mod tests {
             .map(|b| lock(&b.state).spare.len())
             .sum();
         assert_eq!(buffers.spare.load(Ordering::Relaxed), kept);
-        assert!(kept <= SPARE_ALL && kept >= SPARE_ALL - SPARE, "{kept}");
+        assert!((SPARE_ALL - SPARE..=SPARE_ALL).contains(&kept), "{kept}");
         flushed.wait();
         for h in handles {
             h.join().unwrap();
