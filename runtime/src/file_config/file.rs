@@ -553,13 +553,13 @@ tracer_provider:
         max_export_batch_size: 8
         exporter:
           otlp_grpc:
-            endpoint: collector:4317
-            tls: { insecure: true, ca_file: /etc/ca.pem }
+            endpoint: " collector:4317 "
+            tls: { insecure: true, ca_file: " /etc/ca.pem " }
             compression: gzip
             timeout: 1500
             headers_list: "x-one=1%2C2,x-empty="
             headers:
-              - { name: authorization, value: "Bearer a,b%c" }
+              - { name: authorization, value: " Bearer a,b%c " }
     - batch:
         schedule_delay: 250
         export_timeout: 1000
@@ -624,6 +624,15 @@ logger_provider:
         let config = parse_with_env("everything.yaml", EVERYTHING, |_| None).unwrap();
         let typed = &config.settings.typed;
         assert_eq!(typed.traces.otlp.endpoint, "http://collector:4317");
+        assert_eq!(
+            typed
+                .traces
+                .otlp
+                .certificate
+                .as_ref()
+                .map(|c| c.value.as_str()),
+            Some("/etc/ca.pem")
+        );
         assert_eq!(
             typed.traces.otlp.headers,
             [

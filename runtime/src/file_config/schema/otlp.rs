@@ -81,7 +81,7 @@ impl Cx<'_> {
             Protocol::HttpProtobuf
         };
         let endpoint = match self.string(&o, "endpoint")? {
-            Some(e) if !e.trim().is_empty() => e,
+            Some(e) if !e.trim().is_empty() => e.trim().to_owned(),
             _ if grpc => "http://localhost:4317".to_owned(),
             _ => format!("http://localhost:4318/v1/{}", signal.path()),
         };
@@ -142,7 +142,7 @@ impl Cx<'_> {
             if let Some(value) = self.string(tls, key)?.filter(|f| !f.trim().is_empty()) {
                 *file = Some(Setting {
                     name: var(suffix),
-                    value,
+                    value: value.trim().to_owned(),
                 });
             }
         }
@@ -246,7 +246,7 @@ impl Cx<'_> {
                 continue;
             };
             pairs.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
-            pairs.push((name, value));
+            pairs.push((name, value.trim().to_owned()));
         }
         // As for the variable: a header with an empty value is not sent.
         pairs.retain(|(_, v)| !v.is_empty());
