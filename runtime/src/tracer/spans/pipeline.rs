@@ -469,9 +469,7 @@ fn collect(pipeline: &Weak<Pipeline>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry::trace::{
-        SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
-    };
+    use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
     use opentelemetry_sdk::trace::InMemorySpanExporter;
     use std::time::SystemTime;
 
@@ -484,20 +482,10 @@ mod tests {
                 false,
                 TraceState::default(),
             ),
-            parent_span_id: SpanId::INVALID,
-            parent_span_is_remote: false,
-            kind: SpanKind::Internal,
             name: "buffered".into(),
-            code: None,
             start: SystemTime::now(),
             end: SystemTime::now(),
-            attributes: Vec::new(),
-            dropped_attributes: 0,
-            events: Vec::new(),
-            dropped_events: 0,
-            links: Vec::new(),
-            dropped_links: 0,
-            status: Status::Unset,
+            ..Record::EMPTY
         })
     }
 

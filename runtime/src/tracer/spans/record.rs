@@ -59,7 +59,7 @@ impl Record {
     }
 
     /// A record of nothing: what a box holds between two spans.
-    const EMPTY: Record = Record {
+    pub(crate) const EMPTY: Record = Record {
         span_context: SpanContext::NONE,
         parent_span_id: SpanId::INVALID,
         parent_span_is_remote: false,
