@@ -397,16 +397,14 @@ impl Reader<'_> {
         let Some(v) = self.get(NAME) else {
             return base;
         };
-        match v.to_ascii_lowercase().as_str() {
-            "trace_based" => ExemplarFilter::TraceBased,
-            "always_on" => ExemplarFilter::AlwaysOn,
-            "always_off" => ExemplarFilter::AlwaysOff,
-            _ => {
+        match named(&EXEMPLAR_FILTERS, &v.to_ascii_lowercase()) {
+            Some(filter) => filter,
+            None => {
                 self.invalid(
                     NAME,
                     &v,
                     "trace_based, always_on or always_off",
-                    exemplar_filter_name(base),
+                    name_of(&EXEMPLAR_FILTERS, &base),
                 );
                 base
             }
@@ -464,14 +462,15 @@ impl Reader<'_> {
         let Some((name, v)) = self.signal_var(signal, "PROTOCOL") else {
             return base;
         };
-        match v.as_str() {
-            "grpc" => Protocol::Grpc,
-            "http/protobuf" => Protocol::HttpProtobuf,
-            _ => {
-                self.invalid(&name, &v, "grpc or http/protobuf", protocol_name(base));
-                base
-            }
-        }
+        named(&PROTOCOLS, &v).unwrap_or_else(|| {
+            self.invalid(
+                &name,
+                &v,
+                "grpc or http/protobuf",
+                name_of(&PROTOCOLS, &base),
+            );
+            base
+        })
     }
 
     /// The signal's endpoint and headers for `protocol`, each as `base` has
@@ -513,14 +512,10 @@ impl Reader<'_> {
         );
         let compression = match self.signal_var(signal, "COMPRESSION") {
             None => base.compression,
-            Some((name, v)) => match v.to_ascii_lowercase().as_str() {
-                "gzip" => Compression::Gzip,
-                "none" => Compression::None,
-                _ => {
-                    let using = match base.compression {
-                        Compression::None => "none",
-                        Compression::Gzip => "gzip",
-                    };
+            Some((name, v)) => match named(&COMPRESSIONS, &v.to_ascii_lowercase()) {
+                Some(compression) => compression,
+                None => {
+                    let using = name_of(&COMPRESSIONS, &base.compression);
                     self.invalid(&name, &v, "gzip or none", using);
                     base.compression
                 }
@@ -555,9 +550,12 @@ impl Reader<'_> {
         };
         let mut out = Vec::new();
         for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            match item.to_ascii_lowercase().as_str() {
-                "tracecontext" => out.push(PropagatorChoice::TraceContext),
-                "baggage" => out.push(PropagatorChoice::Baggage),
+            let lower = item.to_ascii_lowercase();
+            if let Some(choice) = named(&PROPAGATORS, &lower) {
+                out.push(choice);
+                continue;
+            }
+            match lower.as_str() {
                 "none" => {}
                 "b3" | "b3multi" | "jaeger" | "xray" | "ottrace" => self.invalid(
                     NAME,

@@ -286,21 +286,43 @@ impl SamplerChoice {
     }
 }
 
-/// The name `OTEL_EXPORTER_OTLP_PROTOCOL` gives `protocol`.
-pub(crate) fn protocol_name(protocol: Protocol) -> &'static str {
-    match protocol {
-        Protocol::Grpc => "grpc",
-        Protocol::HttpProtobuf => "http/protobuf",
-    }
+/// The names `OTEL_EXPORTER_OTLP_PROTOCOL` gives the protocols.
+pub(crate) const PROTOCOLS: [(&str, Protocol); 2] = [
+    ("grpc", Protocol::Grpc),
+    ("http/protobuf", Protocol::HttpProtobuf),
+];
+
+/// The names `OTEL_METRICS_EXEMPLAR_FILTER` (and a pipeline file's
+/// `exemplar_filter`) give the filters.
+pub(crate) const EXEMPLAR_FILTERS: [(&str, ExemplarFilter); 3] = [
+    ("trace_based", ExemplarFilter::TraceBased),
+    ("always_on", ExemplarFilter::AlwaysOn),
+    ("always_off", ExemplarFilter::AlwaysOff),
+];
+
+/// The names `OTEL_PROPAGATORS` (and a pipeline file's `propagator`) give
+/// the propagators.
+pub(crate) const PROPAGATORS: [(&str, PropagatorChoice); 2] = [
+    ("tracecontext", PropagatorChoice::TraceContext),
+    ("baggage", PropagatorChoice::Baggage),
+];
+
+/// The names `OTEL_EXPORTER_OTLP_COMPRESSION` (and a pipeline file's
+/// `compression`) give the compressions.
+pub(crate) const COMPRESSIONS: [(&str, Compression); 2] =
+    [("none", Compression::None), ("gzip", Compression::Gzip)];
+
+/// The value `table` gives `name`.
+pub(crate) fn named<T: Copy>(table: &[(&str, T)], name: &str) -> Option<T> {
+    table.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
 }
 
-/// The name `OTEL_METRICS_EXEMPLAR_FILTER` gives `filter`.
-pub(crate) fn exemplar_filter_name(filter: ExemplarFilter) -> &'static str {
-    match filter {
-        ExemplarFilter::TraceBased => "trace_based",
-        ExemplarFilter::AlwaysOn => "always_on",
-        ExemplarFilter::AlwaysOff => "always_off",
-    }
+/// The name `table` gives `value`.
+pub(crate) fn name_of<T: PartialEq>(table: &[(&'static str, T)], value: &T) -> &'static str {
+    table
+        .iter()
+        .find(|(_, v)| v == value)
+        .map_or("", |(n, _)| n)
 }
 
 /// For tests: two choices are equal when they print the same.

@@ -19,17 +19,14 @@ impl Settings {
                 let names: Vec<&str> = self
                     .propagators
                     .iter()
-                    .map(|p| match p {
-                        PropagatorChoice::TraceContext => "tracecontext",
-                        PropagatorChoice::Baggage => "baggage",
-                    })
+                    .map(|p| name_of(&PROPAGATORS, p))
                     .collect();
                 names.join(",")
             }
             "OTEL_RESOURCE_ATTRIBUTES" => pairs(&self.resource.attributes),
             "RUST_LOG" => self.logs.filter.clone(),
             "OTEL_METRICS_EXEMPLAR_FILTER" => {
-                exemplar_filter_name(self.metrics.exemplar_filter).to_owned()
+                name_of(&EXEMPLAR_FILTERS, &self.metrics.exemplar_filter).to_owned()
             }
             "OTEL_METRIC_EXPORT_INTERVAL" => ms(self.metrics.export_interval),
             "OTEL_METRIC_EXPORT_TIMEOUT" => ms(self.metrics.export_timeout),
@@ -101,16 +98,10 @@ fn otlp(t: &OtlpTarget, suffix: &str) -> Option<String> {
     let file = |s: &Option<Setting>| s.as_ref().map(|s| s.value.clone());
     match suffix {
         "ENDPOINT" => Some(t.endpoint_written.clone()),
-        "PROTOCOL" => Some(protocol_name(t.protocol).to_owned()),
+        "PROTOCOL" => Some(name_of(&PROTOCOLS, &t.protocol).to_owned()),
         "TIMEOUT" => Some(t.timeout.as_millis().to_string()),
         "HEADERS" => Some(pairs(&t.headers)),
-        "COMPRESSION" => Some(
-            match t.compression {
-                Compression::None => "none",
-                Compression::Gzip => "gzip",
-            }
-            .to_owned(),
-        ),
+        "COMPRESSION" => Some(name_of(&COMPRESSIONS, &t.compression).to_owned()),
         "INSECURE" => Some(t.insecure.to_string()),
         "CERTIFICATE" => file(&t.certificate),
         "CLIENT_KEY" => file(&t.client_key),

@@ -2,7 +2,7 @@
 //! histogram aggregation and cardinality limits.
 
 use super::*;
-use crate::metrics::exemplars::ExemplarFilter;
+use crate::settings::{named, EXEMPLAR_FILTERS};
 
 impl Cx<'_> {
     /// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`, which the OTLP and
@@ -97,13 +97,11 @@ impl Cx<'_> {
             let filter = self.enumerated(
                 n,
                 "exemplar_filter",
-                &["trace_based", "always_on", "always_off"],
+                &EXEMPLAR_FILTERS.map(|(name, _)| name),
             )?;
-            self.settings.metrics.exemplar_filter = match filter.as_str() {
-                "always_on" => ExemplarFilter::AlwaysOn,
-                "always_off" => ExemplarFilter::AlwaysOff,
-                _ => ExemplarFilter::TraceBased,
-            };
+            if let Some(filter) = named(&EXEMPLAR_FILTERS, &filter) {
+                self.settings.metrics.exemplar_filter = filter;
+            }
             self.name("OTEL_METRICS_EXEMPLAR_FILTER");
         }
         let list = self.require(&o, "readers")?;

@@ -90,18 +90,14 @@ impl Cx<'_> {
 
         let mut compression = Compression::None;
         if let Some((_, n)) = o.set("compression") {
-            match self
-                .as_string(n, "compression")?
-                .unwrap_or_default()
-                .as_str()
-            {
-                "none" => {}
-                "gzip" => compression = Compression::Gzip,
-                other => {
+            let written = self.as_string(n, "compression")?.unwrap_or_default();
+            match crate::settings::named(&crate::settings::COMPRESSIONS, &written) {
+                Some(c) => compression = c,
+                None => {
                     return Err(self.err(
                         n.pos,
                         format!(
-                            "unknown value `{other}` for `compression` at {}; expected `none` or `gzip`",
+                            "unknown value `{written}` for `compression` at {}; expected `none` or `gzip`",
                             self.at(n.pos)
                         ),
                     ))

@@ -176,7 +176,8 @@ impl Cx<'_> {
         &self,
         top: &Obj<'_>,
     ) -> Result<Vec<crate::settings::PropagatorChoice>> {
-        const SUPPORTED: &[&str] = &["tracecontext", "baggage"];
+        let names = crate::settings::PROPAGATORS.map(|(name, _)| name);
+        let supported: &[&str] = &names;
         const WHY: &str = "no maintained propagator for it works with opentelemetry 0.33";
         const UNSUPPORTED: &[(&str, &str)] = &[
             ("b3", WHY),
@@ -193,14 +194,14 @@ impl Cx<'_> {
         let mut chosen: Vec<String> = Vec::new();
         for (i, item) in self.list(&o, "composite")?.iter().enumerate() {
             let path = format!("propagator.composite[{i}]");
-            let (key, value) = self.select(item, &path, "propagator", SUPPORTED, UNSUPPORTED)?;
+            let (key, value) = self.select(item, &path, "propagator", supported, UNSUPPORTED)?;
             self.obj(value, format!("{path}.{}", key.name), &[])?;
             chosen.push(key.name.clone());
         }
         if let Some((_, node)) = o.set("composite_list") {
             let list = self.as_string(node, "composite_list")?.unwrap_or_default();
             for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                if SUPPORTED.contains(&name) {
+                if supported.contains(&name) {
                     chosen.push(name.to_owned());
                 } else if name == "none" {
                 } else if UNSUPPORTED.iter().any(|(n, _)| *n == name) {
@@ -217,20 +218,19 @@ impl Cx<'_> {
                         self.at(node.pos),
                         one_of(&["tracecontext", "baggage", "none"])
                     );
-                    if let Some(s) = suggest(name, SUPPORTED) {
+                    if let Some(s) = suggest(name, supported) {
                         message.push_str(&format!("; did you mean `{s}`?"));
                     }
                     return Err(self.err(node.pos, message));
                 }
             }
         }
-        use crate::settings::PropagatorChoice;
         let mut unique = Vec::new();
-        for name in chosen {
-            let choice = match name.as_str() {
-                "tracecontext" => PropagatorChoice::TraceContext,
-                _ => PropagatorChoice::Baggage,
-            };
+        // Every name was checked against `supported` above.
+        for choice in chosen
+            .iter()
+            .filter_map(|name| crate::settings::named(&crate::settings::PROPAGATORS, name))
+        {
             if !unique.contains(&choice) {
                 unique.push(choice);
             }
